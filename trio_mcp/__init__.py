@@ -1,0 +1,43 @@
+"""trio_mcp: a Trio-native framework for Model Context Protocol servers.
+
+Write a server::
+
+    from trio_mcp import Server
+
+    server = Server("demo", version="0.1.0")
+
+    @server.tool()
+    async def add(a: float, b: float) -> float:
+        \"\"\"Add two numbers.\"\"\"
+        return a + b
+
+    if __name__ == "__main__":
+        server.run()
+"""
+
+from ._app import Context as Context
+from ._app import Server as Server
+from ._app import Tool as Tool
+from ._app import TTLCache as TTLCache
+from ._errors import InternalError as InternalError
+from ._errors import InvalidParams as InvalidParams
+from ._errors import InvalidRequest as InvalidRequest
+from ._errors import LocalProtocolError as LocalProtocolError
+from ._errors import McpError as McpError
+from ._errors import MethodNotFound as MethodNotFound
+from ._errors import ParseError as ParseError
+from ._errors import ProtocolError as ProtocolError
+from ._errors import ResourceNotFound as ResourceNotFound
+from ._errors import UnsupportedProtocolVersion as UnsupportedProtocolVersion
+from ._protocol import LEGACY_VERSIONS as LEGACY_VERSIONS
+from ._protocol import MODERN_VERSIONS as MODERN_VERSIONS
+from ._protocol import Era as Era
+from ._runtime import Connection as Connection
+from ._schema import AudioContent as AudioContent
+from ._schema import EmbeddedResource as EmbeddedResource
+from ._schema import ImageContent as ImageContent
+from ._schema import ResourceLink as ResourceLink
+from ._schema import TextContent as TextContent
+from ._schema import ToolResult as ToolResult
+
+__version__ = "0.1.0"

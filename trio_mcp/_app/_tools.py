@@ -1,0 +1,273 @@
+"""Typed tools: a Python function becomes a schema, a validator and a caller.
+
+At decoration time, :func:`make_tool` reads the signature once and builds:
+
+* ``input_schema`` (JSON Schema 2020-12) from the parameters' annotations, or
+  from an attrs class when the function takes exactly one attrs-typed argument;
+* an attrs model of the arguments that the private strict converter structures
+  the client's ``arguments`` into (validated once, on the way in);
+* ``output_schema`` when the return annotation is an attrs class or TypedDict.
+
+A parameter annotated with :class:`~trio_mcp.Context` is injected, not exposed.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import cattrs
+import trio
+
+from .._errors import McpError
+from .._schema import (
+    ToolResult,
+    describe,
+    error_paths,
+    make_converter,
+    schema_for,
+)
+from .._schema._content import CONTENT_TYPES
+from .._schema._jsonschema import attrs_schema, typed_dict_schema
+from .._wire import encode
+
+__all__ = ["Tool", "ToolArgumentsError", "converter", "make_tool", "to_call_result"]
+
+converter = make_converter()
+
+
+class ToolArgumentsError(Exception):
+    """The client's arguments did not validate; ``lines`` are ``$.path: reason``."""
+
+    def __init__(self, tool: str, lines: list[str]) -> None:
+        self.lines = lines
+        super().__init__(f"Invalid arguments for tool {tool}: " + "; ".join(lines))
+
+
+@attrs.define(eq=False)
+class Tool:
+    """A registered tool. Built by :func:`make_tool`; see ``Server.tool``."""
+
+    name: str
+    fn: Callable[..., Any]
+    description: str | None
+    input_schema: dict[str, Any]
+    output_schema: dict[str, Any] | None
+    title: str | None = None
+    timeout: float | None = None
+    annotations: dict[str, Any] | None = None
+    icons: list[dict[str, Any]] | None = None
+    meta: dict[str, Any] | None = None
+    _model: type | None = None
+    _model_param: str | None = None
+    _context_param: str | None = None
+    _is_async: bool = True
+    _fields: tuple[str, ...] = ()
+
+    def definition(self) -> dict[str, Any]:
+        """The ``Tool`` object of ``tools/list``."""
+        out: dict[str, Any] = {"name": self.name, "inputSchema": self.input_schema}
+        if self.title:
+            out["title"] = self.title
+        if self.description:
+            out["description"] = self.description
+        if self.output_schema is not None:
+            out["outputSchema"] = self.output_schema
+        if self.annotations:
+            out["annotations"] = self.annotations
+        if self.icons:
+            out["icons"] = self.icons
+        if self.meta:
+            out["_meta"] = self.meta
+        return out
+
+    def bind(self, arguments: dict[str, Any], context: Any) -> dict[str, Any]:
+        """Validate and structure ``arguments`` into keyword arguments for ``fn``.
+
+        Raises:
+            ToolArgumentsError: with one readable line per failing field.
+        """
+        kwargs: dict[str, Any]
+        if self._model is None:
+            kwargs = {}
+        else:
+            try:
+                obj: Any = converter.structure(arguments, self._model)
+            except (cattrs.BaseValidationError, ValueError, TypeError) as exc:
+                raise ToolArgumentsError(self.name, error_paths(exc)) from None
+            if self._model_param is not None:
+                kwargs = {self._model_param: obj}
+            else:
+                kwargs = {f: getattr(obj, f) for f in self._fields}
+        if self._context_param is not None:
+            kwargs[self._context_param] = context
+        return kwargs
+
+    async def invoke(self, kwargs: dict[str, Any]) -> Any:
+        """Run the function: awaited if async, in a worker thread if sync.
+
+        A sync function runs with ``abandon_on_cancel=True``: when the request is
+        cancelled or times out, the caller stops waiting for the thread at once.
+        """
+        if self._is_async:
+            return await self.fn(**kwargs)
+        return await trio.to_thread.run_sync(
+            functools.partial(self.fn, **kwargs), abandon_on_cancel=True
+        )
+
+
+def _is_context(annotation: Any) -> bool:
+    from ._context import Context  # the one import cycle point: Context needs Server
+
+    return annotation is Context or (
+        isinstance(annotation, type) and issubclass(annotation, Context)
+    )
+
+
+def make_tool(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    timeout: float | None = None,
+    annotations: dict[str, Any] | None = None,
+    icons: list[dict[str, Any]] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Tool:
+    """Build a :class:`Tool` from a function's signature. Raises ``TypeError`` if it cannot."""
+    sig = inspect.signature(fn)
+    hints = typing.get_type_hints(fn, include_extras=True)
+    context_param: str | None = None
+    params: list[inspect.Parameter] = []
+    for p in sig.parameters.values():
+        if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+            raise TypeError(f"tool {fn.__name__!r}: *args/**kwargs cannot be described as a schema")
+        ann = hints.get(p.name, Any)
+        if _is_context(ann):
+            context_param = p.name
+            continue
+        params.append(p)
+
+    model: type | None = None
+    model_param: str | None = None
+    fields: tuple[str, ...] = ()
+    if len(params) == 1 and _is_attrs_class(hints.get(params[0].name)):
+        model = hints[params[0].name]
+        model_param = params[0].name
+        input_schema = attrs_schema(hints[params[0].name])
+    else:
+        props: dict[str, Any] = {}
+        required: list[str] = []
+        model_fields: dict[str, Any] = {}
+        for p in params:
+            ann = hints.get(p.name, Any)
+            prop = schema_for(ann)
+            if p.default is not p.empty:
+                try:
+                    encode(p.default)
+                    prop["default"] = p.default
+                except TypeError:
+                    pass
+            else:
+                required.append(p.name)
+            desc = describe(ann)
+            if desc:
+                prop["description"] = desc
+            props[p.name] = prop
+            default = attrs.NOTHING if p.default is p.empty else p.default
+            model_fields[p.name] = attrs.field(type=ann, default=default)
+        input_schema = {"type": "object", "properties": props}
+        if required:
+            input_schema["required"] = required
+        input_schema["additionalProperties"] = False
+        if params:
+            model = attrs.make_class(
+                f"{fn.__name__}_arguments", model_fields, kw_only=True, slots=True
+            )
+            fields = tuple(model_fields)
+
+    output_schema: dict[str, Any] | None = None
+    ret = hints.get("return")
+    if isinstance(ret, type) and attrs.has(ret):
+        output_schema = attrs_schema(ret)
+    elif ret is not None and typing.is_typeddict(ret):
+        output_schema = typed_dict_schema(ret)
+
+    return Tool(
+        name=name or fn.__name__,
+        fn=fn,
+        description=description if description is not None else _doc(fn),
+        input_schema=input_schema,
+        output_schema=output_schema,
+        title=title,
+        timeout=timeout,
+        annotations=annotations,
+        icons=icons,
+        meta=meta,
+        model=model,
+        model_param=model_param,
+        context_param=context_param,
+        is_async=inspect.iscoroutinefunction(fn),
+        fields=fields,
+    )
+
+
+def _is_attrs_class(tp: Any) -> bool:
+    return isinstance(tp, type) and attrs.has(tp)
+
+
+def _doc(fn: Callable[..., Any]) -> str | None:
+    doc = inspect.getdoc(fn)
+    return doc.strip() if doc else None
+
+
+def to_call_result(tool: Tool, value: Any, *, structured_ok: bool) -> dict[str, Any]:
+    """Turn a tool's return value into a ``CallToolResult`` object.
+
+    ``structured_ok`` is false for protocol versions before 2025-06-18, which
+    have no ``structuredContent``.
+    """
+    if isinstance(value, ToolResult):
+        out: dict[str, Any] = {"content": [c.to_wire() for c in value.content]}
+        if value.structured is not None and structured_ok:
+            out["structuredContent"] = converter.unstructure(value.structured)
+        if value.is_error:
+            out["isError"] = True
+        if value.meta:
+            out["_meta"] = value.meta
+        return out
+    if tool.output_schema is not None and value is not None:
+        structured = converter.unstructure(value)
+        out = {"content": [{"type": "text", "text": encode(structured).decode()}]}
+        if structured_ok:
+            out["structuredContent"] = structured
+        return out
+    return {"content": to_content(value)}
+
+
+def to_content(value: Any) -> list[dict[str, Any]]:
+    """Content blocks for a plain return value."""
+    if value is None:
+        return []
+    if type(value) is str:
+        return [{"type": "text", "text": value}]
+    if isinstance(value, CONTENT_TYPES):
+        return [value.to_wire()]
+    if (
+        isinstance(value, list | tuple)
+        and value
+        and all(isinstance(v, CONTENT_TYPES) for v in value)
+    ):
+        return [v.to_wire() for v in value]
+    try:
+        text = encode(converter.unstructure(value)).decode()
+    except TypeError as exc:
+        raise McpError(
+            -32603, f"Internal error: tool returned an unserialisable value ({exc})"
+        ) from None
+    return [{"type": "text", "text": text}]

@@ -1,0 +1,49 @@
+"""Protocol versions, eras, and the per-request ``_meta`` keys of the modern era."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+__all__ = [
+    "BATCH_VERSIONS",
+    "LATEST_LEGACY",
+    "LATEST_MODERN",
+    "LEGACY_VERSIONS",
+    "META_CLIENT_CAPABILITIES",
+    "META_CLIENT_INFO",
+    "META_LOG_LEVEL",
+    "META_PROTOCOL_VERSION",
+    "META_SERVER_INFO",
+    "META_SUBSCRIPTION_ID",
+    "MODERN_VERSIONS",
+    "SUPPORTED_VERSIONS",
+    "Era",
+]
+
+
+class Era(enum.Enum):
+    """Which generation of the protocol a request was made in."""
+
+    LEGACY = "legacy"
+    """2024-11-05 .. 2025-11-25: a stateful session opened by ``initialize``."""
+    MODERN = "modern"
+    """2026-07-28 and later: stateless, every request carries its own ``_meta``."""
+
+
+LEGACY_VERSIONS: Final = ("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05")
+"""Legacy versions, newest first."""
+MODERN_VERSIONS: Final = ("2026-07-28",)
+"""Modern versions, newest first."""
+SUPPORTED_VERSIONS: Final = MODERN_VERSIONS + LEGACY_VERSIONS
+LATEST_LEGACY: Final = LEGACY_VERSIONS[0]
+LATEST_MODERN: Final = MODERN_VERSIONS[0]
+BATCH_VERSIONS: Final = frozenset({"2025-03-26"})
+"""Only 2025-03-26 carries JSON-RPC batches."""
+
+META_PROTOCOL_VERSION: Final = "io.modelcontextprotocol/protocolVersion"
+META_CLIENT_CAPABILITIES: Final = "io.modelcontextprotocol/clientCapabilities"
+META_CLIENT_INFO: Final = "io.modelcontextprotocol/clientInfo"
+META_LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
+META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
+META_SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"

@@ -1,0 +1,5 @@
+"""The Trio runtime: one nursery per connection, one task and cancel scope per request."""
+
+from ._connection import Application, Connection, serve_connection
+
+__all__ = ["Application", "Connection", "serve_connection"]

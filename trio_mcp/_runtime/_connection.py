@@ -1,0 +1,348 @@
+"""The trio part: one connection, driven by a sans-IO :class:`ServerSession`.
+
+The shape, read top to bottom:
+
+* :func:`serve_connection` opens one nursery for the connection. In it run one
+  **writer** task (the only code that touches the send stream, so messages never
+  interleave) and a **requests** nursery.
+* The **reader** (the calling task) turns bytes into lines into session events.
+  Each request gets its own task under its own :class:`trio.CancelScope`, whose
+  deadline is the request's timeout. Before spawning, the reader takes one of
+  ``max_in_flight`` slots, so when the cap is reached, reading pauses: nothing
+  queues without bound.
+* ``notifications/cancelled`` cancels that request's scope. The handler stops
+  at its next checkpoint; the session drops its answer.
+* :func:`_run_request` is the single place where a handler's outcome
+  (result, :class:`McpError`, any other ``Exception``, deadline) becomes a wire
+  message. ``Cancelled`` is never caught there except through the scope that
+  owns it.
+
+Shutdown (EOF, :meth:`Connection.stop`, a signal): stop reading; give in-flight
+requests ``grace`` seconds; cancel what is left (each gets an error answer);
+flush the writer; return. Nothing outlives :func:`serve_connection`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import attrs
+import trio
+
+from .._errors import InternalError, McpError
+from .._protocol import (
+    CancelRequest,
+    ClientResponse,
+    IncomingRequest,
+    Notified,
+    Outgoing,
+    Send,
+    ServerSession,
+)
+from .._wire import DEFAULT_MAX_LINE, Id, LineBuffer, encode_line, error_response
+
+__all__ = ["Application", "Connection", "serve_connection"]
+
+log = logging.getLogger("trio_mcp")
+
+_READ_SIZE = 65536
+
+
+class Application(Protocol):
+    """What the runtime needs from the application layer."""
+
+    def new_session(self) -> ServerSession:
+        """A fresh protocol session for one connection."""
+        ...
+
+    def timeout_for(self, request: IncomingRequest) -> float | None:
+        """Seconds this request may run, or ``None`` for no deadline."""
+        ...
+
+    async def handle(self, request: IncomingRequest, conn: Connection) -> dict[str, Any]:
+        """Answer one request. Raise :class:`McpError` for a JSON-RPC error."""
+        ...
+
+    def timeout_result(self, request: IncomingRequest, seconds: float) -> dict[str, Any] | None:
+        """The result to send when the deadline fired, or ``None`` for a JSON-RPC error."""
+        ...
+
+    async def notified(self, method: str, params: dict[str, Any], conn: Connection) -> None:
+        """A client notification the session did not handle itself."""
+        ...
+
+
+@attrs.define(eq=False)
+class _Pending:
+    event: trio.Event = attrs.field(factory=trio.Event)
+    response: ClientResponse | None = None
+
+
+@attrs.define(eq=False)
+class Connection:
+    """One client connection's runtime state. Built by :func:`serve_connection`.
+
+    Application code reaches it through ``Context``; it may :meth:`notify`,
+    :meth:`request` (legacy server-to-client requests) and :meth:`stop`.
+    """
+
+    app: Application
+    session: ServerSession
+    max_in_flight: int
+    grace: float
+    _send_chan: trio.MemorySendChannel[bytes]
+    _slots: trio.Semaphore = attrs.field(init=False)
+    _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict, init=False)
+    _pending: dict[Id, _Pending] = attrs.field(factory=dict, init=False)
+    _wait_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
+    _stopping: bool = attrs.field(default=False, init=False)
+    _idle: trio.Event = attrs.field(factory=trio.Event, init=False)
+    _draining: bool = attrs.field(default=False, init=False)
+    _closing: bool = attrs.field(default=False, init=False)
+    write_failed: bool = attrs.field(default=False, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self._slots = trio.Semaphore(self.max_in_flight)
+
+    # -------------------------------------------------------------- public
+
+    @property
+    def in_flight(self) -> int:
+        """Requests currently being handled."""
+        return len(self._scopes)
+
+    def stop(self) -> None:
+        """Begin a graceful shutdown: stop reading, drain within the grace. Idempotent."""
+        self._stopping = True
+        self._wait_scope.cancel()
+
+    async def send(self, message: Outgoing) -> None:
+        """Queue one message for the writer. Waits when the writer is behind (backpressure)."""
+        try:
+            data = encode_line(message)
+        except TypeError:
+            log.exception("trio_mcp: a message could not be encoded as JSON; dropped")
+            return
+        try:
+            await self._send_chan.send(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the writer is gone: the peer stopped reading
+
+    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
+        """Send a server notification."""
+        await self.send(self.session.notification(method, params))
+
+    async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Send a server-to-client request and wait for its result (legacy era).
+
+        Cancellation (the calling request's deadline or cancel) sends
+        ``notifications/cancelled`` to the client and stops waiting.
+
+        Raises:
+            McpError: the client answered with an error.
+            LocalProtocolError: no legacy session is initialized.
+        """
+        rid, msg = self.session.send_request(method, params)
+        pending = self._pending[rid] = _Pending()
+        try:
+            await self.send(msg)
+            await pending.event.wait()
+        except trio.Cancelled:
+            self.session.forget_request(rid)
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await self.notify(
+                    "notifications/cancelled", {"requestId": rid, "reason": "cancelled by server"}
+                )
+            raise
+        finally:
+            del self._pending[rid]
+        resp = pending.response
+        assert resp is not None
+        if resp.error is not None:
+            err = resp.error
+            raise McpError(err.get("code"), str(err.get("message", "")), err.get("data"))
+        return resp.result or {}
+
+    # ------------------------------------------------------------- internals
+
+    async def _read(
+        self, stream: trio.abc.ReceiveStream, max_line: int, nursery: trio.Nursery
+    ) -> None:
+        buffer = LineBuffer(max_line)
+        session = self.session
+        while not self._stopping:
+            with trio.CancelScope() as scope:
+                self._wait_scope = scope
+                try:
+                    data = await stream.receive_some(_READ_SIZE)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    data = b""
+            if scope.cancelled_caught:
+                return
+            lines = buffer.feed(bytes(data)) if data else buffer.close()
+            for line in lines:
+                for event in session.receive_line(line):
+                    if type(event) is IncomingRequest:
+                        if await self._acquire_slot():
+                            nursery.start_soon(self._run_request, event)
+                        else:
+                            await self._refuse(event)
+                    elif type(event) is Send:
+                        await self.send(event.message)
+                    elif type(event) is CancelRequest:
+                        target = self._scopes.get(event.id)
+                        if target is not None:
+                            target.cancel()
+                    elif type(event) is ClientResponse:
+                        pending = self._pending.get(event.id)
+                        if pending is not None:
+                            pending.response = event
+                            pending.event.set()
+                    else:
+                        assert type(event) is Notified
+                        await self.app.notified(event.method, event.params, self)
+            if not data:
+                return
+
+    async def _acquire_slot(self) -> bool:
+        """Take an in-flight slot; wait (reading paused) when all are taken.
+
+        Returns False if the connection began stopping meanwhile.
+        """
+        if self._stopping:
+            return False
+        try:
+            self._slots.acquire_nowait()
+            return True
+        except trio.WouldBlock:
+            pass
+        with trio.CancelScope() as scope:
+            self._wait_scope = scope
+            await self._slots.acquire()
+            return True
+        return False
+
+    async def _refuse(self, req: IncomingRequest) -> None:
+        """Answer a request read after shutdown began."""
+        err = InternalError(message="Server is shutting down; request not started")
+        message = self.session.respond_error(req.id, err)
+        if message is not None:
+            await self.send(message)
+
+    async def _run_request(self, req: IncomingRequest) -> None:
+        rid = req.id
+        session = self.session
+        timeout = self.app.timeout_for(req)
+        deadline = trio.current_time() + timeout if timeout is not None else math.inf
+        outcome: dict[str, Any] | McpError
+        try:
+            with trio.CancelScope(deadline=deadline) as scope:
+                self._scopes[rid] = scope
+                try:
+                    outcome = await self.app.handle(req, self)
+                except McpError as exc:
+                    outcome = exc
+                except Exception as exc:
+                    log.exception("trio_mcp: handler for %s (id %r) failed", req.method, rid)
+                    outcome = InternalError(message=f"Internal error: {exc}")
+            if scope.cancelled_caught:
+                if session.is_cancelled(rid):
+                    outcome = InternalError(message="cancelled")  # dropped by the session
+                elif self._closing:
+                    outcome = InternalError(message="Server is shutting down; request cancelled")
+                else:
+                    assert timeout is not None
+                    timed_out = self.app.timeout_result(req, timeout)
+                    outcome = (
+                        timed_out
+                        if timed_out is not None
+                        else InternalError(message=f"Request timed out after {timeout:g}s")
+                    )
+        finally:
+            del self._scopes[rid]
+            self._slots.release()
+            if self._draining and not self._scopes:
+                self._idle.set()
+        if type(outcome) is dict:
+            message = session.respond(rid, outcome)
+        else:
+            assert isinstance(outcome, McpError)
+            message = session.respond_error(rid, outcome)
+        if message is not None:
+            await self._send_checked(rid, message)
+
+    async def _send_checked(self, rid: Id, message: Outgoing) -> None:
+        try:
+            data = encode_line(message)
+        except TypeError as exc:
+            log.error("trio_mcp: result of request %r is not JSON-serialisable: %s", rid, exc)
+            err = InternalError(message=f"Internal error: result is not JSON-serialisable ({exc})")
+            data = encode_line(error_response(rid, err.to_error()))
+        try:
+            await self._send_chan.send(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    async def _drain(self) -> None:
+        """Give in-flight requests the grace, then cancel what is left."""
+        self._draining = True
+        if self._scopes:
+            with trio.move_on_after(self.grace):
+                await self._idle.wait()
+        self._closing = True
+        for scope in list(self._scopes.values()):
+            scope.cancel()
+
+
+async def _write(
+    receive: trio.MemoryReceiveChannel[bytes], stream: trio.abc.SendStream, conn: Connection
+) -> None:
+    """The single writer: coalesce queued messages into one ``send_all``."""
+    async with receive:
+        async for data in receive:
+            if conn.write_failed:
+                continue  # keep draining so senders never block on a dead peer
+            chunks = [data]
+            while True:
+                try:
+                    chunks.append(receive.receive_nowait())
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break
+            try:
+                await stream.send_all(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                conn.write_failed = True
+                conn.stop()  # the peer is gone: stop reading too
+
+
+async def serve_connection(
+    app: Application,
+    receive: trio.abc.ReceiveStream,
+    send: trio.abc.SendStream,
+    *,
+    max_in_flight: int = 1024,
+    grace: float = 2.0,
+    max_line: int = DEFAULT_MAX_LINE,
+    write_buffer: int = 256,
+    on_started: Callable[[Connection], Awaitable[None] | None] | None = None,
+    task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve one MCP connection until EOF or :meth:`Connection.stop`, then drain.
+
+    Follows the nursery start protocol: ``task_status.started(conn)`` once the
+    connection is ready to read.
+
+    Cancellation: cancelling the caller cancels every request immediately
+    (no grace); use :meth:`Connection.stop` for a graceful end.
+    """
+    send_chan, recv_chan = trio.open_memory_channel[bytes](write_buffer)
+    conn = Connection(app, app.new_session(), max_in_flight, grace, send_chan)
+    async with trio.open_nursery() as outer:
+        outer.start_soon(_write, recv_chan, send, conn)
+        async with send_chan, trio.open_nursery() as requests:
+            task_status.started(conn)
+            await conn._read(receive, max_line, requests)
+            await conn._drain()
