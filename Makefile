@@ -29,3 +29,13 @@ pytest: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache
+
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+# Quick profile (< 5 min). `make bench ARGS=--full` runs everything.
+bench: $(BENCH_STAMP)
+	$(BIN)/python -m benchmarks.run $(ARGS)

@@ -18,7 +18,7 @@ Nothing in ``trio_mcp`` imports this module.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -63,7 +63,7 @@ class Client:
     unmatched: list[dict[str, Any]] = attrs.field(factory=list)
     connection: Connection | None = None
     initialize_result: dict[str, Any] | None = None
-    _ids: Any = attrs.field(factory=lambda: itertools.count(1), init=False)
+    _ids: Iterator[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
     _waiters: dict[Id, _Waiter] = attrs.field(factory=dict, init=False)
     _notified: trio.Event = attrs.field(factory=trio.Event, init=False)
     _send_lock: trio.StrictFIFOLock = attrs.field(factory=trio.StrictFIFOLock, init=False)
