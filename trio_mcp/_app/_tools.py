@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import types
 import typing
 from collections.abc import Callable
 from typing import Any
@@ -34,6 +35,7 @@ from .._schema import (
 from .._schema._content import CONTENT_TYPES
 from .._schema._jsonschema import attrs_schema, typed_dict_schema
 from .._wire import encode
+from ._context import Context
 
 __all__ = ["Tool", "ToolArgumentsError", "converter", "make_tool", "to_call_result"]
 
@@ -121,11 +123,9 @@ class Tool:
 
 
 def _is_context(annotation: Any) -> bool:
-    from ._context import Context  # the one import cycle point: Context needs Server
-
-    return annotation is Context or (
-        isinstance(annotation, type) and issubclass(annotation, Context)
-    )
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        return any(_is_context(arg) for arg in typing.get_args(annotation))
+    return isinstance(annotation, type) and issubclass(annotation, Context)
 
 
 def make_tool(
@@ -193,7 +193,9 @@ def make_tool(
 
     output_schema: dict[str, Any] | None = None
     ret = hints.get("return")
-    if isinstance(ret, type) and attrs.has(ret):
+    if isinstance(ret, type) and issubclass(ret, (ToolResult, *CONTENT_TYPES)):
+        pass  # content, not structured output
+    elif isinstance(ret, type) and attrs.has(ret):
         output_schema = attrs_schema(ret)
     elif ret is not None and typing.is_typeddict(ret):
         output_schema = typed_dict_schema(ret)

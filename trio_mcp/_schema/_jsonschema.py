@@ -105,9 +105,16 @@ def schema_for(tp: Any) -> JsonSchema:
     raise UnsupportedType(f"no JSON Schema for annotation {tp!r}")
 
 
+def _hints(cls: Any) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls, include_extras=True)
+    except Exception as exc:  # NameError, TypeError...: unresolvable annotations
+        raise UnsupportedType(f"cannot resolve the annotations of {cls!r}: {exc}") from None
+
+
 def attrs_schema(cls: type) -> JsonSchema:
     """The object schema of an attrs class: its fields, required where no default."""
-    hints = typing.get_type_hints(cls, include_extras=True)
+    hints = _hints(cls)
     props: dict[str, JsonSchema] = {}
     required: list[str] = []
     for field in attrs.fields(cls):
@@ -124,7 +131,7 @@ def attrs_schema(cls: type) -> JsonSchema:
 
 def typed_dict_schema(cls: Any) -> JsonSchema:
     """The object schema of a ``TypedDict``."""
-    hints = typing.get_type_hints(cls, include_extras=True)
+    hints = _hints(cls)
     props = {name: schema_for(hint) for name, hint in hints.items()}
     schema: JsonSchema = {"type": "object", "properties": props}
     required = sorted(cls.__required_keys__)
