@@ -12,7 +12,7 @@ from .._protocol import Era, IncomingRequest, log_enabled
 from .._wire import Id
 
 if TYPE_CHECKING:
-    from .._runtime import Connection
+    from .._runtime import Peer
     from ._cache import TTLCache
     from ._server import Server
 
@@ -39,7 +39,7 @@ class Context:
     """
 
     request: IncomingRequest
-    _conn: Connection
+    _conn: Peer
     server: Server
     _last_progress: float | None = attrs.field(default=None, init=False)
     _done: bool = attrs.field(default=False, init=False)
@@ -70,12 +70,15 @@ class Context:
     @property
     def cancel_scope(self) -> trio.CancelScope:
         """This request's cancel scope (its deadline is the request's timeout)."""
-        return self._conn._scopes[self.request.id]
+        scope = self._conn.scope_of(self.request.id)
+        if scope is None:
+            raise RuntimeError("this request is no longer running")
+        return scope
 
     @property
     def cancel_requested(self) -> bool:
         """True once the client cancelled, the deadline passed or shutdown began."""
-        scope = self._conn._scopes.get(self.request.id)
+        scope = self._conn.scope_of(self.request.id)
         return scope is None or scope.cancel_called
 
     @property
@@ -112,7 +115,7 @@ class Context:
             params["total"] = total
         if message is not None:
             params["message"] = message
-        await self._conn.notify("notifications/progress", params)
+        await self._conn.notify("notifications/progress", params, related=self.request.id)
 
     async def log(self, level: str, data: Any, *, logger: str | None = None) -> None:
         """Send a ``notifications/message`` log entry, if the client's level lets it through.
@@ -130,7 +133,7 @@ class Context:
         params: dict[str, Any] = {"level": level, "data": data}
         if logger is not None:
             params["logger"] = logger
-        await self._conn.notify("notifications/message", params)
+        await self._conn.notify("notifications/message", params, related=self.request.id)
 
     async def debug(self, data: Any, **kw: Any) -> None:
         await self.log("debug", data, **kw)

@@ -15,7 +15,7 @@ import trio
 
 from .._errors import InvalidParams, McpError, MethodNotFound
 from .._protocol import Era, IncomingRequest, ServerInfo, ServerSession
-from .._runtime import Connection, serve_connection
+from .._runtime import Connection, Peer, serve_connection
 from .._wire import DEFAULT_MAX_LINE
 from ._cache import TTLCache
 from ._context import Context
@@ -27,7 +27,7 @@ log = logging.getLogger("trio_mcp")
 
 F = TypeVar("F", bound=Callable[..., Any])
 Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
-Handler = Callable[[IncomingRequest, Connection], Awaitable[dict[str, Any]]]
+Handler = Callable[[IncomingRequest, Peer], Awaitable[dict[str, Any]]]
 
 # Versions whose tool results carry structuredContent; earlier ones do not.
 _NO_STRUCTURED = frozenset({"2024-11-05", "2025-03-26"})
@@ -202,18 +202,18 @@ class Server:
             return {"content": [{"type": "text", "text": text}], "isError": True}
         return None
 
-    async def handle(self, request: IncomingRequest, conn: Connection) -> dict[str, Any]:
+    async def handle(self, request: IncomingRequest, conn: Peer) -> dict[str, Any]:
         handler = self._handlers.get(request.method)
         if handler is None:
             raise MethodNotFound(f"Method not found: {request.method}")
         return await handler(request, conn)
 
-    async def notified(self, method: str, params: dict[str, Any], conn: Connection) -> None:
+    async def notified(self, method: str, params: dict[str, Any], conn: Peer) -> None:
         log.debug("trio_mcp: notification %s ignored", method)
 
     # ------------------------------------------------------------------ tools
 
-    async def _tools_list(self, request: IncomingRequest, conn: Connection) -> dict[str, Any]:
+    async def _tools_list(self, request: IncomingRequest, conn: Peer) -> dict[str, Any]:
         tools = [t.definition() for t in self._tools.values()]
         page, next_cursor = self._paginate(tools, request.params.get("cursor"))
         result: dict[str, Any] = {"tools": page}
@@ -221,7 +221,7 @@ class Server:
             result["nextCursor"] = next_cursor
         return result
 
-    async def _tools_call(self, request: IncomingRequest, conn: Connection) -> dict[str, Any]:
+    async def _tools_call(self, request: IncomingRequest, conn: Peer) -> dict[str, Any]:
         params = request.params
         name = params.get("name")
         if type(name) is not str:

@@ -44,7 +44,7 @@ from .._protocol import (
 )
 from .._wire import DEFAULT_MAX_LINE, Id, LineBuffer, encode_line, error_response
 
-__all__ = ["Application", "Connection", "serve_connection"]
+__all__ = ["Application", "Connection", "Peer", "run_handler", "serve_connection"]
 
 log = logging.getLogger("trio_mcp")
 
@@ -62,7 +62,7 @@ class Application(Protocol):
         """Seconds this request may run, or ``None`` for no deadline."""
         ...
 
-    async def handle(self, request: IncomingRequest, conn: Connection) -> dict[str, Any]:
+    async def handle(self, request: IncomingRequest, peer: Peer) -> dict[str, Any]:
         """Answer one request. Raise :class:`McpError` for a JSON-RPC error."""
         ...
 
@@ -70,9 +70,76 @@ class Application(Protocol):
         """The result to send when the deadline fired, or ``None`` for a JSON-RPC error."""
         ...
 
-    async def notified(self, method: str, params: dict[str, Any], conn: Connection) -> None:
+    async def notified(self, method: str, params: dict[str, Any], peer: Peer) -> None:
         """A client notification the session did not handle itself."""
         ...
+
+
+class Peer(Protocol):
+    """The client side of one connection, as handlers see it (stdio, stream or HTTP)."""
+
+    session: ServerSession
+
+    def scope_of(self, rid: Id) -> trio.CancelScope | None:
+        """The cancel scope of in-flight request ``rid``, if it is running."""
+        ...
+
+    async def notify(
+        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
+    ) -> None:
+        """Send a notification; ``related`` names the request it belongs to, if any."""
+        ...
+
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
+    ) -> dict[str, Any]:
+        """Send a server-to-client request (legacy era) and wait for its result."""
+        ...
+
+
+async def run_handler(
+    app: Application,
+    peer: Peer,
+    req: IncomingRequest,
+    scopes: dict[Id, trio.CancelScope],
+    *,
+    closing: Callable[[], bool],
+) -> dict[str, Any] | McpError:
+    """Run one request's handler in its own cancel scope, with its deadline.
+
+    This is the single place where a handler's outcome becomes what goes on the
+    wire: a result, an :class:`McpError` from the handler, an ``InternalError``
+    for any other ``Exception`` (logged with its traceback), or the timeout
+    answer. ``Cancelled`` from outside this request (the connection being torn
+    down) propagates; only this request's own scope absorbs its cancellation.
+    """
+    rid = req.id
+    timeout = app.timeout_for(req)
+    deadline = trio.current_time() + timeout if timeout is not None else math.inf
+    outcome: dict[str, Any] | McpError
+    try:
+        with trio.CancelScope(deadline=deadline) as scope:
+            scopes[rid] = scope
+            try:
+                outcome = await app.handle(req, peer)
+            except McpError as exc:
+                outcome = exc
+            except Exception as exc:
+                log.exception("trio_mcp: handler for %s (id %r) failed", req.method, rid)
+                outcome = InternalError(message=f"Internal error: {exc}")
+    finally:
+        del scopes[rid]
+    if scope.cancelled_caught:
+        if peer.session.is_cancelled(rid):
+            return InternalError(message="cancelled")  # dropped by the session
+        if closing():
+            return InternalError(message="Server is shutting down; request cancelled")
+        assert timeout is not None
+        timed_out = app.timeout_result(req, timeout)
+        if timed_out is not None:
+            return timed_out
+        return InternalError(message=f"Request timed out after {timeout:g}s")
+    return outcome
 
 
 @attrs.define(eq=False)
@@ -131,11 +198,19 @@ class Connection:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the writer is gone: the peer stopped reading
 
-    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
-        """Send a server notification."""
+    def scope_of(self, rid: Id) -> trio.CancelScope | None:
+        """The cancel scope of in-flight request ``rid``, if it is running."""
+        return self._scopes.get(rid)
+
+    async def notify(
+        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
+    ) -> None:
+        """Send a server notification (on stdio, ``related`` changes nothing)."""
         await self.send(self.session.notification(method, params))
 
-    async def request(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
+    ) -> dict[str, Any]:
         """Send a server-to-client request and wait for its result (legacy era).
 
         Cancellation (the calling request's deadline or cancel) sends
@@ -233,46 +308,21 @@ class Connection:
             await self.send(message)
 
     async def _run_request(self, req: IncomingRequest) -> None:
-        rid = req.id
-        session = self.session
-        timeout = self.app.timeout_for(req)
-        deadline = trio.current_time() + timeout if timeout is not None else math.inf
-        outcome: dict[str, Any] | McpError
         try:
-            with trio.CancelScope(deadline=deadline) as scope:
-                self._scopes[rid] = scope
-                try:
-                    outcome = await self.app.handle(req, self)
-                except McpError as exc:
-                    outcome = exc
-                except Exception as exc:
-                    log.exception("trio_mcp: handler for %s (id %r) failed", req.method, rid)
-                    outcome = InternalError(message=f"Internal error: {exc}")
-            if scope.cancelled_caught:
-                if session.is_cancelled(rid):
-                    outcome = InternalError(message="cancelled")  # dropped by the session
-                elif self._closing:
-                    outcome = InternalError(message="Server is shutting down; request cancelled")
-                else:
-                    assert timeout is not None
-                    timed_out = self.app.timeout_result(req, timeout)
-                    outcome = (
-                        timed_out
-                        if timed_out is not None
-                        else InternalError(message=f"Request timed out after {timeout:g}s")
-                    )
+            outcome = await run_handler(
+                self.app, self, req, self._scopes, closing=lambda: self._closing
+            )
         finally:
-            del self._scopes[rid]
             self._slots.release()
             if self._draining and not self._scopes:
                 self._idle.set()
         if type(outcome) is dict:
-            message = session.respond(rid, outcome)
+            message = self.session.respond(req.id, outcome)
         else:
             assert isinstance(outcome, McpError)
-            message = session.respond_error(rid, outcome)
+            message = self.session.respond_error(req.id, outcome)
         if message is not None:
-            await self._send_checked(rid, message)
+            await self._send_checked(req.id, message)
 
     async def _send_checked(self, rid: Id, message: Outgoing) -> None:
         try:
