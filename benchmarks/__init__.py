@@ -1,0 +1,1 @@
+"""Concurrency benchmarks: trio_mcp against the other Python MCP stacks. See README.md."""

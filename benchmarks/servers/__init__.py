@@ -1,0 +1,1 @@
+"""One stdio server script per peer; each exposes ``echo``, ``add`` and ``sleep``."""

@@ -1,0 +1,40 @@
+"""Peers: the official SDK's MCPServer (mcp 2.x), on asyncio or (argv[1] == "trio") on trio.
+
+All tools are ``async def``: a plain ``def`` tool would run in a worker thread.
+"""
+
+import sys
+
+import _cancel_log
+import anyio
+from mcp.server.mcpserver import MCPServer
+
+mcp = MCPServer("bench", version="0.1.0")
+
+
+@mcp.tool()
+async def echo(text: str) -> str:
+    """Echo the text back."""
+    return text
+
+
+@mcp.tool()
+async def add(a: float, b: float) -> float:
+    """Add two numbers."""
+    return a + b
+
+
+@mcp.tool()
+async def sleep(seconds: float) -> str:
+    """Sleep, then answer."""
+    try:
+        await anyio.sleep(seconds)
+    except anyio.get_cancelled_exc_class():
+        _cancel_log.record()
+        raise
+    return "ok"
+
+
+if __name__ == "__main__":
+    backend = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
+    anyio.run(mcp.run_stdio_async, backend=backend)
