@@ -1,0 +1,423 @@
+"""The stdio server as a real subprocess, driven over raw pipes.
+
+Each test spawns a server script with ``trio.lowlevel.open_process`` and writes
+bytes to its stdin. Every line the server writes to stdout is checked to be a
+single JSON-RPC 2.0 message: nothing else may ever appear there.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+import trio
+
+ROOT = Path(__file__).resolve().parent.parent
+HELLO = ROOT / "examples" / "hello.py"
+SERVERS = Path(__file__).resolve().parent / "servers"
+SLOW = SERVERS / "slow_server.py"
+SMALL = SERVERS / "small_limit.py"
+
+# Generous bound per test, so that a hang fails instead of blocking the run.
+LIMIT = 30
+LEGACY = "2025-11-25"
+MODERN = "2026-07-28"
+MODERN_META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+
+
+def check_jsonrpc_line(line: bytes) -> dict[str, Any]:
+    """``line`` (without its newline) must be exactly one JSON-RPC 2.0 message."""
+    assert line, "empty line on stdout"
+    assert b"\n" not in line and b"\r" not in line, line
+    msg = json.loads(line)
+    assert isinstance(msg, dict), line
+    assert msg.get("jsonrpc") == "2.0", line
+    if "method" in msg:  # a request or notification from the server
+        assert isinstance(msg["method"], str), line
+    else:  # a response: exactly one of result / error, and an id
+        assert "id" in msg, line
+        assert ("result" in msg) != ("error" in msg), line
+        if "error" in msg:
+            assert isinstance(msg["error"]["code"], int), line
+            assert isinstance(msg["error"]["message"], str), line
+    return msg
+
+
+class ServerProcess:
+    """A server subprocess with line-oriented helpers over its pipes."""
+
+    def __init__(self, process: trio.Process) -> None:
+        self.process = process
+        self.stdout_lines: list[bytes] = []  # every raw line ever read from stdout
+        self.stderr = bytearray()
+        self._buffer = bytearray()
+        self._stash: dict[Any, dict[str, Any]] = {}
+        self._next_id = 1000
+        self.stdout_eof = False
+        self.final_messages: list[dict[str, Any]] = []
+
+    # --- writing
+
+    async def write(self, data: bytes) -> None:
+        assert self.process.stdin is not None
+        await self.process.stdin.send_all(data)
+
+    async def send(self, msg: dict[str, Any]) -> None:
+        await self.write(json.dumps(msg).encode() + b"\n")
+
+    async def close_stdin(self) -> None:
+        assert self.process.stdin is not None
+        await self.process.stdin.aclose()
+
+    # --- reading
+
+    async def read_line(self) -> bytes | None:
+        """The next stdout line (validated), or ``None`` at EOF."""
+        assert self.process.stdout is not None
+        while b"\n" not in self._buffer:
+            chunk = await self.process.stdout.receive_some(65536)
+            if not chunk:
+                self.stdout_eof = True
+                assert not self._buffer, f"partial line at EOF: {bytes(self._buffer)!r}"
+                return None
+            self._buffer += chunk
+        line, _, rest = bytes(self._buffer).partition(b"\n")
+        self._buffer = bytearray(rest)
+        self.stdout_lines.append(line)
+        check_jsonrpc_line(line)
+        return line
+
+    async def recv(self) -> dict[str, Any]:
+        line = await self.read_line()
+        assert line is not None, "stdout closed"
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    async def response(self, id: Any) -> dict[str, Any]:
+        """The response with this id (others are kept for later)."""
+        while id not in self._stash:
+            msg = await self.recv()
+            if "method" not in msg:
+                self._stash[msg["id"]] = msg
+        return self._stash.pop(id)
+
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, era: str = LEGACY
+    ) -> dict[str, Any]:
+        self._next_id += 1
+        rid = self._next_id
+        msg: dict[str, Any] = {"jsonrpc": "2.0", "id": rid, "method": method}
+        if era == MODERN:
+            params = {**(params or {}), "_meta": MODERN_META}
+        if params is not None:
+            msg["params"] = params
+        await self.send(msg)
+        reply = await self.response(rid)
+        return reply
+
+    async def initialize(self, version: str = LEGACY) -> dict[str, Any]:
+        reply = await self.request(
+            "initialize",
+            {
+                "protocolVersion": version,
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"},
+            },
+        )
+        assert reply["result"]["protocolVersion"] == version, reply
+        await self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
+        return reply
+
+    async def read_to_eof(self) -> list[dict[str, Any]]:
+        """Every remaining stdout message until EOF (each validated)."""
+        out = list(self._stash.values())
+        self._stash.clear()
+        while (line := await self.read_line()) is not None:
+            out.append(json.loads(line))
+        return out
+
+    def stderr_text(self) -> str:
+        return self.stderr.decode(errors="replace")
+
+
+@asynccontextmanager
+async def spawn(script: Path) -> AsyncIterator[ServerProcess]:
+    """Run ``script`` with this Python; kill it if the test leaves it running."""
+    process = await trio.lowlevel.open_process(
+        [sys.executable, str(script)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=str(ROOT),
+    )
+    server = ServerProcess(process)
+
+    async def drain_stderr() -> None:
+        assert process.stderr is not None
+        while chunk := await process.stderr.receive_some(65536):
+            server.stderr += chunk
+
+    try:
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(drain_stderr)
+            try:
+                yield server
+            finally:
+                if process.returncode is None:
+                    process.kill()
+                with trio.CancelScope(shield=True):
+                    await process.wait()
+    finally:
+        with trio.CancelScope(shield=True):
+            for pipe in (process.stdin, process.stdout, process.stderr):
+                if pipe is not None:
+                    await pipe.aclose()
+        # Whatever the test did, stdout never carried anything but JSON-RPC lines.
+        for line in server.stdout_lines:
+            check_jsonrpc_line(line)
+
+
+async def wait_exit(server: ServerProcess, bound: float) -> tuple[int, float]:
+    """Read stdout to EOF and wait for exit; return (exit code, seconds taken).
+
+    The messages read on the way are left in ``server.final_messages``.
+    """
+    start = trio.current_time()
+    with trio.fail_after(bound):
+        server.final_messages = await server.read_to_eof()
+        code = await server.process.wait()
+    return code, trio.current_time() - start
+
+
+def check_in_flight_answered(server: ServerProcess, ids: list[int]) -> None:
+    """Each request cut short by shutdown got exactly one answer before EOF."""
+    answered = [m["id"] for m in server.final_messages if "id" in m]
+    assert sorted(answered) == ids, answered
+    for msg in server.final_messages:
+        # The handlers were sleeping 30 s: none can have completed normally.
+        assert "error" in msg or msg["result"].get("isError"), msg
+
+
+# ------------------------------------------------------------------ framing
+
+
+async def test_malformed_line_is_parse_error_with_null_id() -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(HELLO) as server:
+            # Before initialize, and after.
+            await server.write(b"this is not json\n")
+            reply = await server.recv()
+            assert reply["id"] is None
+            assert reply["error"]["code"] == -32700
+
+            await server.initialize()
+            for bad in (b'{"jsonrpc": "2.0", "id": 1, "method": "ping"\n', b"\xff\xfe\n", b"{]\n"):
+                await server.write(bad)
+                reply = await server.recv()
+                assert reply["id"] is None, (bad, reply)
+                assert reply["error"]["code"] == -32700, (bad, reply)
+
+            ping = await server.request("ping")
+            assert ping["result"] == {}
+            await server.close_stdin()
+            code, _ = await wait_exit(server, LIMIT)
+            assert code == 0
+
+
+async def test_invalid_requests() -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(HELLO) as server:
+            await server.initialize()
+            # Valid JSON that is not a JSON-RPC request.
+            for obj in ({"id": 5, "method": "ping"}, {"jsonrpc": "2.0", "id": 6, "method": 7}):
+                await server.send(obj)
+                reply = await server.recv()
+                assert reply["error"]["code"] == -32600, (obj, reply)
+            # Batches are refused unless 2025-03-26 was negotiated.
+            await server.write(b'[{"jsonrpc": "2.0", "id": 8, "method": "ping"}]\n')
+            reply = await server.recv()
+            assert reply["error"]["code"] == -32600, reply
+            assert (await server.request("ping"))["result"] == {}
+
+
+async def test_unknown_method_after_initialize() -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(HELLO) as server:
+            await server.initialize()
+            reply = await server.request("no/such/method", {})
+            assert reply["error"]["code"] == -32601, reply
+            # An unknown notification gets no answer at all; ping still works.
+            await server.send({"jsonrpc": "2.0", "method": "notifications/no_such_thing"})
+            assert (await server.request("ping"))["result"] == {}
+
+
+async def test_unknown_method_modern_era() -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(HELLO) as server:
+            reply = await server.request("no/such/method", {}, era=MODERN)
+            assert reply["error"]["code"] == -32601, reply
+            reply = await server.request("tools/list", {}, era=MODERN)
+            assert [t["name"] for t in reply["result"]["tools"]] == ["add", "echo"]
+            assert reply["result"]["resultType"] == "complete"
+
+
+async def test_oversized_line_then_ping() -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(SMALL) as server:
+            await server.initialize()
+            big = {
+                "jsonrpc": "2.0",
+                "id": 77,
+                "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"text": "x" * 4000}},
+            }
+            await server.send(big)
+            reply = await server.recv()
+            assert reply["error"]["code"] == -32600, reply
+            assert (await server.request("ping"))["result"] == {}
+
+            # An oversized line trickled in pieces, then a valid one in the same write:
+            # the stream resynchronises at the newline.
+            for _ in range(8):
+                await server.write(b"y" * 500)
+                await trio.sleep(0.01)
+            await server.write(b'zzz\n{"jsonrpc": "2.0", "id": 78, "method": "ping"}\n')
+            reply = await server.recv()
+            assert reply["error"]["code"] == -32600, reply
+            assert await server.response(78) == {"jsonrpc": "2.0", "id": 78, "result": {}}
+
+            # A message just under the limit is fine.
+            text = "z" * 800
+            reply = await server.request(
+                "tools/call", {"name": "echo", "arguments": {"text": text}}
+            )
+            assert reply["result"]["content"][0]["text"] == text
+            await server.close_stdin()
+            code, _ = await wait_exit(server, LIMIT)
+            assert code == 0
+
+
+# ------------------------------------------------------------------- stdout
+
+
+async def test_print_in_handler_goes_to_stderr() -> None:
+    marker = "STRAY-PRINT-MARKER"
+    with trio.fail_after(LIMIT):
+        async with spawn(SLOW) as server:
+            await server.initialize()
+            for tool in ("shout", "shout_sync"):
+                text = f"{marker}-{tool}"
+                reply = await server.request(
+                    "tools/call", {"name": tool, "arguments": {"text": text}}
+                )
+                assert reply["result"]["content"][0]["text"] == text
+            await server.close_stdin()
+            code, _ = await wait_exit(server, LIMIT)
+            assert code == 0
+        stdout = b"\n".join(server.stdout_lines).decode()
+        stderr = server.stderr_text()
+        for tool in ("shout", "shout_sync"):
+            # On stdout only inside the JSON result, never as a bare line.
+            assert f"{marker}-{tool}\n" in stderr
+            assert all(not line.startswith(marker.encode()) for line in server.stdout_lines)
+        assert stdout.count(marker) == 2  # the two results
+
+
+# ----------------------------------------------------------------- shutdown
+
+
+async def start_sleeps(server: ServerProcess, n: int, seconds: float) -> list[int]:
+    """Send ``n`` sleep calls; return once the server has started all of them."""
+    ids = list(range(1, n + 1))
+    for i in ids:
+        await server.send(
+            {
+                "jsonrpc": "2.0",
+                "id": i,
+                "method": "tools/call",
+                "params": {"name": "sleep", "arguments": {"seconds": seconds}},
+            }
+        )
+    while True:
+        stats = await server.request("tools/call", {"name": "stats", "arguments": {}})
+        if stats["result"]["structuredContent"]["started"] >= n:
+            return ids
+        await trio.sleep(0.05)
+
+
+async def test_stdin_eof_with_calls_in_flight_exits_promptly() -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(SLOW) as server:
+            await server.initialize()
+            ids = await start_sleeps(server, 100, 30)
+            await server.close_stdin()
+            # Default grace is 2 s: well under the 30 s the calls would take.
+            code, took = await wait_exit(server, 10)
+            assert code == 0, server.stderr_text()
+            assert took < 10
+            check_in_flight_answered(server, ids)
+            assert "Traceback" not in server.stderr_text(), server.stderr_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_with_calls_in_flight_exits_zero(signum: signal.Signals) -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(SLOW) as server:
+            await server.initialize()
+            ids = await start_sleeps(server, 10, 30)
+            server.process.send_signal(signum)
+            code, took = await wait_exit(server, 10)
+            assert code == 0, server.stderr_text()
+            assert took < 10
+            check_in_flight_answered(server, ids)
+            assert "Traceback" not in server.stderr_text(), server.stderr_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+async def test_signal_when_idle_exits_zero(signum: signal.Signals) -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(HELLO) as server:
+            await server.initialize()
+            assert (await server.request("ping"))["result"] == {}
+            server.process.send_signal(signum)
+            code, took = await wait_exit(server, 10)
+            assert code == 0, server.stderr_text()
+            assert took < 5
+
+
+async def test_second_signal_cancels_at_once() -> None:
+    with trio.fail_after(LIMIT):
+        async with spawn(SLOW) as server:
+            await server.initialize()
+            await start_sleeps(server, 10, 30)
+            server.process.send_signal(signal.SIGTERM)
+            await trio.sleep(0.1)
+            server.process.send_signal(signal.SIGINT)
+            code, took = await wait_exit(server, 10)
+            assert code == 0, server.stderr_text()
+            assert took < 10
+            assert "Traceback" not in server.stderr_text(), server.stderr_text()
+
+
+async def test_stdin_from_dev_null_exits_zero() -> None:
+    with trio.fail_after(LIMIT):
+        result = await trio.run_process(
+            [sys.executable, str(HELLO)],
+            stdin=subprocess.DEVNULL,
+            capture_stdout=True,
+            capture_stderr=True,
+            check=False,
+            cwd=str(ROOT),
+        )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == b""
