@@ -15,7 +15,13 @@ Write a server::
         server.run()
 """
 
+from ._app import ClientCapabilityMissing as ClientCapabilityMissing
+from ._app import Completion as Completion
+from ._app import CompletionRequest as CompletionRequest
 from ._app import Context as Context
+from ._app import ElicitResult as ElicitResult
+from ._app import Message as Message
+from ._app import ResourceContents as ResourceContents
 from ._app import Server as Server
 from ._app import Tool as Tool
 from ._app import TTLCache as TTLCache

@@ -18,7 +18,7 @@ Nothing in ``trio_mcp`` imports this module.
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
@@ -63,6 +63,9 @@ class Client:
     unmatched: list[dict[str, Any]] = attrs.field(factory=list)
     connection: Connection | None = None
     initialize_result: dict[str, Any] | None = None
+    #: Answers to server-to-client requests, by method: ``fn(params) -> result``.
+    responders: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = attrs.field(factory=dict)
+    _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
     _ids: Iterator[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
     _waiters: dict[Id, _Waiter] = attrs.field(factory=dict, init=False)
     _notified: trio.Event = attrs.field(factory=trio.Event, init=False)
@@ -213,10 +216,24 @@ class Client:
         for waiter in self._waiters.values():
             waiter.event.set()  # EOF: wake everyone; their message stays None
 
+    async def _answer(self, msg: dict[str, Any]) -> None:
+        responder = self.responders.get(msg["method"])
+        if responder is None:
+            reply: dict[str, Any] = {
+                "jsonrpc": "2.0",
+                "id": msg["id"],
+                "error": {"code": -32601, "message": f"no responder for {msg['method']}"},
+            }
+        else:
+            reply = {"jsonrpc": "2.0", "id": msg["id"], "result": responder(msg.get("params", {}))}
+        await self.send(reply)
+
     def _dispatch(self, msg: dict[str, Any]) -> None:
         if "method" in msg:
             if "id" in msg:
                 self.server_requests.append(msg)
+                if self._nursery is not None:
+                    self._nursery.start_soon(self._answer, msg)
             else:
                 self.notifications.append(msg)
                 self._notified.set()
@@ -238,6 +255,7 @@ async def connect(
     version: str | None = None,
     capabilities: dict[str, Any] | None = None,
     initialize: bool = True,
+    responders: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] | None = None,
 ) -> AsyncIterator[Client]:
     """Serve ``server`` over in-memory streams and yield a connected :class:`Client`.
 
@@ -248,9 +266,14 @@ async def connect(
     client_stream, server_stream = trio.testing.memory_stream_pair()
     default_version = LATEST_MODERN if era == "modern" else LATEST_LEGACY
     client = Client(
-        client_stream, era=era, version=version or default_version, capabilities=capabilities or {}
+        client_stream,
+        era=era,
+        version=version or default_version,
+        capabilities=capabilities or {},
+        responders=responders or {},
     )
     async with trio.open_nursery() as nursery:
+        client._nursery = nursery
         client.connection = await nursery.start(server.serve, server_stream)
         nursery.start_soon(client._read)
         if era == "legacy" and initialize:

@@ -1,8 +1,22 @@
 """The user-facing API."""
 
 from ._cache import TTLCache
-from ._context import Context
+from ._context import ClientCapabilityMissing, Context, ElicitResult
+from ._methods import Completion, CompletionRequest
+from ._prompts import Message
+from ._resources import ResourceContents
 from ._server import Server
 from ._tools import Tool
 
-__all__ = ["Context", "Server", "TTLCache", "Tool"]
+__all__ = [
+    "ClientCapabilityMissing",
+    "Completion",
+    "CompletionRequest",
+    "Context",
+    "ElicitResult",
+    "Message",
+    "ResourceContents",
+    "Server",
+    "TTLCache",
+    "Tool",
+]

@@ -8,15 +8,44 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
+from .._errors import CAPABILITY_NOT_SUPPORTED, McpError
 from .._protocol import Era, IncomingRequest, log_enabled
+from .._schema import schema_for
 from .._wire import Id
+from ._mrtr import InputRequired
 
 if TYPE_CHECKING:
     from .._runtime import Peer
     from ._cache import TTLCache
     from ._server import Server
 
-__all__ = ["Context"]
+__all__ = ["ClientCapabilityMissing", "Context", "ElicitResult"]
+
+
+class ClientCapabilityMissing(McpError):
+    """The handler needs a client capability the client did not declare (``-32021``).
+
+    Raised by ``ctx.elicit``/``ctx.sample``/``ctx.list_roots``. Uncaught, it
+    reaches the client as the spec's MissingRequiredClientCapability error.
+    """
+
+    default_code = CAPABILITY_NOT_SUPPORTED
+
+    def __init__(self, capability: str, required: dict[str, Any]) -> None:
+        super().__init__(
+            None,
+            f"This request needs the client capability {capability!r}, which the client did not declare",
+            {"requiredCapabilities": required},
+        )
+
+
+@attrs.frozen
+class ElicitResult:
+    """The user's answer to ``ctx.elicit``: ``action`` is accept, decline or cancel."""
+
+    action: str
+    content: dict[str, Any] | None = None
+
 
 log = logging.getLogger("trio_mcp")
 
@@ -43,6 +72,10 @@ class Context:
     server: Server
     _last_progress: float | None = attrs.field(default=None, init=False)
     _done: bool = attrs.field(default=False, init=False)
+    #: Modern era: answers to input requests, by key (from this request and earlier rounds).
+    input_responses: dict[str, Any] = attrs.field(factory=dict, init=False)
+    _input_count: int = attrs.field(default=0, init=False)
+    pending_input: InputRequired | None = attrs.field(default=None, init=False)
 
     @property
     def request_id(self) -> Id:
@@ -123,12 +156,7 @@ class Context:
         Legacy: the threshold is what ``logging/setLevel`` chose (nothing is sent
         before it). Modern: the request's ``_meta`` logLevel (nothing without it).
         """
-        if self._done:
-            return
-        threshold = self.request.log_level
-        if self.request.era is Era.LEGACY:
-            threshold = self._conn.session.legacy_log_level
-        if not log_enabled(threshold, level):
+        if self._done or not self._log_enabled(level):
             return
         params: dict[str, Any] = {"level": level, "data": data}
         if logger is not None:
@@ -146,6 +174,119 @@ class Context:
 
     async def error(self, data: Any, **kw: Any) -> None:
         await self.log("error", data, **kw)
+
+    def log_nowait(self, level: str, data: Any, *, logger: str | None = None) -> bool:
+        """Like :meth:`log`, without waiting (for the ``logging`` bridge)."""
+        if self._done or not self._log_enabled(level):
+            return False
+        params: dict[str, Any] = {"level": level, "data": data}
+        if logger is not None:
+            params["logger"] = logger
+        return self._conn.notify_nowait("notifications/message", params)
+
+    def _log_enabled(self, level: str) -> bool:
+        threshold = self.request.log_level
+        if self.request.era is Era.LEGACY:
+            threshold = self._conn.session.legacy_log_level
+        return log_enabled(threshold, level)
+
+    # ------------------------------------------------- input from the client
+
+    async def elicit(
+        self, message: str, schema: type | dict[str, Any] | None = None
+    ) -> ElicitResult:
+        """Ask the user for structured input (form mode).
+
+        ``schema`` is an attrs class, a ``TypedDict`` or a JSON Schema object
+        with flat primitive properties. Legacy: an ``elicitation/create``
+        request to the client. Modern: an ``input_required`` round trip.
+
+        Raises:
+            ClientCapabilityMissing: the client did not declare ``elicitation``.
+            McpError: the client answered with an error (legacy).
+        """
+        caps = self.client_capabilities.get("elicitation")
+        if not isinstance(caps, dict) or (caps and "form" not in caps):
+            raise ClientCapabilityMissing("elicitation", {"elicitation": {"form": {}}})
+        requested = schema if isinstance(schema, dict) else schema_for(schema) if schema else {}
+        requested = {k: v for k, v in requested.items() if k != "additionalProperties"}
+        requested.setdefault("type", "object")
+        requested.setdefault("properties", {})
+        params: dict[str, Any] = {"message": message, "requestedSchema": requested}
+        if self.request.era is Era.MODERN or self.protocol_version == "2025-11-25":
+            params["mode"] = "form"
+        result = await self._input("elicit", "elicitation/create", params)
+        return ElicitResult(str(result.get("action", "cancel")), result.get("content"))
+
+    async def elicit_url(self, message: str, url: str, elicitation_id: str) -> ElicitResult:
+        """Send the user to ``url`` (URL-mode elicitation, 2025-11-25 and modern).
+
+        Raises:
+            ClientCapabilityMissing: the client did not declare ``elicitation.url``.
+        """
+        caps = self.client_capabilities.get("elicitation")
+        if not isinstance(caps, dict) or "url" not in caps:
+            raise ClientCapabilityMissing("elicitation.url", {"elicitation": {"url": {}}})
+        params = {"mode": "url", "message": message, "url": url, "elicitationId": elicitation_id}
+        result = await self._input("elicit", "elicitation/create", params)
+        return ElicitResult(str(result.get("action", "cancel")), result.get("content"))
+
+    async def sample(
+        self,
+        messages: str | list[Any],
+        *,
+        max_tokens: int = 1000,
+        system_prompt: str | None = None,
+        temperature: float | None = None,
+        model_preferences: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Ask the client's model for a completion (``sampling/createMessage``).
+
+        ``messages`` is a string (one user message) or a list of
+        :class:`~trio_mcp.Message` / wire dicts. Returns the ``CreateMessageResult``.
+
+        Raises:
+            ClientCapabilityMissing: the client did not declare ``sampling``.
+        """
+        if not isinstance(self.client_capabilities.get("sampling"), dict):
+            raise ClientCapabilityMissing("sampling", {"sampling": {}})
+        from ._prompts import messages_of
+
+        wire = [
+            m if isinstance(m, dict) else messages_of(m)[0]
+            for m in (messages if isinstance(messages, list) else [messages])
+        ]
+        params: dict[str, Any] = {"messages": wire, "maxTokens": max_tokens}
+        if system_prompt is not None:
+            params["systemPrompt"] = system_prompt
+        if temperature is not None:
+            params["temperature"] = temperature
+        if model_preferences is not None:
+            params["modelPreferences"] = model_preferences
+        return await self._input("sample", "sampling/createMessage", params)
+
+    async def list_roots(self) -> list[dict[str, Any]]:
+        """The client's roots (``roots/list``): a list of ``{"uri", "name"}``.
+
+        Raises:
+            ClientCapabilityMissing: the client did not declare ``roots``.
+        """
+        if not isinstance(self.client_capabilities.get("roots"), dict):
+            raise ClientCapabilityMissing("roots", {"roots": {}})
+        result = await self._input("roots", "roots/list", {})
+        roots = result.get("roots", [])
+        return roots if isinstance(roots, list) else []
+
+    async def _input(self, kind: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if self.request.era is Era.LEGACY:
+            return await self._conn.request(method, params, related=self.request.id)
+        key = f"{kind}-{self._input_count}"
+        self._input_count += 1
+        answer = self.input_responses.get(key)
+        if isinstance(answer, dict):
+            return answer
+        self.pending_input = InputRequired(key, method, params)
+        raise self.pending_input
 
     def _finish(self) -> None:
         self._done = True

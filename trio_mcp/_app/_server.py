@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import base64
+import contextvars
 import logging
+import os
 import signal
 import sys
 import threading
@@ -13,13 +15,18 @@ from typing import Any, TypeVar, overload
 
 import trio
 
-from .._errors import InvalidParams, McpError, MethodNotFound
-from .._protocol import Era, IncomingRequest, ServerInfo, ServerSession
+from .._errors import InvalidParams, MethodNotFound
+from .._protocol import IncomingRequest, ServerInfo, ServerSession
 from .._runtime import Connection, Peer, serve_connection
 from .._wire import DEFAULT_MAX_LINE
 from ._cache import TTLCache
 from ._context import Context
-from ._tools import Tool, ToolArgumentsError, make_tool, to_call_result
+from ._hub import Hub
+from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY, Completion, CompletionRequest
+from ._mrtr import RequestState
+from ._prompts import Prompt, make_prompt
+from ._resources import Resource, ResourceTemplate, _Handler
+from ._tools import Tool, make_tool
 
 __all__ = ["Server"]
 
@@ -27,13 +34,12 @@ log = logging.getLogger("trio_mcp")
 
 F = TypeVar("F", bound=Callable[..., Any])
 Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
-Handler = Callable[[IncomingRequest, Peer], Awaitable[dict[str, Any]]]
+Completer = Callable[[CompletionRequest], Awaitable["list[str] | Completion"]]
 
-# Versions whose tool results carry structuredContent; earlier ones do not.
-_NO_STRUCTURED = frozenset({"2024-11-05", "2025-03-26"})
-# Versions where invalid tool arguments are a protocol error (-32602); from
-# 2025-11-25 they are a tool execution error (isError), SEP-1303.
-_ARGS_AS_PROTOCOL_ERROR = frozenset({"2024-11-05", "2025-03-26", "2025-06-18"})
+#: The Context of the request the current task is handling (for the logging bridge).
+current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
+    "trio_mcp_context", default=None
+)
 
 
 class Server:
@@ -52,6 +58,9 @@ class Server:
         lifespan: ``lifespan(server)`` returning an async context manager, entered
             before serving; what it yields is ``server.state`` / ``ctx.state``.
         page_size: Items per page of list results (``None``: no pagination).
+        state_secret: Key that signs modern-era ``requestState`` (MRTR). Default:
+            random per process; set it when several workers serve one endpoint.
+        cache_ttl_ms: ``ttlMs`` hint on modern discover and list results.
     """
 
     def __init__(
@@ -67,6 +76,8 @@ class Server:
         max_message_size: int = DEFAULT_MAX_LINE,
         lifespan: Lifespan | None = None,
         page_size: int | None = None,
+        state_secret: bytes | None = None,
+        cache_ttl_ms: int = 0,
     ) -> None:
         if max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
@@ -82,17 +93,28 @@ class Server:
         self._lifespan = lifespan
         self._background: list[Callable[..., Awaitable[Any]]] = []
         self._tools: dict[str, Tool] = {}
-        self._handlers: dict[str, Handler] = {
-            "tools/list": self._tools_list,
-            "tools/call": self._tools_call,
-        }
+        self._resources: dict[str, Resource] = {}
+        self._templates: dict[str, ResourceTemplate] = {}
+        self._prompts: dict[str, Prompt] = {}
+        self._completer: Completer | None = None
+        self._hub = Hub()
+        self._request_state = RequestState(state_secret or os.urandom(32))
         self._info = ServerInfo(
             name,
             version,
             title=title,
             instructions=instructions,
-            capabilities={"tools": {"listChanged": True}},
-            methods=frozenset(self._handlers),
+            capabilities={
+                "tools": {"listChanged": True},
+                "resources": {"subscribe": True, "listChanged": True},
+                "prompts": {"listChanged": True},
+                "logging": {},
+                "completions": {},
+            },
+            methods=frozenset(METHODS),
+            legacy_only=LEGACY_ONLY,
+            modern_only=MODERN_ONLY,
+            ttl_ms=cache_ttl_ms,
         )
         self._running = 0
         self._services_scope: trio.CancelScope | None = None
@@ -163,12 +185,128 @@ class Server:
         return register(fn) if fn is not None else register
 
     def add_tool(self, tool: Tool) -> None:
-        """Register a prepared :class:`Tool` (replacing one of the same name)."""
+        """Register a prepared :class:`Tool` (replacing one of the same name).
+
+        While serving, clients hear ``notifications/tools/list_changed``.
+        """
         self._tools[tool.name] = tool
+        self._hub.list_changed("tools")
 
     def remove_tool(self, name: str) -> None:
         """Unregister a tool. Raises ``KeyError`` if there is none by that name."""
         del self._tools[name]
+        self._hub.list_changed("tools")
+
+    def resource(
+        self,
+        uri: str,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        mime_type: str | None = None,
+        size: int | None = None,
+        annotations: dict[str, Any] | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a resource handler for ``uri``: fixed, or an RFC 6570 template.
+
+        ``@server.resource("config://settings")`` is a static resource;
+        ``@server.resource("users://{user_id}/profile")`` is a template whose
+        variables are passed to the handler by name, converted to its annotated
+        types. The handler returns ``str`` (text), ``bytes`` (blob), any
+        JSON-able value (JSON text) or :class:`ResourceContents`. Raise
+        ``FileNotFoundError`` or :class:`~trio_mcp.ResourceNotFound` for a missing one.
+        """
+
+        def register(fn: F) -> F:
+            handler = _Handler.of(fn)
+            doc = description if description is not None else _doc(fn)
+            common = {
+                "name": name or fn.__name__,
+                "handler": handler,
+                "title": title,
+                "description": doc,
+                "mime_type": mime_type,
+                "annotations": annotations,
+                "icons": icons,
+                "meta": meta,
+            }
+            if "{" in uri:
+                self._templates[uri] = ResourceTemplate(uri, **common)  # type: ignore[arg-type]
+            else:
+                self._resources[uri] = Resource(uri, size=size, **common)  # type: ignore[arg-type]
+            self._hub.list_changed("resources")
+            return fn
+
+        return register
+
+    def remove_resource(self, uri: str) -> None:
+        """Unregister a resource or template by its URI (template). Raises ``KeyError``."""
+        if self._resources.pop(uri, None) is None:
+            del self._templates[uri]
+        self._hub.list_changed("resources")
+
+    def prompt(
+        self,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+    ) -> Callable[[F], F]:
+        """Register a prompt. Arguments come from the signature (strings on the
+        wire, converted to the annotated types); the function returns a ``str``,
+        a :class:`~trio_mcp.Message`, content, or a list of them."""
+
+        def register(fn: F) -> F:
+            prompt = make_prompt(
+                fn, name=name, title=title, description=description, icons=icons, meta=meta
+            )
+            self._prompts[prompt.name] = prompt
+            self._hub.list_changed("prompts")
+            return fn
+
+        return register
+
+    def remove_prompt(self, name: str) -> None:
+        """Unregister a prompt. Raises ``KeyError``."""
+        del self._prompts[name]
+        self._hub.list_changed("prompts")
+
+    def completer(self, fn: Completer) -> Completer:
+        """Register the completion handler for prompt arguments and template variables.
+
+        ``fn(request: CompletionRequest)`` returns a list of strings or a
+        :class:`Completion`; at most 100 values are sent, with ``total`` and
+        ``hasMore`` filled in.
+        """
+        self._completer = fn
+        return fn
+
+    def notify_resource_updated(self, uri: str) -> int:
+        """Tell every client subscribed to ``uri`` that it changed, in either era.
+
+        Legacy sessions subscribed with ``resources/subscribe``; modern clients
+        through ``subscriptions/listen``. Returns how many were notified.
+        """
+        return self._hub.resource_updated(uri)
+
+    def forward_logging(
+        self, logger: logging.Logger | str | None = None, level: int = logging.DEBUG
+    ) -> logging.Handler:
+        """Send records of the standard ``logging`` module to the client.
+
+        Records emitted while a request is being handled go to that request's
+        client as ``notifications/message`` (subject to the client's level).
+        Returns the installed handler (remove it with ``logger.removeHandler``).
+        """
+        target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
+        handler = _ClientLogHandler(level)
+        target.addHandler(handler)
+        return handler
 
     @property
     def tools(self) -> dict[str, Tool]:
@@ -190,6 +328,8 @@ class Server:
         return ServerSession(self._info)
 
     def timeout_for(self, request: IncomingRequest) -> float | None:
+        if request.method == "subscriptions/listen":
+            return None  # a long-lived stream, ended by the client or by shutdown
         if request.method == "tools/call":
             tool = self._tools.get(request.params.get("name"))  # type: ignore[arg-type]
             if tool is not None and tool.timeout is not None:
@@ -203,56 +343,36 @@ class Server:
         return None
 
     async def handle(self, request: IncomingRequest, conn: Peer) -> dict[str, Any]:
-        handler = self._handlers.get(request.method)
-        if handler is None:
+        method = METHODS.get(request.method)
+        if method is None:
             raise MethodNotFound(f"Method not found: {request.method}")
-        return await handler(request, conn)
+        ctx = Context(request, conn, self)
+        token = current_context.set(ctx)
+        try:
+            return await method(self, request, conn, ctx)
+        finally:
+            ctx._finish()
+            current_context.reset(token)
 
     async def notified(self, method: str, params: dict[str, Any], conn: Peer) -> None:
         log.debug("trio_mcp: notification %s ignored", method)
 
-    # ------------------------------------------------------------------ tools
+    def connected(self, peer: Peer) -> None:
+        self._hub.peers.add(peer)
 
-    async def _tools_list(self, request: IncomingRequest, conn: Peer) -> dict[str, Any]:
-        tools = [t.definition() for t in self._tools.values()]
-        page, next_cursor = self._paginate(tools, request.params.get("cursor"))
-        result: dict[str, Any] = {"tools": page}
+    def draining(self, peer: Peer) -> None:
+        self._hub.close_listeners(peer)
+
+    def disconnected(self, peer: Peer) -> None:
+        self._hub.peers.discard(peer)
+        self._hub.close_listeners(peer)
+
+    def _page(self, key: str, items: list[Any], request: IncomingRequest) -> dict[str, Any]:
+        page, next_cursor = self._paginate(items, request.params.get("cursor"))
+        result: dict[str, Any] = {key: page}
         if next_cursor is not None:
             result["nextCursor"] = next_cursor
         return result
-
-    async def _tools_call(self, request: IncomingRequest, conn: Peer) -> dict[str, Any]:
-        params = request.params
-        name = params.get("name")
-        if type(name) is not str:
-            raise InvalidParams('Invalid params: "name" must be a string')
-        tool = self._tools.get(name)
-        if tool is None:
-            raise InvalidParams(f"Unknown tool: {name}")
-        arguments = params.get("arguments")
-        if arguments is None:
-            arguments = {}
-        elif type(arguments) is not dict:
-            raise InvalidParams('Invalid params: "arguments" must be an object')
-        ctx = Context(request, conn, self) if tool._context_param is not None else None
-        try:
-            kwargs = tool.bind(arguments, ctx)
-        except ToolArgumentsError as exc:
-            if request.era is Era.LEGACY and request.version in _ARGS_AS_PROTOCOL_ERROR:
-                raise InvalidParams(str(exc), {"errors": exc.lines}) from None
-            return _error_result(str(exc))
-        try:
-            value = await tool.invoke(kwargs)
-        except McpError:
-            raise
-        except Exception as exc:
-            log.exception("trio_mcp: tool %r raised", name)
-            return _error_result(f"Error executing tool {name}: {exc}")
-        finally:
-            if ctx is not None:
-                ctx._finish()
-        structured_ok = request.era is Era.MODERN or request.version not in _NO_STRUCTURED
-        return to_call_result(tool, value, structured_ok=structured_ok)
 
     def _paginate(self, items: list[Any], cursor: Any) -> tuple[list[Any], str | None]:
         start = 0
@@ -383,8 +503,36 @@ class Server:
         trio.run(self.serve_stdio)
 
 
-def _error_result(text: str) -> dict[str, Any]:
-    return {"content": [{"type": "text", "text": text}], "isError": True}
+def _doc(fn: Callable[..., Any]) -> str | None:
+    import inspect
+
+    doc = inspect.getdoc(fn)
+    return doc.strip() if doc else None
+
+
+_LEVELS = {
+    logging.DEBUG: "debug",
+    logging.INFO: "info",
+    logging.WARNING: "warning",
+    logging.ERROR: "error",
+    logging.CRITICAL: "critical",
+}
+
+
+class _ClientLogHandler(logging.Handler):
+    """Forwards records emitted during a request to that request's client."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        ctx = current_context.get()
+        if ctx is None:
+            return
+        level = _LEVELS.get(record.levelno) or (
+            "debug" if record.levelno < logging.INFO else "info"
+        )
+        try:
+            ctx.log_nowait(level, self.format(record), logger=record.name)
+        except Exception:
+            self.handleError(record)
 
 
 def _encode_cursor(offset: int) -> str:

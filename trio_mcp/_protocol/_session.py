@@ -110,6 +110,8 @@ class ServerInfo:
     instructions: str | None = None
     capabilities: dict[str, Any] = attrs.field(factory=dict)
     methods: Collection[str] = frozenset()
+    legacy_only: Collection[str] = frozenset()
+    modern_only: Collection[str] = frozenset()
     ttl_ms: int = 0
     cache_scope: str = "public"
 
@@ -134,9 +136,6 @@ class _Batch:
     responses: list[dict[str, Any]] = attrs.field(factory=list)
 
 
-_MODERN_LIFECYCLE = frozenset({"server/discover"})
-
-
 @attrs.define(eq=False)
 class ServerSession:
     """The protocol state of one connection. See the module docstring for the rules."""
@@ -149,6 +148,8 @@ class ServerSession:
     #: Set by ``logging/setLevel`` (legacy); ``None`` means the client never asked.
     legacy_log_level: str | None = attrs.field(default=None, init=False)
     initialized_notified: bool = attrs.field(default=False, init=False)
+    #: Resource URIs this legacy session subscribed to (``resources/subscribe``).
+    subscriptions: set[str] = attrs.field(factory=set, init=False)
     _in_flight: dict[Id, _InFlight] = attrs.field(factory=dict, init=False)
     _outgoing: set[Id] = attrs.field(factory=set, init=False)
     _next_id: Callable[[], int] = attrs.field(
@@ -255,7 +256,7 @@ class ServerSession:
             self.legacy_log_level = level
             events.append(Send(result_response(req.id, {})))
             return
-        if method not in self.info.methods or method in _MODERN_LIFECYCLE:
+        if method not in self.info.methods or method in self.info.modern_only:
             raise MethodNotFound(f"Method not found: {method}")
         token = meta.get("progressToken") if type(meta) is dict else None
         self._track(req.id, method, Era.LEGACY, batch)
@@ -298,7 +299,7 @@ class ServerSession:
         method = req.method
         if method == "server/discover":
             return Send(result_response(req.id, self._discover()))
-        if method not in self.info.methods:
+        if method not in self.info.methods or method in self.info.legacy_only:
             raise MethodNotFound(f"Method not found: {method}")
         token = meta.get("progressToken")
         self._track(req.id, method, Era.MODERN, batch)

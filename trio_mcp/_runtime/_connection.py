@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import attrs
@@ -74,6 +74,18 @@ class Application(Protocol):
         """A client notification the session did not handle itself."""
         ...
 
+    def connected(self, peer: Peer) -> None:
+        """A connection opened (before it reads anything)."""
+        ...
+
+    def draining(self, peer: Peer) -> None:
+        """A connection stopped reading and is draining: end long-lived requests."""
+        ...
+
+    def disconnected(self, peer: Peer) -> None:
+        """A connection is finished."""
+        ...
+
 
 class Peer(Protocol):
     """The client side of one connection, as handlers see it (stdio, stream or HTTP)."""
@@ -88,6 +100,10 @@ class Peer(Protocol):
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
     ) -> None:
         """Send a notification; ``related`` names the request it belongs to, if any."""
+        ...
+
+    def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
+        """Queue a notification without waiting; False if it could not be queued."""
         ...
 
     async def request(
@@ -207,6 +223,14 @@ class Connection:
     ) -> None:
         """Send a server notification (on stdio, ``related`` changes nothing)."""
         await self.send(self.session.notification(method, params))
+
+    def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
+        """Queue a notification without waiting; False if the outbox is full or closed."""
+        try:
+            self._send_chan.send_nowait(encode_line(self.session.notification(method, params)))
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
 
     async def request(
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
@@ -339,6 +363,7 @@ class Connection:
     async def _drain(self) -> None:
         """Give in-flight requests the grace, then cancel what is left."""
         self._draining = True
+        self.app.draining(self)
         if self._scopes:
             with trio.move_on_after(self.grace):
                 await self._idle.wait()
@@ -377,7 +402,6 @@ async def serve_connection(
     grace: float = 2.0,
     max_line: int = DEFAULT_MAX_LINE,
     write_buffer: int = 256,
-    on_started: Callable[[Connection], Awaitable[None] | None] | None = None,
     task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve one MCP connection until EOF or :meth:`Connection.stop`, then drain.
@@ -390,9 +414,13 @@ async def serve_connection(
     """
     send_chan, recv_chan = trio.open_memory_channel[bytes](write_buffer)
     conn = Connection(app, app.new_session(), max_in_flight, grace, send_chan)
-    async with trio.open_nursery() as outer:
-        outer.start_soon(_write, recv_chan, send, conn)
-        async with send_chan, trio.open_nursery() as requests:
-            task_status.started(conn)
-            await conn._read(receive, max_line, requests)
-            await conn._drain()
+    app.connected(conn)
+    try:
+        async with trio.open_nursery() as outer:
+            outer.start_soon(_write, recv_chan, send, conn)
+            async with send_chan, trio.open_nursery() as requests:
+                task_status.started(conn)
+                await conn._read(receive, max_line, requests)
+                await conn._drain()
+    finally:
+        app.disconnected(conn)

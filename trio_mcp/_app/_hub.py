@@ -1,0 +1,97 @@
+"""Who hears about changes: legacy sessions and modern ``subscriptions/listen`` streams.
+
+Changes (a tool added, a resource updated) can happen anywhere, including in
+synchronous code such as ``server.add_tool``. Delivery therefore never awaits:
+each message is queued without blocking on the peer's bounded outbox, and one
+that does not fit is dropped with a warning rather than queued without bound.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from .._protocol._versions import META_SUBSCRIPTION_ID
+from .._wire import Id
+
+if TYPE_CHECKING:
+    from .._runtime import Peer
+
+__all__ = ["Hub", "Listener"]
+
+log = logging.getLogger("trio_mcp")
+
+LIST_KINDS = {
+    "tools": "toolsListChanged",
+    "prompts": "promptsListChanged",
+    "resources": "resourcesListChanged",
+}
+
+
+@attrs.define(eq=False)
+class Listener:
+    """One modern ``subscriptions/listen`` request and what it asked to hear."""
+
+    peer: Peer
+    rid: Id
+    lists: frozenset[str]
+    uris: frozenset[str]
+    send: trio.MemorySendChannel[tuple[str, dict[str, Any]]]
+
+
+@attrs.define(eq=False)
+class Hub:
+    peers: set[Peer] = attrs.field(factory=set)
+    listeners: set[Listener] = attrs.field(factory=set)
+
+    def list_changed(self, kind: str) -> int:
+        """Tell everyone who cares that the ``kind`` list changed. Returns deliveries."""
+        method = f"notifications/{kind}/list_changed"
+        n = 0
+        for peer in list(self.peers):
+            if peer.session.legacy_version is not None:
+                n += _deliver(peer, method, None)
+        flag = LIST_KINDS[kind]
+        for listener in list(self.listeners):
+            if flag in listener.lists:
+                n += _enqueue(listener, method, {})
+        return n
+
+    def resource_updated(self, uri: str) -> int:
+        """Tell subscribers of ``uri`` that it changed. Returns deliveries."""
+        n = 0
+        for peer in list(self.peers):
+            if uri in peer.session.subscriptions:
+                n += _deliver(peer, "notifications/resources/updated", {"uri": uri})
+        for listener in list(self.listeners):
+            if uri in listener.uris:
+                n += _enqueue(listener, "notifications/resources/updated", {"uri": uri})
+        return n
+
+    def close_listeners(self, peer: Peer) -> None:
+        """End every listen stream of ``peer`` (it is draining)."""
+        for listener in list(self.listeners):
+            if listener.peer is peer:
+                listener.send.close()
+
+
+def _deliver(peer: Peer, method: str, params: dict[str, Any] | None) -> int:
+    if peer.notify_nowait(method, params):
+        return 1
+    log.warning("trio_mcp: %s dropped: the client is not reading", method)
+    return 0
+
+
+def _enqueue(listener: Listener, method: str, params: dict[str, Any]) -> int:
+    params = dict(params, _meta={META_SUBSCRIPTION_ID: listener.rid})
+    try:
+        listener.send.send_nowait((method, params))
+    except trio.WouldBlock:
+        log.warning("trio_mcp: %s dropped: listen stream %r is full", method, listener.rid)
+        return 0
+    except (trio.ClosedResourceError, trio.BrokenResourceError):
+        return 0
+    return 1

@@ -1,0 +1,346 @@
+"""One function per MCP method the application answers.
+
+Each takes ``(server, request, peer, ctx)`` and returns the result object, or
+raises :class:`McpError`. Era differences live here only where a method's
+*semantics* differ; envelope differences (``resultType``, caching hints,
+retired error codes) are the session's job.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import trio
+
+from .._errors import InvalidParams, McpError, ResourceNotFound
+from .._protocol import Era, IncomingRequest
+from .._runtime import Peer
+from ._context import Context
+from ._hub import LIST_KINDS, Listener
+from ._mrtr import InputRequired, binding
+from ._prompts import messages_of
+from ._resources import contents_of
+from ._tools import ToolArgumentsError, to_call_result
+
+if TYPE_CHECKING:
+    from ._server import Server
+
+__all__ = ["METHODS", "Completion", "CompletionRequest"]
+
+log = logging.getLogger("trio_mcp")
+
+Method = Callable[["Server", IncomingRequest, Peer, Context], Awaitable[dict[str, Any]]]
+
+# Versions whose tool results carry no structuredContent.
+_NO_STRUCTURED = frozenset({"2024-11-05", "2025-03-26"})
+# Versions where invalid tool arguments are a protocol error (-32602); from
+# 2025-11-25 they are a tool execution error (isError), SEP-1303.
+_ARGS_AS_PROTOCOL_ERROR = frozenset({"2024-11-05", "2025-03-26", "2025-06-18"})
+MAX_COMPLETIONS = 100
+
+
+def error_result(text: str) -> dict[str, Any]:
+    return {"content": [{"type": "text", "text": text}], "isError": True}
+
+
+def _string(params: dict[str, Any], key: str) -> str:
+    value = params.get(key)
+    if type(value) is not str:
+        raise InvalidParams(f'Invalid params: "{key}" must be a string')
+    return value
+
+
+def _object(params: dict[str, Any], key: str) -> dict[str, Any]:
+    value = params.get(key)
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise InvalidParams(f'Invalid params: "{key}" must be an object')
+    return value
+
+
+# ------------------------------------------------------------------ MRTR
+
+
+def _resume(server: Server, req: IncomingRequest, ctx: Context, target: str, args: Any) -> str:
+    """Load earlier answers into ``ctx`` (modern era); return the state binding."""
+    bind = binding(req.method, target, args)
+    if req.era is Era.MODERN:
+        state = req.params.get("requestState")
+        if state is not None:
+            ctx.input_responses.update(server._request_state.verify(state, bind))
+        responses = req.params.get("inputResponses")
+        if responses is not None:
+            if type(responses) is not dict:
+                raise InvalidParams('Invalid params: "inputResponses" must be an object')
+            ctx.input_responses.update(responses)
+    return bind
+
+
+def _input_required(server: Server, ctx: Context, exc: InputRequired, bind: str) -> dict[str, Any]:
+    return {
+        "resultType": "input_required",
+        "inputRequests": {exc.key: {"method": exc.method, "params": exc.params}},
+        "requestState": server._request_state.sign(bind, ctx.input_responses),
+    }
+
+
+# ------------------------------------------------------------------ tools
+
+
+async def tools_list(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    return server._page("tools", [t.definition() for t in server._tools.values()], req)
+
+
+async def tools_call(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    params = req.params
+    name = _string(params, "name")
+    tool = server._tools.get(name)
+    if tool is None:
+        raise InvalidParams(f"Unknown tool: {name}")
+    arguments = _object(params, "arguments")
+    bind = _resume(server, req, ctx, name, arguments)
+    try:
+        kwargs = tool.bind(arguments, ctx)
+    except ToolArgumentsError as exc:
+        if req.era is Era.LEGACY and req.version in _ARGS_AS_PROTOCOL_ERROR:
+            raise InvalidParams(str(exc), {"errors": exc.lines}) from None
+        return error_result(str(exc))
+    try:
+        value = await tool.invoke(kwargs)
+    except InputRequired as exc:
+        return _input_required(server, ctx, exc, bind)
+    except McpError:
+        raise
+    except Exception as exc:
+        if ctx.pending_input is not None:  # the tool caught InputRequired's cause; still ask
+            return _input_required(server, ctx, ctx.pending_input, bind)
+        log.exception("trio_mcp: tool %r raised", name)
+        return error_result(f"Error executing tool {name}: {exc}")
+    if ctx.pending_input is not None:
+        return _input_required(server, ctx, ctx.pending_input, bind)
+    structured_ok = req.era is Era.MODERN or req.version not in _NO_STRUCTURED
+    return to_call_result(tool, value, structured_ok=structured_ok)
+
+
+# -------------------------------------------------------------- resources
+
+
+async def resources_list(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    return server._page("resources", [r.definition() for r in server._resources.values()], req)
+
+
+async def resource_templates_list(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    items = [t.definition() for t in server._templates.values()]
+    return server._page("resourceTemplates", items, req)
+
+
+async def resources_read(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    uri = _string(req.params, "uri")
+    bind = _resume(server, req, ctx, uri, None)
+    resource = server._resources.get(uri)
+    if resource is not None:
+        handler, kwargs, mime = resource.handler, {}, resource.mime_type
+    else:
+        for template in server._templates.values():
+            matched = template.match(uri)
+            if matched is not None:
+                handler, kwargs, mime = template.handler, matched, template.mime_type
+                break
+        else:
+            raise ResourceNotFound("Resource not found", {"uri": uri})
+    try:
+        value = await handler.call(kwargs, ctx)
+    except InputRequired as exc:
+        return _input_required(server, ctx, exc, bind)
+    except FileNotFoundError:
+        raise ResourceNotFound("Resource not found", {"uri": uri}) from None
+    return {"contents": contents_of(uri, value, mime)}
+
+
+async def resources_subscribe(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    peer.session.subscriptions.add(_string(req.params, "uri"))
+    return {}
+
+
+async def resources_unsubscribe(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    peer.session.subscriptions.discard(_string(req.params, "uri"))
+    return {}
+
+
+# ---------------------------------------------------------------- prompts
+
+
+async def prompts_list(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    return server._page("prompts", [p.definition() for p in server._prompts.values()], req)
+
+
+async def prompts_get(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    name = _string(req.params, "name")
+    prompt = server._prompts.get(name)
+    if prompt is None:
+        raise InvalidParams(f"Invalid params: unknown prompt {name!r}")
+    arguments = _object(req.params, "arguments")
+    bind = _resume(server, req, ctx, name, arguments)
+    kwargs = prompt.bind(arguments, ctx)
+    try:
+        if prompt.fn.__code__.co_flags & 0x80:  # a coroutine function
+            value = await prompt.fn(**kwargs)
+        else:
+            value = await trio.to_thread.run_sync(
+                lambda: prompt.fn(**kwargs), abandon_on_cancel=True
+            )
+    except InputRequired as exc:
+        return _input_required(server, ctx, exc, bind)
+    result: dict[str, Any] = {"messages": messages_of(value)}
+    if prompt.description:
+        result["description"] = prompt.description
+    return result
+
+
+# ------------------------------------------------------------- completion
+
+
+@attrs.frozen
+class CompletionRequest:
+    """What ``completion/complete`` asks: complete ``argument`` of ``ref``, typed so far ``value``.
+
+    Attributes:
+        ref_type: ``"prompt"`` or ``"resource"`` (a resource template).
+        ref: The prompt name, or the resource template's URI template.
+        argument: The argument (or template variable) being completed.
+        value: What the user typed so far.
+        context: Values of the other arguments already chosen (``context.arguments``).
+    """
+
+    ref_type: str
+    ref: str
+    argument: str
+    value: str
+    context: dict[str, str]
+
+
+@attrs.frozen
+class Completion:
+    """A completer's answer. ``total``/``has_more`` default to what ``values`` implies."""
+
+    values: list[str]
+    total: int | None = None
+    has_more: bool | None = None
+
+
+async def completion_complete(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    params = req.params
+    ref = _object(params, "ref")
+    argument = _object(params, "argument")
+    ref_type = ref.get("type")
+    if ref_type == "ref/prompt":
+        kind, target = "prompt", ref.get("name")
+        if target not in server._prompts:
+            raise InvalidParams(f"Invalid params: unknown prompt {target!r}")
+    elif ref_type == "ref/resource":
+        kind, target = "resource", ref.get("uri")
+        if target not in server._templates and target not in server._resources:
+            raise InvalidParams(f"Invalid params: unknown resource template {target!r}")
+    else:
+        raise InvalidParams('Invalid params: "ref.type" must be "ref/prompt" or "ref/resource"')
+    name, value = argument.get("name"), argument.get("value", "")
+    if type(name) is not str or type(value) is not str:
+        raise InvalidParams('Invalid params: "argument" needs string "name" and "value"')
+    context = _object(params, "context").get("arguments") or {}
+    values: list[str] = []
+    total: int | None = None
+    has_more: bool | None = None
+    if server._completer is not None:
+        answer = await server._completer(
+            CompletionRequest(kind, str(target), name, value, dict(context))
+        )
+        if isinstance(answer, Completion):
+            values, total, has_more = list(answer.values), answer.total, answer.has_more
+        else:
+            values = list(answer)
+    total = len(values) if total is None else total
+    if has_more is None:
+        has_more = len(values) > MAX_COMPLETIONS or total > MAX_COMPLETIONS
+    return {"completion": {"values": values[:MAX_COMPLETIONS], "total": total, "hasMore": has_more}}
+
+
+# ---------------------------------------------------------- subscriptions
+
+
+async def subscriptions_listen(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    from .._protocol._versions import META_SUBSCRIPTION_ID
+
+    wanted = req.params.get("notifications")
+    if type(wanted) is not dict:
+        raise InvalidParams('Invalid params: "notifications" must be an object')
+    honored: dict[str, Any] = {}
+    lists = set()
+    for flag in LIST_KINDS.values():
+        if wanted.get(flag) is True:
+            honored[flag] = True
+            lists.add(flag)
+    uris = wanted.get("resourceSubscriptions")
+    if isinstance(uris, list) and all(type(u) is str for u in uris):
+        honored["resourceSubscriptions"] = uris
+    else:
+        uris = []
+    send, receive = trio.open_memory_channel[tuple[str, dict[str, Any]]](256)
+    listener = Listener(peer, req.id, frozenset(lists), frozenset(uris), send)
+    server._hub.listeners.add(listener)
+    tag = {META_SUBSCRIPTION_ID: req.id}
+    try:
+        await peer.notify(
+            "notifications/subscriptions/acknowledged",
+            {"_meta": tag, "notifications": honored},
+            related=req.id,
+        )
+        async with receive:
+            async for method, params in receive:
+                await peer.notify(method, params, related=req.id)
+    finally:
+        server._hub.listeners.discard(listener)
+        send.close()
+    return {"_meta": dict(tag)}  # the stream ended gracefully (the server is draining)
+
+
+METHODS: dict[str, Method] = {
+    "tools/list": tools_list,
+    "tools/call": tools_call,
+    "resources/list": resources_list,
+    "resources/templates/list": resource_templates_list,
+    "resources/read": resources_read,
+    "resources/subscribe": resources_subscribe,
+    "resources/unsubscribe": resources_unsubscribe,
+    "prompts/list": prompts_list,
+    "prompts/get": prompts_get,
+    "completion/complete": completion_complete,
+    "subscriptions/listen": subscriptions_listen,
+}
+LEGACY_ONLY = frozenset({"resources/subscribe", "resources/unsubscribe"})
+MODERN_ONLY = frozenset({"subscriptions/listen"})

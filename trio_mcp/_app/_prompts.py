@@ -1,0 +1,142 @@
+"""Prompts: typed arguments in, messages (text, image, embedded resources) out."""
+
+from __future__ import annotations
+
+import inspect
+import typing
+from collections.abc import Callable
+from typing import Any, Literal
+
+import attrs
+
+from .._errors import InvalidParams
+from .._schema import describe
+from .._schema._content import CONTENT_TYPES, Content, TextContent
+from ._context import Context
+from ._resources import parse_scalar
+
+__all__ = ["Message", "Prompt", "make_prompt"]
+
+
+@attrs.frozen
+class Message:
+    """One prompt message: a role and one content block (a ``str`` means text)."""
+
+    role: Literal["user", "assistant"]
+    content: Content | str
+
+    def to_wire(self) -> dict[str, Any]:
+        content = TextContent(self.content) if isinstance(self.content, str) else self.content
+        return {"role": self.role, "content": content.to_wire()}
+
+
+@attrs.define(eq=False)
+class Prompt:
+    """A registered prompt. Built by :func:`make_prompt`; see ``Server.prompt``."""
+
+    name: str
+    fn: Callable[..., Any]
+    arguments: list[dict[str, Any]]
+    params: dict[str, Any]
+    title: str | None = None
+    description: str | None = None
+    icons: list[dict[str, Any]] | None = None
+    meta: dict[str, Any] | None = None
+    context_param: str | None = None
+
+    def definition(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"name": self.name}
+        if self.title:
+            out["title"] = self.title
+        if self.description:
+            out["description"] = self.description
+        if self.arguments:
+            out["arguments"] = self.arguments
+        if self.icons:
+            out["icons"] = self.icons
+        if self.meta:
+            out["_meta"] = self.meta
+        return out
+
+    def bind(self, arguments: dict[str, Any], ctx: Context | None) -> dict[str, Any]:
+        """Check required arguments and convert strings to the annotated types.
+
+        Raises:
+            InvalidParams: a required argument is missing or one does not convert.
+        """
+        missing = [
+            a["name"] for a in self.arguments if a.get("required") and a["name"] not in arguments
+        ]
+        if missing:
+            raise InvalidParams(
+                f"Invalid params: missing required argument(s) {missing} for prompt {self.name}"
+            )
+        unknown = sorted(set(arguments) - set(self.params))
+        if unknown:
+            raise InvalidParams(
+                f"Invalid params: unknown argument(s) {unknown} for prompt {self.name}"
+            )
+        kwargs: dict[str, Any] = {}
+        for key, value in arguments.items():
+            if not isinstance(value, str):
+                raise InvalidParams(f"Invalid params: prompt argument {key!r} must be a string")
+            kwargs[key] = parse_scalar(value, self.params[key], f"argument {key!r}")
+        if self.context_param is not None:
+            kwargs[self.context_param] = ctx
+        return kwargs
+
+
+def make_prompt(
+    fn: Callable[..., Any],
+    *,
+    name: str | None = None,
+    title: str | None = None,
+    description: str | None = None,
+    icons: list[dict[str, Any]] | None = None,
+    meta: dict[str, Any] | None = None,
+) -> Prompt:
+    """Build a :class:`Prompt` from a function's signature."""
+    hints = typing.get_type_hints(fn, include_extras=True)
+    arguments: list[dict[str, Any]] = []
+    params: dict[str, Any] = {}
+    context_param = None
+    for p in inspect.signature(fn).parameters.values():
+        ann = hints.get(p.name, str)
+        base = typing.get_args(ann)[0] if typing.get_origin(ann) is typing.Annotated else ann
+        if isinstance(base, type) and issubclass(base, Context):
+            context_param = p.name
+            continue
+        params[p.name] = base
+        arg: dict[str, Any] = {"name": p.name, "required": p.default is p.empty}
+        desc = describe(ann)
+        if desc:
+            arg["description"] = desc
+        arguments.append(arg)
+    doc = inspect.getdoc(fn)
+    return Prompt(
+        name=name or fn.__name__,
+        fn=fn,
+        arguments=arguments,
+        params=params,
+        title=title,
+        description=description if description is not None else (doc.strip() if doc else None),
+        icons=icons,
+        meta=meta,
+        context_param=context_param,
+    )
+
+
+def messages_of(value: Any) -> list[dict[str, Any]]:
+    """Turn what a prompt returned into ``messages``."""
+    items = value if isinstance(value, list | tuple) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, Message):
+            out.append(item.to_wire())
+        elif isinstance(item, (str, *CONTENT_TYPES)):
+            out.append(Message("user", item).to_wire())
+        else:
+            raise TypeError(
+                f"a prompt returned {type(item).__name__}; expected Message, str or content"
+            )
+    return out
