@@ -201,3 +201,22 @@ async def test_stray_print_does_not_break_the_client() -> None:
                 result = await client.call_tool(tool, {"text": '{"jsonrpc": "2.0", "id": 99}'})
                 assert not result.is_error
             await client.send_ping()
+
+
+@pytest.mark.parametrize("version", ["2025-06-18", "2025-03-26", "2024-11-05"])
+async def test_older_legacy_versions(monkeypatch: pytest.MonkeyPatch, version: str) -> None:
+    # The client has no public option to offer an older version; patch the
+    # module global its initialize() reads (see /work/notes/sdk.md).
+    import mcp.client.session as client_session
+
+    monkeypatch.setattr(client_session, "LATEST_HANDSHAKE_VERSION", version)
+    with trio.fail_after(LIMIT):
+        async with connect(HELLO, "legacy") as client:
+            assert client.protocol_version == version  # the server echoed our offer
+            await check_hello_tools(client)
+            # Before 2025-11-25, invalid arguments are a protocol error (-32602),
+            # not an isError result (SEP-1303).
+            with pytest.raises(MCPError) as info:
+                await client.call_tool("add", {"a": "one", "b": 2})
+            assert info.value.code == -32602
+            assert "$.a" in info.value.error.message
