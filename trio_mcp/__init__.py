@@ -23,6 +23,8 @@ from ._app import ElicitResult as ElicitResult
 from ._app import Message as Message
 from ._app import ResourceContents as ResourceContents
 from ._app import Server as Server
+from ._app import Settings as Settings
+from ._app import SettingsError as SettingsError
 from ._app import Tool as Tool
 from ._app import TTLCache as TTLCache
 from ._errors import InternalError as InternalError

@@ -6,6 +6,7 @@ from ._methods import Completion, CompletionRequest
 from ._prompts import Message
 from ._resources import ResourceContents
 from ._server import Server
+from ._settings import Settings, SettingsError
 from ._tools import Tool
 
 __all__ = [
@@ -17,6 +18,8 @@ __all__ = [
     "Message",
     "ResourceContents",
     "Server",
+    "Settings",
+    "SettingsError",
     "TTLCache",
     "Tool",
 ]

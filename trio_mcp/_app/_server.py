@@ -26,6 +26,7 @@ from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY, Completion, CompletionR
 from ._mrtr import RequestState
 from ._prompts import Prompt, make_prompt
 from ._resources import Resource, ResourceTemplate, _Handler
+from ._settings import Settings
 from ._tools import Tool, make_tool
 
 __all__ = ["Server"]
@@ -79,14 +80,20 @@ class Server:
         state_secret: bytes | None = None,
         cache_ttl_ms: int = 0,
     ) -> None:
-        if max_in_flight < 1:
-            raise ValueError("max_in_flight must be at least 1")
         self.name = name
         self.version = version
-        self.timeout = timeout
-        self.max_in_flight = max_in_flight
-        self.grace = grace
-        self.max_message_size = max_message_size
+        self.settings = (
+            Settings()
+            .replace(
+                "Server()",
+                timeout=timeout,
+                max_in_flight=max_in_flight,
+                grace=grace,
+                max_message_size=max_message_size,
+            )
+            .with_env()
+        )
+        self._apply_settings()
         self.page_size = page_size
         self.cache: TTLCache[Any, Any] = TTLCache()
         self.state: Any = None
@@ -118,6 +125,26 @@ class Server:
         )
         self._running = 0
         self._services_scope: trio.CancelScope | None = None
+
+    def configure(self, source: str = "configure()", **changes: Any) -> Settings:
+        """Override settings (``None`` values are ignored); returns the new :class:`Settings`.
+
+        The CLI calls this with its flags, which therefore take precedence over
+        ``TRIO_MCP_*`` variables and ``Server(...)`` arguments.
+
+        Raises:
+            SettingsError: an unknown name or a bad value, named in the message.
+        """
+        self.settings = self.settings.replace(source, **changes)
+        self._apply_settings()
+        return self.settings
+
+    def _apply_settings(self) -> None:
+        s = self.settings
+        self.timeout: float | None = s.timeout
+        self.max_in_flight: int = s.max_in_flight
+        self.grace: float = s.grace
+        self.max_message_size: int = s.max_message_size
 
     # ------------------------------------------------------------ registration
 

@@ -1,0 +1,60 @@
+"""Settings: Server() arguments < TRIO_MCP_* environment < CLI flags; clear errors."""
+
+from __future__ import annotations
+
+import pytest
+
+from trio_mcp import Server, Settings, SettingsError
+
+
+def test_defaults_and_arguments() -> None:
+    s = Settings()
+    assert (s.timeout, s.max_in_flight, s.grace, s.max_message_size) == (60.0, 1024, 2.0, 4 << 20)
+    server = Server("x", timeout=5, max_in_flight=3)
+    assert (server.settings.timeout, server.max_in_flight) == (5.0, 3)
+
+
+def test_environment_overrides_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIO_MCP_TIMEOUT", "7.5")
+    monkeypatch.setenv("TRIO_MCP_MAX_IN_FLIGHT", "12")
+    monkeypatch.setenv("TRIO_MCP_HTTP_ALLOWED_ORIGINS", "https://a.example, https://b.example")
+    server = Server("x", timeout=5, max_in_flight=3)
+    assert server.timeout == 7.5 and server.max_in_flight == 12
+    assert server.settings.http_allowed_origins == ("https://a.example", "https://b.example")
+    # CLI flags (configure) override the environment.
+    server.configure("--timeout", timeout=1)
+    assert server.timeout == 1.0 and server.max_in_flight == 12
+
+
+def test_timeout_none_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIO_MCP_TIMEOUT", "none")
+    assert Server("x").timeout is None
+
+
+@pytest.mark.parametrize(
+    ("var", "value", "message"),
+    [
+        (
+            "TRIO_MCP_MAX_IN_FLIGHT",
+            "lots",
+            "TRIO_MCP_MAX_IN_FLIGHT: max_in_flight expected an integer, got 'lots'",
+        ),
+        ("TRIO_MCP_TIMEOUT", "soon", "TRIO_MCP_TIMEOUT: timeout expected a number, got 'soon'"),
+        ("TRIO_MCP_GRACE", "-1", "TRIO_MCP_GRACE: must not be negative"),
+        ("TRIO_MCP_LOG_LEVEL", "LOUD", "TRIO_MCP_LOG_LEVEL: expected one of"),
+    ],
+)
+def test_bad_environment_values_name_the_variable(
+    monkeypatch: pytest.MonkeyPatch, var: str, value: str, message: str
+) -> None:
+    monkeypatch.setenv(var, value)
+    with pytest.raises(SettingsError) as info:
+        Server("x")
+    assert message in str(info.value)
+
+
+def test_bad_arguments_and_unknown_names() -> None:
+    with pytest.raises(SettingsError, match="max_in_flight: must be positive"):
+        Server("x", max_in_flight=0)
+    with pytest.raises(SettingsError, match="unknown setting 'colour'"):
+        Server("x").configure("--colour", colour="red")
