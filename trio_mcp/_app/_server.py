@@ -358,7 +358,9 @@ class Server:
         if request.method == "subscriptions/listen":
             return None  # a long-lived stream, ended by the client or by shutdown
         if request.method == "tools/call":
-            tool = self._tools.get(request.params.get("name"))  # type: ignore[arg-type]
+            name = request.params.get("name")
+            # Any JSON value may arrive here (a list is unhashable): only a str names a tool.
+            tool = self._tools.get(name) if type(name) is str else None
             if tool is not None and tool.timeout is not None:
                 return tool.timeout
         return self.timeout

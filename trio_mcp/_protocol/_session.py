@@ -251,7 +251,7 @@ class ServerSession:
             )
         if method == "logging/setLevel":
             level = params.get("level")
-            if level not in _LOG_RANK:
+            if type(level) is not str or level not in _LOG_RANK:
                 raise InvalidParams(f"Invalid params: unknown log level {level!r}")
             self.legacy_log_level = level
             events.append(Send(result_response(req.id, {})))
@@ -294,7 +294,7 @@ class ServerSession:
                 "Invalid params: _meta['io.modelcontextprotocol/clientInfo'] must be an object"
             )
         level = meta.get(META_LOG_LEVEL)
-        if level is not None and level not in _LOG_RANK:
+        if level is not None and (type(level) is not str or level not in _LOG_RANK):
             raise InvalidParams(f"Invalid params: unknown log level {level!r}")
         method = req.method
         if method == "server/discover":
