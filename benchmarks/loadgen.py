@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import os
 import select
+import shlex
 import statistics
 import subprocess
 import sys
@@ -63,8 +64,14 @@ class ServerGone(Exception):
 class Conn:
     """One spawned server and its two pipes."""
 
-    def __init__(self, peer: str, stderr_path: Path | None, env: dict[str, str] | None = None):
-        argv = PEERS[peer][1]
+    def __init__(
+        self,
+        peer: str,
+        stderr_path: Path | None,
+        env: dict[str, str] | None = None,
+        wrap: str = "",
+    ):
+        argv = shlex.split(wrap) + PEERS[peer][1]
         self.stderr = open(stderr_path, "ab") if stderr_path else subprocess.DEVNULL  # noqa: SIM115
         full_env = dict(os.environ)
         full_env.update(env or {})
@@ -138,8 +145,8 @@ class Conn:
             if left <= 0:
                 raise ServerGone(f"no answer to request {rid} within {timeout}s")
             for line in self.poll(left):
-                if not line.strip():
-                    continue
+                if not line.startswith(b"{"):
+                    continue  # blank, or a wrapper's (profiler's) chatter
                 msg = _loads(line)
                 if msg.get("id") == rid and ("result" in msg or "error" in msg):
                     return msg
@@ -342,7 +349,7 @@ def throughput(conn: Conn, concurrency: int, duration: float, warmup: float) -> 
 
 
 def run_suite(args: argparse.Namespace) -> dict[str, Any]:
-    conn = Conn(args.peer, args.stderr)
+    conn = Conn(args.peer, args.stderr, wrap=args.wrap)
     out: dict[str, Any] = {"peer": args.peer, "scenario": "suite"}
     try:
         out["cold_start_ms"] = conn.handshake()
@@ -497,6 +504,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--sleep-cap", type=float, default=15.0)
     p.add_argument("--cancels", type=int, default=10)
     p.add_argument("--stderr", type=Path, default=None, help="append the server's stderr here")
+    p.add_argument(
+        "--wrap",
+        default="",
+        help="command prefix for the server, e.g. a profiler: 'py-spy record -o x --'",
+    )
     args = p.parse_args(argv)
     fn = {"suite": run_suite, "sleep": run_sleep, "imports": run_imports}[args.scenario]
     sys.stdout.write(orjson.dumps(fn(args)).decode() + "\n")

@@ -141,6 +141,8 @@ def figures(record: dict[str, Any]) -> dict[str, float | None]:
             for key in ("rps", "p50_ms", "p90_ms", "p99_ms", "max_ms", "errors", "server_cpu"):
                 out[f"{key}@{c}"] = pt[key]
             out[f"client_cpu@{c}"] = pt["client_cpu"]
+            if pt["server_cpu"] and pt["rps"]:
+                out[f"cpu_us_per_req@{c}"] = pt["server_cpu"] / pt["rps"] * 1e6
         out["errors"] = sum(pt["errors"] for pt in record["points"]) + len(record["smoke_problems"])
     elif sc == "sleep":
         n = record["n"]
@@ -203,6 +205,8 @@ ROWS = [
     ("max_ms@64", "max ms, 64 in flight", "{:.3g}"),
     ("server_cpu@64", "server CPU (cores), 64 in flight", "{:.2f}"),
     ("client_cpu@64", "load-generator CPU (cores), 64 in flight", "{:.2f}"),
+    ("cpu_us_per_req@1", "server CPU µs per request, 1 in flight", "{:.1f}"),
+    ("cpu_us_per_req@64", "server CPU µs per request, 64 in flight", "{:.1f}"),
     ("errors", "errors (echo + smoke)", "{:.0f}"),
     ("cold_start_ms", "spawn → initialize response, ms", "{:,.0f}"),
     ("import_ms", "framework import, ms", "{:,.0f}"),
