@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench clean inspector
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -39,3 +39,8 @@ $(BENCH_STAMP): $(STAMP)
 # Quick profile (< 5 min). `make bench ARGS=--full` runs everything.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run $(ARGS)
+
+# The MCP Inspector CLI (npm, with Node 22 from the node@22 package) drives examples/hello.py.
+inspector: $(STAMP)
+	scripts/install-inspector.sh
+	$(BIN)/pytest -q tests/test_e2e_inspector.py

@@ -336,3 +336,35 @@ def test_invalid_params_type_for_initialize() -> None:
 def test_errors_are_typed_by_fault() -> None:
     assert issubclass(InvalidParams, McpError)
     assert not issubclass(LocalProtocolError, McpError)
+
+
+@pytest.mark.parametrize(
+    ("head", "expected"),
+    [
+        (b'{"jsonrpc":"2.0","id":42,"method":"tools/call","params":{"x":"', 42),
+        (b'{"jsonrpc":"2.0","method":"m","id":"abc","params"', "abc"),
+        (b'{"method":"m","params":{"id":5', None),
+        (b'{"id":1.5,', None),
+        (b'{"id":{"a":1}', None),
+        (b"", None),
+    ],
+)
+def test_oversized_line_answer_echoes_a_recoverable_id(head: bytes, expected: Any) -> None:
+    [event] = session().receive_line(OversizedLine(10_000, 16, head))
+    assert event.message["id"] == expected
+    assert event.message["error"]["code"] == -32600
+
+
+async def test_non_finite_float_result_is_stated_in_text() -> None:
+    from trio_mcp import Server
+    from trio_mcp.testing import connect
+
+    server = Server("x")
+
+    @server.tool()
+    async def add(a: float, b: float) -> float:
+        return a + b
+
+    async with connect(server) as client:
+        result = await client.call_tool("add", {"a": 1e308, "b": 1e308})
+    assert result["content"] == [{"type": "text", "text": "inf"}]

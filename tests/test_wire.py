@@ -35,13 +35,13 @@ def test_oversized_line_is_reported_once_and_stream_resyncs() -> None:
     assert out == []
     assert buf.pending == 16
     out = buf.feed(b"z" * 1000 + b"\nok\n")
-    assert out == [OversizedLine(1016, 10), b"ok"]
+    assert out == [OversizedLine(1016, 10, b"x" * 8 + b"y" * 8 + b"z" * 240), b"ok"]
     assert buf.pending == 0
 
 
 def test_oversized_line_within_one_chunk() -> None:
     buf = LineBuffer(4)
-    assert buf.feed(b"12345678\nabc\n") == [OversizedLine(8, 4), b"abc"]
+    assert buf.feed(b"12345678\nabc\n") == [OversizedLine(8, 4, b"12345678"), b"abc"]
 
 
 def test_memory_held_is_bounded_by_limit() -> None:
@@ -124,3 +124,11 @@ def test_array_params_are_invalid_params() -> None:
         classify({"jsonrpc": "2.0", "id": 7, "method": "x", "params": [1]})
     assert info.value.code == -32602
     assert info.value.request_id == 7
+
+
+def test_oversized_line_keeps_its_head_for_id_recovery() -> None:
+    buf = LineBuffer(16)
+    line = b'{"jsonrpc":"2.0","id":7,"method":"x","params":"' + b"a" * 100 + b'"}'
+    [marker] = buf.feed(line[:20]) + buf.feed(line[20:] + b"\n")
+    assert isinstance(marker, OversizedLine)
+    assert marker.head.startswith(b'{"jsonrpc":"2.0","id":7')

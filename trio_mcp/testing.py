@@ -12,239 +12,26 @@ tested in zero wall time::
             result = await client.call_tool("add", {"a": 1, "b": 2})
             assert result["content"][0]["text"] == "3.0"
 
-Nothing in ``trio_mcp`` imports this module.
+For end-to-end tests, :func:`connect_process` spawns the server as a
+subprocess and speaks to it over real stdio. Nothing in ``trio_mcp`` imports
+this module.
 """
 
 from __future__ import annotations
 
-import itertools
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, Literal
 
-import attrs
 import trio
 import trio.testing
 
 from ._app import Server
-from ._errors import McpError
 from ._protocol import LATEST_LEGACY, LATEST_MODERN
-from ._protocol._versions import META_CLIENT_CAPABILITIES, META_CLIENT_INFO, META_PROTOCOL_VERSION
-from ._runtime import Connection
-from ._wire import Id, LineBuffer, OversizedLine, decode, encode_line
+from .client import Client
+from .client import open_process_client as connect_process
 
-__all__ = ["Client", "connect"]
-
-
-@attrs.define(eq=False)
-class _Waiter:
-    event: trio.Event = attrs.field(factory=trio.Event)
-    message: dict[str, Any] | None = None
-
-
-@attrs.define(eq=False)
-class Client:
-    """A minimal MCP client over a byte stream, for tests.
-
-    Attributes:
-        era: ``"legacy"`` (``initialize`` first) or ``"modern"`` (``_meta`` on every request).
-        notifications: Every notification the server sent, in order.
-        server_requests: Every request the server sent (legacy era).
-        unmatched: Responses that matched no request (e.g. ``id: null`` errors).
-        connection: The server-side :class:`Connection` (in-memory only).
-    """
-
-    stream: trio.abc.Stream
-    era: Literal["legacy", "modern"] = "legacy"
-    version: str = LATEST_LEGACY
-    capabilities: dict[str, Any] = attrs.field(factory=dict)
-    notifications: list[dict[str, Any]] = attrs.field(factory=list)
-    server_requests: list[dict[str, Any]] = attrs.field(factory=list)
-    unmatched: list[dict[str, Any]] = attrs.field(factory=list)
-    connection: Connection | None = None
-    initialize_result: dict[str, Any] | None = None
-    #: Answers to server-to-client requests, by method: ``fn(params) -> result``.
-    responders: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = attrs.field(factory=dict)
-    _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
-    _ids: Iterator[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
-    _waiters: dict[Id, _Waiter] = attrs.field(factory=dict, init=False)
-    _notified: trio.Event = attrs.field(factory=trio.Event, init=False)
-    _send_lock: trio.StrictFIFOLock = attrs.field(factory=trio.StrictFIFOLock, init=False)
-
-    # ------------------------------------------------------------ raw access
-
-    async def send_line(self, line: bytes) -> None:
-        """Write raw bytes plus a newline (for malformed-input tests)."""
-        async with self._send_lock:
-            await self.stream.send_all(line + b"\n")
-
-    async def send(self, message: Any) -> None:
-        async with self._send_lock:
-            await self.stream.send_all(encode_line(message))
-
-    def meta(self, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The ``_meta`` a request carries in this client's era."""
-        meta: dict[str, Any] = {}
-        if self.era == "modern":
-            meta = {
-                META_PROTOCOL_VERSION: self.version,
-                META_CLIENT_CAPABILITIES: self.capabilities,
-                META_CLIENT_INFO: {"name": "trio_mcp.testing", "version": "0"},
-            }
-        if extra:
-            meta.update(extra)
-        return meta
-
-    async def start_request(
-        self,
-        method: str,
-        params: dict[str, Any] | None = None,
-        *,
-        meta: dict[str, Any] | None = None,
-    ) -> Id:
-        """Send a request and return its id without waiting for the answer."""
-        rid = next(self._ids)
-        params = dict(params or {})
-        full_meta = self.meta(meta)
-        if full_meta:
-            params["_meta"] = full_meta
-        self._waiters[rid] = _Waiter()
-        await self.send({"jsonrpc": "2.0", "id": rid, "method": method, "params": params})
-        return rid
-
-    async def response(self, rid: Id) -> dict[str, Any]:
-        """Wait for the whole response message to request ``rid``."""
-        waiter = self._waiters[rid]
-        await waiter.event.wait()
-        del self._waiters[rid]
-        assert waiter.message is not None
-        return waiter.message
-
-    async def request(
-        self,
-        method: str,
-        params: dict[str, Any] | None = None,
-        *,
-        meta: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Send a request and return its result.
-
-        Raises:
-            McpError: the server answered with a JSON-RPC error.
-        """
-        msg = await self.response(await self.start_request(method, params, meta=meta))
-        if "error" in msg:
-            err = msg["error"]
-            raise McpError(err["code"], err["message"], err.get("data"))
-        result: dict[str, Any] = msg["result"]
-        return result
-
-    async def notify(self, method: str, params: dict[str, Any] | None = None) -> None:
-        msg: dict[str, Any] = {"jsonrpc": "2.0", "method": method}
-        if params is not None:
-            msg["params"] = params
-        await self.send(msg)
-
-    async def cancel(self, rid: Id, reason: str = "cancelled by test") -> None:
-        """Send ``notifications/cancelled`` for request ``rid``."""
-        await self.notify("notifications/cancelled", {"requestId": rid, "reason": reason})
-
-    async def wait_notification(self, method: str) -> dict[str, Any]:
-        """Wait until a notification with ``method`` has arrived; return the first."""
-        while True:
-            for note in self.notifications:
-                if note["method"] == method:
-                    return note
-            await self._notified.wait()
-
-    # ------------------------------------------------------------ MCP helpers
-
-    async def initialize(self) -> dict[str, Any]:
-        result = await self.request(
-            "initialize",
-            {
-                "protocolVersion": self.version,
-                "capabilities": self.capabilities,
-                "clientInfo": {"name": "trio_mcp.testing", "version": "0"},
-            },
-        )
-        await self.notify("notifications/initialized")
-        self.initialize_result = result
-        return result
-
-    async def ping(self) -> dict[str, Any]:
-        return await self.request("ping")
-
-    async def discover(self) -> dict[str, Any]:
-        return await self.request("server/discover")
-
-    async def list_tools(self) -> list[dict[str, Any]]:
-        tools: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            result = await self.request("tools/list", {"cursor": cursor} if cursor else None)
-            tools.extend(result["tools"])
-            cursor = result.get("nextCursor")
-            if not cursor:
-                return tools
-
-    async def call_tool(
-        self,
-        name: str,
-        arguments: dict[str, Any] | None = None,
-        *,
-        meta: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
-        """Call a tool and return its ``CallToolResult`` (``isError`` results included)."""
-        return await self.request(
-            "tools/call", {"name": name, "arguments": arguments or {}}, meta=meta
-        )
-
-    # ---------------------------------------------------------------- reading
-
-    async def _read(self) -> None:
-        buffer = LineBuffer(1 << 30)
-        while True:
-            data = await self.stream.receive_some(65536)
-            if not data:
-                break
-            for line in buffer.feed(bytes(data)):
-                assert not isinstance(line, OversizedLine)
-                msg = decode(line)
-                for item in msg if isinstance(msg, list) else [msg]:
-                    self._dispatch(item)
-        for waiter in self._waiters.values():
-            waiter.event.set()  # EOF: wake everyone; their message stays None
-
-    async def _answer(self, msg: dict[str, Any]) -> None:
-        responder = self.responders.get(msg["method"])
-        if responder is None:
-            reply: dict[str, Any] = {
-                "jsonrpc": "2.0",
-                "id": msg["id"],
-                "error": {"code": -32601, "message": f"no responder for {msg['method']}"},
-            }
-        else:
-            reply = {"jsonrpc": "2.0", "id": msg["id"], "result": responder(msg.get("params", {}))}
-        await self.send(reply)
-
-    def _dispatch(self, msg: dict[str, Any]) -> None:
-        if "method" in msg:
-            if "id" in msg:
-                self.server_requests.append(msg)
-                if self._nursery is not None:
-                    self._nursery.start_soon(self._answer, msg)
-            else:
-                self.notifications.append(msg)
-                self._notified.set()
-                self._notified = trio.Event()
-            return
-        waiter = self._waiters.get(msg.get("id"))  # type: ignore[arg-type]
-        if waiter is None or waiter.message is not None:
-            self.unmatched.append(msg)
-            return
-        waiter.message = msg
-        waiter.event.set()
+__all__ = ["Client", "connect", "connect_process"]
 
 
 @asynccontextmanager

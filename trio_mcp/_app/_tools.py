@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import math
 import types
 import typing
 from collections.abc import Callable
@@ -258,6 +259,8 @@ def to_content(value: Any) -> list[dict[str, Any]]:
         return []
     if type(value) is str:
         return [{"type": "text", "text": value}]
+    if type(value) is float and not math.isfinite(value):
+        return [{"type": "text", "text": repr(value)}]  # JSON has no inf/nan: say it in text
     if isinstance(value, CONTENT_TYPES):
         return [value.to_wire()]
     if (

@@ -31,6 +31,7 @@ dropped (``None``). Answering an unknown or already-answered id is a
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -170,7 +171,7 @@ class ServerSession:
                 f"Invalid Request: message of {line.size} bytes exceeds the {line.limit}-byte limit",
                 {"limit": line.limit},
             )
-            return [Send(error_response(None, err.to_error()))]
+            return [Send(error_response(_sniff_id(line.head), err.to_error()))]
         try:
             msg = decode(line)  # type: ignore[arg-type]
         except ProtocolError as exc:
@@ -451,6 +452,27 @@ class ServerSession:
     def forget_request(self, id: Id) -> None:
         """Stop waiting for the answer to a server-to-client request (it was cancelled)."""
         self._outgoing.discard(id)
+
+
+_ID_RE = re.compile(rb'"id"\s*:\s*(-?\d{1,18}(?![\d.eE])|"(?:[^"\\]|\\.){0,128}")')
+
+
+def _sniff_id(head: bytes) -> Id | None:
+    """Recover a request id from the start of a line too long to parse whole.
+
+    Only a top-level-looking ``"id"`` that is an integer or a simple string is
+    trusted; anything else answers with ``id: null``, as JSON-RPC prescribes
+    when the id cannot be determined.
+    """
+    m = _ID_RE.search(head)
+    if m is None or head.count(b"{", 0, m.start()) != 1:
+        return None  # absent, or inside a nested object: not the request's id
+    raw = m.group(1)
+    try:
+        value = decode(raw)
+    except ProtocolError:
+        return None
+    return value if type(value) in (int, str) else None
 
 
 def log_enabled(threshold: str | None, level: str) -> bool:

@@ -16,6 +16,7 @@ import attrs
 __all__ = ["DEFAULT_MAX_LINE", "LineBuffer", "OversizedLine"]
 
 DEFAULT_MAX_LINE: Final = 4 * 1024 * 1024
+_HEAD: Final = 256
 
 
 @attrs.frozen
@@ -29,6 +30,8 @@ class OversizedLine:
 
     size: int
     limit: int
+    head: bytes = b""
+    """The line's first bytes (up to 256), kept so the request id can be recovered."""
 
 
 @attrs.define(eq=False)
@@ -44,6 +47,7 @@ class LineBuffer:
     _buf: bytearray = attrs.field(factory=bytearray, init=False)
     _discarding: bool = attrs.field(default=False, init=False)
     _discarded: int = attrs.field(default=0, init=False)
+    _head: bytes = attrs.field(default=b"", init=False)
 
     @property
     def pending(self) -> int:
@@ -57,12 +61,16 @@ class LineBuffer:
         start = 0
         if self._discarding:
             nl = data.find(b"\n")
+            if len(self._head) < _HEAD:
+                end = len(data) if nl < 0 else nl
+                self._head += data[: min(end, _HEAD - len(self._head))]
             if nl < 0:
                 self._discarded += len(data)
                 return out
-            out.append(OversizedLine(self._discarded + nl, limit))
+            out.append(OversizedLine(self._discarded + nl, limit, self._head))
             self._discarding = False
             self._discarded = 0
+            self._head = b""
             start = nl + 1
         buf = self._buf
         if buf:
@@ -71,7 +79,7 @@ class LineBuffer:
                 self._append_partial(data[start:])
                 return out
             if len(buf) + nl - start > limit:
-                out.append(OversizedLine(len(buf) + nl - start, limit))
+                out.append(OversizedLine(len(buf) + nl - start, limit, bytes(buf[:_HEAD])))
             else:
                 buf += data[start:nl]
                 out.append(_strip_cr(bytes(buf)))
@@ -83,7 +91,7 @@ class LineBuffer:
             if nl < 0:
                 break
             if nl - start > limit:
-                out.append(OversizedLine(nl - start, limit))
+                out.append(OversizedLine(nl - start, limit, data[start : min(nl, start + _HEAD)]))
             else:
                 line = data[start:nl]
                 out.append(line[:-1] if line.endswith(b"\r") else line)
@@ -96,6 +104,7 @@ class LineBuffer:
         if len(self._buf) + len(chunk) > self.max_line:
             self._discarding = True
             self._discarded = len(self._buf) + len(chunk)
+            self._head = bytes((self._buf + chunk[:_HEAD])[:_HEAD])
             self._buf.clear()
         else:
             self._buf += chunk
@@ -104,7 +113,7 @@ class LineBuffer:
         """End of stream: return the final line if it lacked a newline."""
         out: list[bytes | OversizedLine] = []
         if self._discarding:
-            out.append(OversizedLine(self._discarded, self.max_line))
+            out.append(OversizedLine(self._discarded, self.max_line, self._head))
         elif self._buf.strip():
             out.append(_strip_cr(bytes(self._buf)))
         self._buf.clear()
