@@ -1,0 +1,471 @@
+"""The "everything" server: the MCP conformance fixture set, on trio_mcp.
+
+Tools, resources and prompts named ``test_*`` / ``test://*`` follow the reference
+everything-server of the official Python SDK
+(``examples/servers/everything-server`` in modelcontextprotocol/python-sdk) and
+return what it returns: the same texts, the same base64 image and audio, the same
+error and progress-token behaviour. Logging (``logging/setLevel`` in the legacy
+era, the per-request ``_meta`` logLevel in the modern one), subscriptions and
+completion are built into trio_mcp.
+
+Everything named ``extra_*`` / ``extra://*`` is NOT in the reference: it exists so
+tests can reach the rest of the server surface (resource-updated notifications,
+run-time list changes, roots, URL elicitation, resource links and tool metadata,
+completion values).
+
+Run it::
+
+    python examples/everything.py                       # stdio
+    python examples/everything.py --page-size 3         # paginated lists
+    python examples/everything.py --transport http --port 3001
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import inspect
+import json
+import sys
+from typing import Any
+
+from trio_mcp import (
+    AudioContent,
+    Completion,
+    CompletionRequest,
+    Context,
+    EmbeddedResource,
+    ImageContent,
+    Message,
+    ResourceLink,
+    Server,
+    TextContent,
+    ToolResult,
+)
+
+# Test data (identical to the reference server's).
+TEST_IMAGE_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+TEST_AUDIO_BASE64 = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA="
+
+WATCHED_URI = "test://watched-resource"
+watched_resource_content = "Watched resource content"
+
+
+def build(page_size: int | None = None) -> Server:
+    """The everything server (a fresh one per call, so tests may build their own)."""
+    server = Server("mcp-conformance-test-server", version="0.1.0", page_size=page_size)
+
+    # ------------------------------------------------------------ tools
+
+    @server.tool()
+    def test_simple_text() -> str:
+        """Tests simple text content response"""
+        return "This is a simple text response for testing."
+
+    @server.tool()
+    def test_image_content() -> list[ImageContent]:
+        """Tests image content response"""
+        return [ImageContent(TEST_IMAGE_BASE64, "image/png")]
+
+    @server.tool()
+    def test_audio_content() -> list[AudioContent]:
+        """Tests audio content response"""
+        return [AudioContent(TEST_AUDIO_BASE64, "audio/wav")]
+
+    @server.tool()
+    def test_embedded_resource() -> list[EmbeddedResource]:
+        """Tests embedded resource content response"""
+        return [
+            EmbeddedResource(
+                "test://embedded-resource",
+                text="This is an embedded resource content.",
+                mime_type="text/plain",
+            )
+        ]
+
+    @server.tool()
+    def test_multiple_content_types() -> list[TextContent | ImageContent | EmbeddedResource]:
+        """Tests response with multiple content types (text, image, resource)"""
+        return [
+            TextContent("Multiple content types test:"),
+            ImageContent(TEST_IMAGE_BASE64, "image/png"),
+            EmbeddedResource(
+                "test://mixed-content-resource",
+                text='{"test": "data", "value": 123}',
+                mime_type="application/json",
+            ),
+        ]
+
+    @server.tool()
+    async def test_tool_with_logging(ctx: Context) -> str:
+        """Tests tool that emits log messages during execution"""
+        await ctx.info("Tool execution started")
+        await _sleep(0.05)
+        await ctx.info("Tool processing data")
+        await _sleep(0.05)
+        await ctx.info("Tool execution completed")
+        return "Tool with logging executed successfully"
+
+    @server.tool()
+    async def test_tool_with_progress(ctx: Context) -> str:
+        """Tests tool that reports progress notifications"""
+        await ctx.report_progress(0, 100, "Completed step 0 of 100")
+        await _sleep(0.05)
+        await ctx.report_progress(50, 100, "Completed step 50 of 100")
+        await _sleep(0.05)
+        await ctx.report_progress(100, 100, "Completed step 100 of 100")
+        token = ctx.request.progress_token
+        return str(token if token is not None else 0)
+
+    @server.tool()
+    async def test_sampling(prompt: str, ctx: Context) -> str:
+        """Tests server-initiated sampling (LLM completion request)"""
+        try:
+            result = await ctx.sample(
+                [{"role": "user", "content": {"type": "text", "text": prompt}}], max_tokens=100
+            )
+            content = result.get("content")
+            if isinstance(content, dict) and content.get("type") == "text":
+                model_response = content.get("text")
+            else:
+                model_response = "No response"
+            return f"LLM response: {model_response}"
+        except Exception as e:
+            return f"Sampling not supported or error: {e!s}"
+
+    @server.tool()
+    async def test_elicitation(message: str, ctx: Context) -> str:
+        """Tests server-initiated elicitation (user input request)"""
+        try:
+            result = await ctx.elicit(message, USER_RESPONSE_SCHEMA)
+            if result.action == "accept":
+                content = _model_dump_json(USER_RESPONSE_SCHEMA, result.content)
+            else:  # decline or cancel
+                content = "{}"
+            return f"User response: action={result.action}, content={content}"
+        except Exception as e:
+            return f"Elicitation not supported or error: {e!s}"
+
+    @server.tool()
+    async def test_elicitation_sep1034_defaults(ctx: Context) -> str:
+        """Tests elicitation with default values for all primitive types (SEP-1034)"""
+        try:
+            result = await ctx.elicit("Please provide user information", SEP1034_DEFAULTS_SCHEMA)
+            if result.action == "accept":
+                content = _model_dump_json(SEP1034_DEFAULTS_SCHEMA, result.content)
+            else:
+                content = "{}"
+            return f"Elicitation result: action={result.action}, content={content}"
+        except Exception as e:
+            return f"Elicitation not supported or error: {e!s}"
+
+    @server.tool()
+    async def test_elicitation_sep1330_enums(ctx: Context) -> str:
+        """Tests elicitation with enum schema variations per SEP-1330"""
+        try:
+            result = await ctx.elicit(
+                "Please select values using different enum schema types", SEP1330_ENUMS_SCHEMA
+            )
+            if result.action == "accept":
+                content = _model_dump_json(SEP1330_ENUMS_SCHEMA, result.content)
+            else:
+                content = "{}"
+            return f"Elicitation completed: action={result.action}, content={content}"
+        except Exception as e:
+            return f"Elicitation not supported or error: {e!s}"
+
+    @server.tool()
+    def test_error_handling() -> str:
+        """Tests error response handling"""
+        raise RuntimeError("This tool intentionally returns an error for testing")
+
+    # -------------------------------------------------------- resources
+
+    @server.resource("test://static-text", mime_type="text/plain")
+    def static_text_resource() -> str:
+        """A static text resource for testing"""
+        return "This is the content of the static text resource."
+
+    @server.resource("test://static-binary", mime_type="image/png")
+    def static_binary_resource() -> bytes:
+        """A static binary resource (image) for testing"""
+        return base64.b64decode(TEST_IMAGE_BASE64)
+
+    @server.resource("test://template/{id}/data", mime_type="application/json")
+    def template_resource(id: str) -> str:
+        """A resource template with parameter substitution"""
+        return json.dumps({"id": id, "templateTest": True, "data": f"Data for ID: {id}"})
+
+    @server.resource(WATCHED_URI, mime_type="text/plain")
+    def watched_resource() -> str:
+        """A resource that can be subscribed to for updates"""
+        return watched_resource_content
+
+    # ---------------------------------------------------------- prompts
+
+    @server.prompt()
+    def test_simple_prompt() -> list[Message]:
+        """A simple prompt without arguments"""
+        return [Message("user", "This is a simple prompt for testing.")]
+
+    @server.prompt()
+    def test_prompt_with_arguments(arg1: str, arg2: str) -> list[Message]:
+        """A prompt with required arguments"""
+        return [Message("user", f"Prompt with arguments: arg1='{arg1}', arg2='{arg2}'")]
+
+    @server.prompt()
+    def test_prompt_with_embedded_resource(resourceUri: str) -> list[Message]:
+        """A prompt that includes an embedded resource"""
+        return [
+            Message(
+                "user",
+                EmbeddedResource(
+                    resourceUri,
+                    text="Embedded resource content for testing.",
+                    mime_type="text/plain",
+                ),
+            ),
+            Message("user", "Please process the embedded resource above."),
+        ]
+
+    @server.prompt()
+    def test_prompt_with_image() -> list[Message]:
+        """A prompt that includes image content"""
+        return [
+            Message("user", ImageContent(TEST_IMAGE_BASE64, "image/png")),
+            Message("user", "Please analyze the image above."),
+        ]
+
+    # ------------------------------------------------------- completion
+
+    @server.completer
+    async def complete(req: CompletionRequest) -> Completion:
+        # The reference answers every completion with no values; so do we, except
+        # for the extra template below, which shows values, total/hasMore and context.
+        if req.ref == EXTRA_ITEMS_TEMPLATE:
+            if req.argument == "category":
+                return Completion([c for c in CATEGORIES if c.startswith(req.value)])
+            if req.argument == "item":
+                prefix = req.context.get("category", "item")
+                values = [f"{prefix}-{i}" for i in range(150)]
+                return Completion([v for v in values if v.startswith(req.value)])
+        return Completion([], total=0, has_more=False)
+
+    # ----------------------------------------- extras (not in the reference)
+
+    @server.resource(EXTRA_ITEMS_TEMPLATE, mime_type="text/plain")
+    def extra_item(category: str, item: str) -> str:
+        """EXTRA: a two-variable template whose completion uses context.arguments."""
+        return f"{category}/{item}"
+
+    @server.tool()
+    async def extra_update_watched_resource(content: str = "Updated watched content") -> str:
+        """EXTRA: change test://watched-resource and notify its subscribers (both eras)."""
+        global watched_resource_content
+        watched_resource_content = content
+        notified = server.notify_resource_updated(WATCHED_URI)
+        return f"notified {notified}"
+
+    @server.tool()
+    async def extra_toggle(kind: str, present: bool) -> str:
+        """EXTRA: add or remove a dynamic tool, prompt or resource ("tool"/"prompt"/"resource")."""
+        if kind == "tool":
+            if present:
+                server.tool(name="extra_dynamic_tool")(_dynamic_tool)
+            else:
+                server.remove_tool("extra_dynamic_tool")
+        elif kind == "prompt":
+            if present:
+                server.prompt(name="extra_dynamic_prompt")(_dynamic_prompt)
+            else:
+                server.remove_prompt("extra_dynamic_prompt")
+        elif kind == "resource":
+            if present:
+                server.resource("extra://dynamic", mime_type="text/plain")(_dynamic_resource)
+            else:
+                server.remove_resource("extra://dynamic")
+        else:
+            raise ValueError(f"unknown kind {kind!r}")
+        return f"{kind} {'added' if present else 'removed'}"
+
+    @server.tool()
+    async def extra_list_roots(ctx: Context) -> list[str]:
+        """EXTRA: the client's roots (roots/list, or an MRTR round in the modern era)."""
+        return [root["uri"] for root in await ctx.list_roots()]
+
+    @server.tool()
+    async def extra_elicit_url(ctx: Context) -> str:
+        """EXTRA: URL-mode elicitation."""
+        result = await ctx.elicit_url(
+            "Please sign in", "https://example.com/authorize?id=e-1", "e-1"
+        )
+        return f"action={result.action}"
+
+    @server.tool(
+        title="Content showcase",
+        annotations={
+            "readOnlyHint": True,
+            "destructiveHint": False,
+            "idempotentHint": True,
+            "openWorldHint": False,
+        },
+        icons=[{"src": "https://example.com/icon.png", "mimeType": "image/png"}],
+        meta={"example.com/owner": "conformance"},
+    )
+    def extra_content_showcase() -> ToolResult:
+        """EXTRA: a resource_link, annotations on content and _meta on the result."""
+        return ToolResult(
+            [
+                ResourceLink(
+                    "test://static-text",
+                    "static_text_resource",
+                    title="Static text",
+                    mime_type="text/plain",
+                ),
+                TextContent("annotated", annotations={"audience": ["user"], "priority": 0.5}),
+            ],
+            meta={"example.com/trace": "t-1"},
+        )
+
+    return server
+
+
+EXTRA_ITEMS_TEMPLATE = "extra://items/{category}/{item}"
+CATEGORIES = ["apple", "apricot", "banana", "cherry"]
+
+USER_RESPONSE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"response": {"type": "string", "description": "User's response"}},
+    "required": ["response"],
+}
+
+SEP1034_DEFAULTS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "description": "User name", "default": "John Doe"},
+        "age": {"type": "integer", "description": "User age", "default": 30},
+        "score": {"type": "number", "description": "User score", "default": 95.5},
+        "status": {
+            "type": "string",
+            "description": "User status",
+            "default": "active",
+            "enum": ["active", "inactive", "pending"],
+        },
+        "verified": {"type": "boolean", "description": "Verification status", "default": True},
+    },
+}
+
+SEP1330_ENUMS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "untitledSingle": {
+            "type": "string",
+            "description": "Simple enum without titles",
+            "enum": ["active", "inactive", "pending"],
+        },
+        "titledSingle": {
+            "type": "string",
+            "description": "Enum with titled options (oneOf)",
+            "oneOf": [
+                {"const": "low", "title": "Low Priority"},
+                {"const": "medium", "title": "Medium Priority"},
+                {"const": "high", "title": "High Priority"},
+            ],
+        },
+        "untitledMulti": {
+            "type": "array",
+            "description": "Multi-select without titles",
+            "items": {"type": "string", "enum": ["read", "write", "execute"]},
+        },
+        "titledMulti": {
+            "type": "array",
+            "description": "Multi-select with titled options",
+            "items": {
+                "anyOf": [
+                    {"const": "feature", "title": "New Feature"},
+                    {"const": "bug", "title": "Bug Fix"},
+                    {"const": "docs", "title": "Documentation"},
+                ]
+            },
+        },
+        "legacyEnum": {
+            "type": "string",
+            "description": "Legacy enum with enumNames",
+            "enum": ["small", "medium", "large"],
+            "enumNames": ["Small Size", "Medium Size", "Large Size"],
+        },
+    },
+    "required": ["untitledSingle", "titledSingle", "untitledMulti", "titledMulti", "legacyEnum"],
+}
+
+
+def _model_dump_json(schema: dict[str, Any], content: dict[str, Any] | None) -> str:
+    """What the reference's ``result.data.model_dump_json()`` prints for ``content``.
+
+    Fields in schema order, defaults filled in, numbers as floats, compact JSON.
+    Raises ``ValueError`` when a required field is missing (the reference's
+    validation error, reported by the tool as "... not supported or error").
+    """
+    content = content or {}
+    out: dict[str, Any] = {}
+    for name, prop in schema["properties"].items():
+        if name in content:
+            value = content[name]
+            if prop.get("type") == "number" and isinstance(value, int | float):
+                value = float(value)
+            out[name] = value
+        elif "default" in prop:
+            out[name] = prop["default"]
+        elif name in schema.get("required", ()):
+            raise ValueError(f"elicitation result is missing the required field {name!r}")
+    return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+
+async def _sleep(seconds: float) -> None:
+    import trio
+
+    await trio.sleep(seconds)
+
+
+async def _dynamic_tool() -> str:
+    """EXTRA: a tool added at run time."""
+    return "dynamic"
+
+
+def _dynamic_prompt() -> str:
+    """EXTRA: a prompt added at run time."""
+    return "dynamic prompt"
+
+
+def _dynamic_resource() -> str:
+    """EXTRA: a resource added at run time."""
+    return "dynamic resource"
+
+
+server = build()
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="trio_mcp everything (conformance) server")
+    parser.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP: interface to bind")
+    parser.add_argument("--port", type=int, default=3001, help="HTTP: port to listen on")
+    parser.add_argument("--path", default="/mcp", help="HTTP: endpoint path")
+    parser.add_argument("--page-size", type=int, default=None, help="items per list page")
+    args = parser.parse_args(argv)
+
+    srv = build(args.page_size) if args.page_size is not None else server
+    if args.transport == "stdio":
+        srv.run()
+        return
+    if "port" not in inspect.signature(srv.run).parameters:
+        sys.exit(
+            "everything.py: --transport http needs trio_mcp's HTTP transport "
+            "(Server.run(transport='http', host=..., port=..., path=...)), "
+            "which this trio_mcp does not have yet; use --transport stdio"
+        )
+    srv.run(transport="http", host=args.host, port=args.port, path=args.path)  # type: ignore[call-arg]
+
+
+if __name__ == "__main__":
+    main()
