@@ -19,6 +19,7 @@ from .._errors import InvalidParams, MethodNotFound
 from .._protocol import IncomingRequest, ServerInfo, ServerSession
 from .._runtime import Connection, Peer, serve_connection
 from .._wire import DEFAULT_MAX_LINE
+from ._asyncio import asyncio_loop
 from ._cache import TTLCache
 from ._context import Context
 from ._hub import Hub
@@ -164,6 +165,7 @@ class Server:
         annotations: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        asyncio: bool = False,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -178,6 +180,7 @@ class Server:
         annotations: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        asyncio: bool = False,
     ) -> F | Callable[[F], F]:
         """Register a function as a tool. Use as ``@server.tool()`` or ``@server.tool``.
 
@@ -189,6 +192,8 @@ class Server:
             name: Tool name (default: the function's name).
             timeout: This tool's deadline in seconds (default: the server's).
             annotations: Tool annotations, e.g. ``{"readOnlyHint": True}``.
+            asyncio: The function is an asyncio coroutine function (aiohttp,
+                asyncpg...): run it on an asyncio loop through trio-asyncio.
 
         Raises:
             TypeError: a parameter's annotation has no JSON Schema.
@@ -205,6 +210,7 @@ class Server:
                     annotations=annotations,
                     icons=icons,
                     meta=meta,
+                    asyncio=asyncio,
                 )
             )
             return f
@@ -432,7 +438,8 @@ class Server:
         self._running = 1
         try:
             lifespan = self._lifespan(self) if self._lifespan is not None else _no_lifespan()
-            async with lifespan as state:
+            needs_asyncio = any(t.asyncio for t in self._tools.values())
+            async with asyncio_loop(needs_asyncio), lifespan as state:
                 self.state = state
                 async with trio.open_nursery() as nursery:
                     await nursery.start(self.cache.run)

@@ -70,6 +70,8 @@ class Tool:
     _context_param: str | None = None
     _is_async: bool = True
     _fields: tuple[str, ...] = ()
+    asyncio: bool = False
+    """Run on the asyncio loop (trio-asyncio): for asyncio-only libraries."""
 
     def definition(self) -> dict[str, Any]:
         """The ``Tool`` object of ``tools/list``."""
@@ -116,6 +118,10 @@ class Tool:
         A sync function runs with ``abandon_on_cancel=True``: when the request is
         cancelled or times out, the caller stops waiting for the thread at once.
         """
+        if self.asyncio:
+            from ._asyncio import call_asyncio
+
+            return await call_asyncio(self.fn, kwargs)
         if self._is_async:
             return await self.fn(**kwargs)
         return await trio.to_thread.run_sync(
@@ -139,8 +145,11 @@ def make_tool(
     annotations: dict[str, Any] | None = None,
     icons: list[dict[str, Any]] | None = None,
     meta: dict[str, Any] | None = None,
+    asyncio: bool = False,
 ) -> Tool:
     """Build a :class:`Tool` from a function's signature. Raises ``TypeError`` if it cannot."""
+    if asyncio and not inspect.iscoroutinefunction(fn):
+        raise TypeError(f"tool {fn.__name__!r}: asyncio=True needs an async def function")
     sig = inspect.signature(fn)
     hints = typing.get_type_hints(fn, include_extras=True)
     context_param: str | None = None
@@ -217,6 +226,7 @@ def make_tool(
         context_param=context_param,
         is_async=inspect.iscoroutinefunction(fn),
         fields=fields,
+        asyncio=asyncio,
     )
 
 
