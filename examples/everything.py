@@ -26,6 +26,7 @@ import argparse
 import base64
 import inspect
 import json
+import logging
 import sys
 from typing import Any
 
@@ -301,6 +302,24 @@ def build(page_size: int | None = None) -> Server:
         )
         return f"action={result.action}"
 
+    @server.tool()
+    async def extra_stdlib_logging() -> str:
+        """EXTRA: log through the standard logging module (forwarded to the client)."""
+        logging.getLogger("everything.app").warning("from the logging module")
+        return "logged"
+
+    @server.tool()
+    async def extra_context(ctx: Context) -> dict[str, Any]:
+        """EXTRA: what the handler's Context knows about its request."""
+        return {
+            "request_id": ctx.request_id,
+            "era": ctx.era.value,
+            "protocol_version": ctx.protocol_version,
+            "client_name": (ctx.client_info or {}).get("name"),
+            "cancel_requested": ctx.cancel_requested,
+            "cache_is_shared": ctx.cache is server.cache,
+        }
+
     @server.tool(
         title="Content showcase",
         annotations={
@@ -327,6 +346,9 @@ def build(page_size: int | None = None) -> Server:
             meta={"example.com/trace": "t-1"},
         )
 
+    # The logging bridge: records of "everything.*" loggers emitted while a request
+    # is handled reach that request's client (subject to the client's level).
+    server.forward_logging("everything")
     return server
 
 

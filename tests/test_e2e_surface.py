@@ -719,6 +719,72 @@ async def test_logging_modern_per_request_level() -> None:
             assert info.value.code == -32601
 
 
+@pytest.mark.parametrize("mode", MODES)
+async def test_logging_bridge(mode: str) -> None:
+    got: list[types.LoggingMessageNotificationParams] = []
+
+    async def on_log(params: types.LoggingMessageNotificationParams) -> None:
+        got.append(params)
+
+    with trio.fail_after(LIMIT):
+        async with connect(mode, logging_callback=on_log, log_level="debug") as client:
+            if mode == "legacy":
+                await client.set_logging_level("debug")
+            assert text(await client.call_tool("extra_stdlib_logging", {})) == "logged"
+            assert [(p.level, p.logger, p.data) for p in got] == [
+                ("warning", "everything.app", "from the logging module")
+            ]
+
+
+# ---------------------------------------------------------------- context
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_context(mode: str) -> None:
+    info = types.Implementation(name="surface-test", version="1.2")
+    with trio.fail_after(LIMIT):
+        async with connect(mode, client_info=info) as client:
+            got = json.loads(text(await client.call_tool("extra_context", {})))
+            assert got["era"] == ("legacy" if mode == "legacy" else "modern")
+            assert got["protocol_version"] == client.protocol_version
+            assert got["client_name"] == "surface-test"
+            assert isinstance(got["request_id"], int)
+            assert got["cancel_requested"] is False
+            assert got["cache_is_shared"] is True
+
+
+@pytest.mark.parametrize("version", ["2024-11-05", "2025-03-26", "2025-06-18"])
+async def test_older_legacy_versions(version: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK client always offers 2025-11-25; its private constant is the only way
+    # to offer an older version. The server accepts it and answers in that version.
+    import mcp.client.session as client_session
+
+    monkeypatch.setattr(client_session, "LATEST_HANDSHAKE_VERSION", version)
+    seen: list[Any] = []
+
+    async def elicit(ctx: Any, params: Any) -> types.ElicitResult:
+        seen.append(params)
+        return types.ElicitResult(action="accept", content={"response": "old"})
+
+    with trio.fail_after(LIMIT):
+        async with connect("legacy", elicitation_callback=elicit) as client:
+            assert client.protocol_version == version
+            assert text(await client.call_tool("test_simple_text", {})) == (
+                "This is a simple text response for testing."
+            )
+            [c] = (await client.read_resource("test://static-text")).contents
+            assert c.text == "This is the content of the static text resource."  # type: ignore[union-attr]
+            with pytest.raises(MCPError) as info:
+                await client.read_resource("test://nope")
+            assert info.value.code == -32002
+            got = await client.get_prompt("test_prompt_with_arguments", {"arg1": "a", "arg2": "b"})
+            assert got.messages[0].content.text == "Prompt with arguments: arg1='a', arg2='b'"  # type: ignore[union-attr]
+            if version == "2025-06-18":  # elicitation arrived in 2025-06-18
+                r = await client.call_tool("test_elicitation", {"message": "m"})
+                assert text(r) == 'User response: action=accept, content={"response":"old"}'
+                assert len(seen) == 1
+
+
 # ------------------------------------------- server-to-client requests
 
 
