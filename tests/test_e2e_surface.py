@@ -1113,13 +1113,17 @@ async def test_seed_server_api_get_cached(mode: str, seed_root: Path) -> None:
 # ------------------------------------------------------------------- CLI
 
 
-async def test_everything_cli_http_flag() -> None:
+def _http_available() -> bool:
     import inspect
 
     from trio_mcp import Server
 
-    if "port" in inspect.signature(Server.run).parameters:
-        pytest.skip("trio_mcp has an HTTP transport now; covered by the HTTP tests")
+    return "port" in inspect.signature(Server.run).parameters
+
+
+async def test_everything_cli_http_flag() -> None:
+    if _http_available():
+        pytest.skip("trio_mcp has an HTTP transport: see test_everything_over_http")
     result = await trio.run_process(
         [sys.executable, str(EVERYTHING), "--transport", "http", "--port", "0"],
         capture_stdout=True,
@@ -1129,3 +1133,43 @@ async def test_everything_cli_http_flag() -> None:
     )
     assert result.returncode != 0
     assert b"--transport http needs trio_mcp's HTTP transport" in result.stderr
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_everything_over_http(mode: str) -> None:
+    if not _http_available():
+        pytest.skip("trio_mcp has no HTTP transport yet")
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    url = f"http://127.0.0.1:{port}/mcp"
+    with trio.fail_after(LIMIT):
+        async with trio.open_nursery() as nursery:
+            proc = await nursery.start(
+                lambda task_status: trio.run_process(
+                    [sys.executable, str(EVERYTHING), "--transport", "http", "--port", str(port)],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    cwd=str(ROOT),
+                    check=False,
+                    task_status=task_status,
+                )
+            )
+            try:
+                while True:  # wait until it listens
+                    try:
+                        stream = await trio.open_tcp_stream("127.0.0.1", port)
+                    except OSError:
+                        await trio.sleep(0.05)
+                        continue
+                    await stream.aclose()
+                    break
+                async with Client(url, mode=mode, read_timeout_seconds=LIMIT, cache=None) as client:  # type: ignore[arg-type]
+                    assert {t.name for t in (await client.list_tools()).tools} >= REFERENCE_TOOLS
+                    r = await client.call_tool("test_simple_text", {})
+                    assert text(r) == "This is a simple text response for testing."
+            finally:
+                proc.terminate()
