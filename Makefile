@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench clean inspector
+.PHONY: demo test lint typecheck pytest bench clean inspector docs
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -28,7 +28,7 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info .mypy_cache .ruff_cache
+	rm -rf $(VENV) build dist site *.egg-info .mypy_cache .ruff_cache
 
 BENCH_STAMP := $(VENV)/.installed-bench
 
@@ -44,3 +44,13 @@ bench: $(BENCH_STAMP)
 inspector: $(STAMP)
 	scripts/install-inspector.sh
 	$(BIN)/pytest -q tests/test_e2e_inspector.py
+
+DOCS_STAMP := $(VENV)/.installed-docs
+
+$(DOCS_STAMP): $(STAMP)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -e '.[dev,docs]'
+	touch $(DOCS_STAMP)
+
+# MkDocs (Material + mkdocstrings) into site/, warnings as errors.
+docs: $(DOCS_STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site

@@ -27,7 +27,7 @@ class TTLCache(Generic[K, V]):
     shutdown (``Server.cache`` is such a cache; another one can be supervised
     with ``server.background(cache.run)``).
 
-    Args:
+    Attributes:
         ttl: Seconds an entry lives.
         max_size: Entries kept at most; setting a new key beyond it evicts the
             entry closest to expiry.
