@@ -47,5 +47,11 @@ from ._schema import ImageContent as ImageContent
 from ._schema import ResourceLink as ResourceLink
 from ._schema import TextContent as TextContent
 from ._schema import ToolResult as ToolResult
+from ._transports import AccessToken as AccessToken
+from ._transports import BearerAuth as BearerAuth
+from ._transports import EventStore as EventStore
+from ._transports import HttpOptions as HttpOptions
+from ._transports import HttpTransport as HttpTransport
+from ._transports import InMemoryEventStore as InMemoryEventStore
 
 __version__ = "0.1.0"

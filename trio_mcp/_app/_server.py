@@ -11,7 +11,7 @@ import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import trio
 
@@ -29,6 +29,9 @@ from ._prompts import Prompt, make_prompt
 from ._resources import Resource, ResourceTemplate, _Handler
 from ._settings import Settings
 from ._tools import Tool, make_tool
+
+if TYPE_CHECKING:
+    from .._transports import HttpTransport
 
 __all__ = ["Server"]
 
@@ -523,20 +526,91 @@ class Server:
                 receive, send, handle_signals=handle_signals, task_status=task_status
             )
 
-    def run(self, transport: str = "stdio") -> None:
-        """Serve until stdin EOF, SIGTERM or Ctrl+C, then drain and return.
+    def asgi_app(self, **options: Any) -> HttpTransport:
+        """This server's Streamable HTTP endpoint as an ASGI application (both eras).
 
-        Configures logging to stderr if the program has not configured logging.
+        Keyword arguments are :class:`~trio_mcp.HttpOptions` fields (``path``,
+        ``allowed_hosts``, ``allowed_origins``, ``auth``, ``event_store``,
+        ``max_body_size``, ``session_idle_timeout``...). Mount it in any ASGI
+        app; its lifespan (or ``async with app.running():``) runs the server's.
         """
-        if transport != "stdio":
-            raise ValueError(f"unknown transport {transport!r}; expected 'stdio'")
+        from .._transports import HttpOptions, HttpTransport
+
+        options.setdefault("max_body_size", self.max_message_size)
+
+        def tool_schema(name: str) -> dict[str, Any] | None:
+            tool = self._tools.get(name)
+            return tool.input_schema if tool is not None else None
+
+        return HttpTransport(
+            self,
+            HttpOptions(**options),
+            running=self.running,
+            grace=self.grace,
+            tool_schema=tool_schema,
+        )
+
+    async def serve_http(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        *,
+        path: str = "/mcp",
+        task_status: trio.TaskStatus[HttpTransport] = trio.TASK_STATUS_IGNORED,
+        **options: Any,
+    ) -> None:
+        """Serve Streamable HTTP on ``host:port`` with Hypercorn until ``transport.stop()``.
+
+        Nursery start protocol: ``transport = await nursery.start(server.serve_http,
+        "127.0.0.1", 0)``; ``transport.urls`` then names the endpoint. Other
+        keyword arguments are as for :meth:`asgi_app`.
+        """
+        from .._transports import serve_http
+
+        await serve_http(
+            self.asgi_app(path=path, **_http_host_defaults(host, options)),
+            host,
+            port,
+            task_status=task_status,
+        )
+
+    def run(
+        self,
+        transport: str = "stdio",
+        *,
+        host: str = "127.0.0.1",
+        port: int = 8000,
+        path: str = "/mcp",
+        **options: Any,
+    ) -> None:
+        """Serve until stdin EOF (stdio), SIGTERM or Ctrl+C, then drain and return.
+
+        ``transport="http"`` serves Streamable HTTP on ``host:port`` at ``path``
+        (bound to 127.0.0.1 unless told otherwise); ``options`` are as for
+        :meth:`asgi_app`. Configures logging to stderr if the program has not.
+        """
+        if transport not in ("stdio", "http"):
+            raise ValueError(f"unknown transport {transport!r}; expected 'stdio' or 'http'")
         if not logging.getLogger().handlers:
             logging.basicConfig(
                 stream=sys.stderr,
                 level=logging.INFO,
                 format="%(asctime)s %(levelname)s %(name)s: %(message)s",
             )
+        if transport == "http":
+            from .._transports import run_http
+
+            app = self.asgi_app(path=path, **_http_host_defaults(host, options))
+            trio.run(run_http, app, host, port)
+            return
         trio.run(self.serve_stdio)
+
+
+def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:
+    """Bound to a non-loopback address, accept any ``Host`` unless told otherwise."""
+    if host not in ("127.0.0.1", "localhost", "::1") and "allowed_hosts" not in options:
+        options = dict(options, allowed_hosts=("*",))
+    return options
 
 
 def _doc(fn: Callable[..., Any]) -> str | None:

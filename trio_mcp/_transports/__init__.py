@@ -1,5 +1,19 @@
-"""Transports: stdio (file descriptors 0 and 1) and any ``trio.abc.Stream``."""
+"""Transports: stdio (file descriptors 0 and 1), any ``trio.abc.Stream``, Streamable HTTP."""
 
+from ._eventstore import EventStore, InMemoryEventStore
+from ._http import HttpOptions, HttpTransport
+from ._http_serve import run_http, serve_http
+from ._security import AccessToken, BearerAuth
 from ._stdio import stdio_streams
 
-__all__ = ["stdio_streams"]
+__all__ = [
+    "AccessToken",
+    "BearerAuth",
+    "EventStore",
+    "HttpOptions",
+    "HttpTransport",
+    "InMemoryEventStore",
+    "run_http",
+    "serve_http",
+    "stdio_streams",
+]

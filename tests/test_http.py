@@ -1,0 +1,513 @@
+"""Streamable HTTP against the real server on a loopback port: both eras, sessions, security.
+
+The server runs in the test's own Trio loop (``nursery.start(server.serve_http, ...)``
+on port 0); the client is ``httpx2`` (which comes with ``mcp``), or the official
+``mcp`` client for the end-to-end cases. Every test is guarded by ``fail_after``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+
+import trio_mcp
+from trio_mcp import AccessToken, BearerAuth, Context, InMemoryEventStore, Server
+
+httpx = pytest.importorskip("httpx2")
+
+MODERN = "2026-07-28"
+LEGACY = "2025-11-25"
+META = {
+    "io.modelcontextprotocol/protocolVersion": MODERN,
+    "io.modelcontextprotocol/clientCapabilities": {},
+}
+ACCEPT = "application/json, text/event-stream"
+
+
+def build() -> tuple[Server, dict[str, Any]]:
+    server = Server("http-test", "1.0")
+    seen: dict[str, Any] = {"started": trio.Event(), "cancelled": trio.Event()}
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    @server.tool()
+    async def count(n: int, ctx: Context) -> str:
+        """Report progress n times, slowly, then answer."""
+        for i in range(1, n + 1):
+            await ctx.report_progress(i, n)
+            await trio.sleep(0.02)
+        return f"counted {n}"
+
+    @server.tool()
+    async def hang() -> str:
+        seen["started"].set()
+        try:
+            await trio.sleep_forever()
+        except trio.Cancelled:
+            seen["cancelled"].set()
+            raise
+        return "never"  # pragma: no cover
+
+    return server, seen
+
+
+@asynccontextmanager
+async def serving(server: Server, **options: Any) -> AsyncIterator[trio_mcp.HttpTransport]:
+    async with trio.open_nursery() as nursery:
+        transport = await nursery.start(
+            lambda task_status: server.serve_http(
+                "127.0.0.1", 0, task_status=task_status, **options
+            )
+        )
+        try:
+            yield transport
+        finally:
+            transport.stop()
+
+
+def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
+    h = {"accept": ACCEPT, "mcp-protocol-version": MODERN, "mcp-method": method}
+    if name is not None:
+        h["mcp-name"] = name
+    return h
+
+
+def modern_call(
+    rid: int, tool: str, args: dict[str, Any], token: int | None = None
+) -> dict[str, Any]:
+    meta: dict[str, Any] = dict(META)
+    if token is not None:
+        meta["progressToken"] = token
+    return {
+        "jsonrpc": "2.0",
+        "id": rid,
+        "method": "tools/call",
+        "params": {"name": tool, "arguments": args, "_meta": meta},
+    }
+
+
+def sse_events(text: str) -> list[dict[str, str]]:
+    events = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            if not line or line.startswith(":"):
+                continue
+            key, _, value = line.partition(":")
+            fields[key] = value[1:] if value.startswith(" ") else value
+        if fields:
+            events.append(fields)
+    return events
+
+
+async def initialize(client: Any, url: str, **headers: str) -> str:
+    r = await client.post(
+        url,
+        json={
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": LEGACY,
+                "capabilities": {},
+                "clientInfo": {"name": "t", "version": "1"},
+            },
+        },
+        headers={"accept": ACCEPT, **headers},
+    )
+    assert r.status_code == 200, r.text
+    sid: str = r.headers["mcp-session-id"]
+    r = await client.post(
+        url,
+        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        headers={
+            "accept": ACCEPT,
+            "mcp-session-id": sid,
+            "mcp-protocol-version": LEGACY,
+            **headers,
+        },
+    )
+    assert r.status_code == 202
+    return sid
+
+
+def legacy_headers(sid: str) -> dict[str, str]:
+    return {"accept": ACCEPT, "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
+
+
+# ---------------------------------------------------------------- modern era
+
+
+async def test_modern_json_and_header_validation() -> None:
+    server, _ = build()
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            r = await c.post(
+                url,
+                json=modern_call(1, "echo", {"text": "hi"}),
+                headers=modern_headers("tools/call", "echo"),
+            )
+            assert r.status_code == 200
+            assert r.headers["content-type"] == "application/json"
+            body = r.json()
+            assert body["result"]["content"][0]["text"] == "hi"
+            assert body["result"]["resultType"] == "complete"
+            assert "mcp-session-id" not in r.headers
+
+            # the headers must mirror the body: 400 with -32020, the request's id kept
+            for headers in (
+                modern_headers("tools/call", "other"),
+                modern_headers("tools/call"),
+                modern_headers("tools/list", "echo"),
+                {**modern_headers("tools/call", "echo"), "mcp-protocol-version": "2025-11-25"},
+                {
+                    k: v
+                    for k, v in modern_headers("tools/call", "echo").items()
+                    if k != "mcp-protocol-version"
+                },
+            ):
+                r = await c.post(url, json=modern_call(7, "echo", {"text": "x"}), headers=headers)
+                assert r.status_code == 400, headers
+                assert r.json()["error"]["code"] == -32020
+                assert r.json()["id"] == 7
+            # base64 sentinel form and surrounding whitespace are accepted
+            r = await c.post(
+                url,
+                json=modern_call(2, "echo", {"text": "x"}),
+                headers=modern_headers("tools/call", "=?base64?ZWNobw==?="),
+            )
+            assert r.status_code == 200, r.text
+
+            # unknown method: 404 + -32601; missing _meta: 400 + -32602
+            msg = {"jsonrpc": "2.0", "id": 3, "method": "nope/nope", "params": {"_meta": META}}
+            r = await c.post(url, json=msg, headers=modern_headers("nope/nope"))
+            assert (r.status_code, r.json()["error"]["code"]) == (404, -32601)
+            msg = {"jsonrpc": "2.0", "id": 4, "method": "tools/list", "params": {}}
+            r = await c.post(url, json=msg, headers=modern_headers("tools/list"))
+            assert (r.status_code, r.json()["error"]["code"]) == (400, -32602)
+            # GET is a legacy thing; without a session it is refused
+            r = await c.get(url, headers={"accept": "text/event-stream"})
+            assert r.status_code == 400
+
+
+async def test_modern_progress_switches_to_sse() -> None:
+    server, _ = build()
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            r = await c.post(
+                t.urls[0],
+                json=modern_call(1, "count", {"n": 3}, token=99),
+                headers=modern_headers("tools/call", "count"),
+            )
+            assert r.status_code == 200
+            assert r.headers["content-type"] == "text/event-stream"
+            assert r.headers["x-accel-buffering"] == "no"
+            messages = [json.loads(e["data"]) for e in sse_events(r.text)]
+            assert [m["params"]["progress"] for m in messages[:-1]] == [1, 2, 3]
+            assert messages[-1]["result"]["content"][0]["text"] == "counted 3"
+
+
+async def test_modern_disconnect_cancels_the_handler() -> None:
+    server, seen = build()
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            async with trio.open_nursery() as nursery:
+
+                async def call() -> None:
+                    await c.post(
+                        t.urls[0],
+                        json=modern_call(1, "hang", {}),
+                        headers=modern_headers("tools/call", "hang"),
+                    )
+
+                nursery.start_soon(call)
+                await seen["started"].wait()
+                nursery.cancel_scope.cancel()  # the client goes away
+            await seen["cancelled"].wait()
+            await trio.sleep(0.05)
+            assert t._requests.count == 0
+
+
+async def test_body_limit_and_content_type() -> None:
+    server, _ = build()
+    with trio.fail_after(10):
+        async with serving(server, max_body_size=1000) as t, httpx.AsyncClient() as c:
+            big = modern_call(1, "echo", {"text": "x" * 2000})
+            r = await c.post(t.urls[0], json=big, headers=modern_headers("tools/call", "echo"))
+            assert r.status_code == 413
+            r = await c.post(t.urls[0], content=b"{", headers={"content-type": "application/json"})
+            assert (r.status_code, r.json()["error"]["code"]) == (400, -32700)
+            r = await c.post(t.urls[0], content=b"{}", headers={"content-type": "text/plain"})
+            assert r.status_code == 415
+
+
+# ---------------------------------------------------------------- legacy era
+
+
+async def test_legacy_session_lifecycle() -> None:
+    server, _ = build()
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            sid = await initialize(c, url)
+            other = await initialize(c, url)
+            assert sid != other and len(sid) >= 32
+            assert all(0x21 <= ord(ch) <= 0x7E for ch in sid)
+
+            call = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"text": "yo"}},
+            }
+            r = await c.post(url, json=call, headers=legacy_headers(sid))
+            assert r.status_code == 200 and r.headers["content-type"] == "text/event-stream"
+            events = sse_events(r.text)
+            assert events[0]["data"] == "" and "id" in events[0] and "retry" in events[0]  # priming
+            assert json.loads(events[-1]["data"])["result"]["content"][0]["text"] == "yo"
+
+            # ping and other immediate answers are plain JSON; responses/notifications 202
+            r = await c.post(
+                url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers=legacy_headers(sid)
+            )
+            assert r.json() == {"jsonrpc": "2.0", "id": 2, "result": {}}
+            # the protocol version header is validated
+            bad = {**legacy_headers(sid), "mcp-protocol-version": "1999-01-01"}
+            r = await c.post(url, json={"jsonrpc": "2.0", "id": 3, "method": "ping"}, headers=bad)
+            assert r.status_code == 400
+            # no session id: 400; DELETE, then 404
+            r = await c.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 4, "method": "tools/list"},
+                headers={"accept": ACCEPT, "mcp-protocol-version": LEGACY},
+            )
+            assert r.status_code == 400
+            r = await c.delete(url, headers=legacy_headers(sid))
+            assert r.status_code == 200
+            r = await c.post(
+                url, json={"jsonrpc": "2.0", "id": 5, "method": "ping"}, headers=legacy_headers(sid)
+            )
+            assert r.status_code == 404
+            r = await c.delete(url, headers=legacy_headers(sid))
+            assert r.status_code == 404
+            assert list(t.sessions) == [other]
+
+
+async def test_legacy_idle_session_expires_and_leaves_nothing() -> None:
+    server, _ = build()
+    store = InMemoryEventStore()
+    with trio.fail_after(10):
+        async with (
+            serving(server, session_idle_timeout=0.2, event_store=store) as t,
+            httpx.AsyncClient() as c,
+        ):
+            url = t.urls[0]
+            sid = await initialize(c, url)
+            call = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "echo", "arguments": {"text": "a"}},
+            }
+            r = await c.post(url, json=call, headers=legacy_headers(sid))
+            assert r.status_code == 200
+            assert len(store) == 1
+            await trio.sleep(0.6)
+            r = await c.post(
+                url, json={"jsonrpc": "2.0", "id": 2, "method": "ping"}, headers=legacy_headers(sid)
+            )
+            assert r.status_code == 404
+            assert t.sessions == {} and len(store) == 0
+            assert not server._hub.peers
+
+
+async def test_legacy_resume_after_dropped_stream_loses_nothing() -> None:
+    server, _ = build()
+    with trio.fail_after(15):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            sid = await initialize(c, url)
+            n = 12
+            call = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "count", "arguments": {"n": n}, "_meta": {"progressToken": "p"}},
+            }
+            got: list[dict[str, Any]] = []
+            last_id = None
+            async with c.stream("POST", url, json=call, headers=legacy_headers(sid)) as r:
+                buf = ""
+                async for chunk in r.aiter_text():
+                    buf += chunk
+                    *blocks, buf = buf.split("\n\n")
+                    for block in blocks:
+                        (ev,) = sse_events(block + "\n\n")
+                        last_id = ev["id"]
+                        if ev["data"]:
+                            got.append(json.loads(ev["data"]))
+                    if len(got) >= 3:
+                        break  # drop the connection mid-stream
+            assert last_id is not None
+            await trio.sleep(0.1)  # the handler goes on meanwhile
+            headers = {
+                **legacy_headers(sid),
+                "accept": "text/event-stream",
+                "last-event-id": last_id,
+            }
+            r = await c.get(url, headers=headers)
+            assert r.status_code == 200
+            got += [json.loads(e["data"]) for e in sse_events(r.text) if e.get("data")]
+            progress = [
+                m["params"]["progress"] for m in got if m.get("method") == "notifications/progress"
+            ]
+            assert progress == list(range(1, n + 1))  # none lost, none repeated
+            assert got[-1]["result"]["content"][0]["text"] == f"counted {n}"
+
+
+async def test_legacy_get_stream_gets_list_changed_and_closes_at_shutdown() -> None:
+    server, _ = build()
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            t = await nursery.start(
+                lambda task_status: server.serve_http("127.0.0.1", 0, task_status=task_status)
+            )
+            async with httpx.AsyncClient() as c:
+                sid = await initialize(c, t.urls[0])
+                headers = {**legacy_headers(sid), "accept": "text/event-stream"}
+                async with c.stream("GET", t.urls[0], headers=headers) as r:
+                    assert r.status_code == 200
+                    seen = []
+                    async for chunk in r.aiter_text():
+                        for ev in sse_events(chunk):
+                            if not ev.get("data"):
+                                server.add_tool(server.tools["echo"])  # -> list_changed
+                                continue
+                            seen.append(json.loads(ev["data"])["method"])
+                            t.stop()  # graceful shutdown ends the open stream
+                    assert seen == ["notifications/tools/list_changed"]
+        assert t.sessions == {}
+
+
+# ------------------------------------------------------------------ security
+
+
+async def test_origin_and_host_refusal() -> None:
+    server, _ = build()
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            ok = modern_headers("tools/call", "echo")
+            body = modern_call(1, "echo", {"text": "x"})
+            r = await c.post(url, json=body, headers={**ok, "origin": "http://evil.example.com"})
+            assert r.status_code == 403
+            assert r.json()["error"]["code"] and r.json()["id"] is None
+            r = await c.post(url, json=body, headers={**ok, "host": "evil.example.com"})
+            assert r.status_code == 421
+            r = await c.post(url, json=body, headers={**ok, "origin": "http://localhost:5173"})
+            assert r.status_code == 200
+        async with (
+            serving(server, allowed_origins=["https://app.example.com"]) as t,
+            httpx.AsyncClient() as c,
+        ):
+            r = await c.post(
+                t.urls[0], json=body, headers={**ok, "origin": "https://app.example.com"}
+            )
+            assert r.status_code == 200
+
+
+async def test_bearer_auth_and_session_binding() -> None:
+    tokens = {"alice-token": "alice", "bob-token": "bob"}
+
+    async def verify(token: str) -> AccessToken | None:
+        subject = tokens.get(token)
+        return AccessToken(subject) if subject else None
+
+    auth = BearerAuth(
+        verify=verify,
+        resource="http://127.0.0.1/mcp",
+        authorization_servers=["https://auth.example.com"],
+    )
+    server, _ = build()
+    with trio.fail_after(10):
+        async with serving(server, auth=auth) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            body = modern_call(1, "echo", {"text": "x"})
+            r = await c.post(url, json=body, headers=modern_headers("tools/call", "echo"))
+            assert r.status_code == 401
+            assert (
+                'resource_metadata="http://127.0.0.1/.well-known/oauth-protected-resource/mcp"'
+                in r.headers["www-authenticate"]
+            )
+            r = await c.post(
+                url,
+                json=body,
+                headers={**modern_headers("tools/call", "echo"), "authorization": "Bearer nope"},
+            )
+            assert r.status_code == 401 and 'error="invalid_token"' in r.headers["www-authenticate"]
+            r = await c.post(
+                url,
+                json=body,
+                headers={
+                    **modern_headers("tools/call", "echo"),
+                    "authorization": "Bearer alice-token",
+                },
+            )
+            assert r.status_code == 200
+
+            prm = await c.get(url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp"))
+            assert prm.json()["resource"] == "http://127.0.0.1/mcp"
+            assert prm.json()["authorization_servers"] == ["https://auth.example.com"]
+
+            sid = await initialize(c, url, authorization="Bearer alice-token")
+            ping = {"jsonrpc": "2.0", "id": 2, "method": "ping"}
+            r = await c.post(
+                url,
+                json=ping,
+                headers={**legacy_headers(sid), "authorization": "Bearer alice-token"},
+            )
+            assert r.status_code == 200
+            r = await c.post(
+                url, json=ping, headers={**legacy_headers(sid), "authorization": "Bearer bob-token"}
+            )
+            assert r.status_code == 404  # bob cannot ride alice's session
+            r = await c.delete(
+                url, headers={**legacy_headers(sid), "authorization": "Bearer bob-token"}
+            )
+            assert r.status_code == 404 and sid in t.sessions
+
+
+# -------------------------------------------------------- the official client
+
+
+@pytest.mark.parametrize("mode", ["legacy", MODERN, "auto"])
+async def test_official_mcp_client(mode: str) -> None:
+    mcp = pytest.importorskip("mcp")
+    server, _ = build()
+    with trio.fail_after(30):
+        async with (
+            serving(server) as t,
+            mcp.Client(t.urls[0], mode=mode, read_timeout_seconds=10) as client,
+        ):
+            tools = await client.list_tools()
+            assert {tool.name for tool in tools.tools} >= {"echo", "count", "hang"}
+            result = await client.call_tool("echo", {"text": "over http"})
+            assert result.content[0].text == "over http"
+            seen: list[float] = []
+
+            async def on_progress(
+                progress: float, total: float | None, message: str | None
+            ) -> None:
+                seen.append(progress)
+
+            result = await client.call_tool("count", {"n": 3}, progress_callback=on_progress)
+            assert result.content[0].text == "counted 3"
+            assert seen == [1, 2, 3]

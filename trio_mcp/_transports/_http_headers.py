@@ -1,0 +1,137 @@
+"""Modern-era request headers: they mirror the body, and must match it (400, ``-32020``).
+
+``MCP-Protocol-Version`` must equal ``_meta``'s protocol version; ``Mcp-Method``
+the method; ``Mcp-Name`` the ``name``/``uri`` of ``tools/call``,
+``prompts/get`` and ``resources/read``; and ``Mcp-Param-{Name}`` every tool
+argument whose schema carries ``x-mcp-header``. Values may be sent in the
+``=?base64?...?=`` sentinel form and are decoded before comparing; numbers are
+compared as numbers.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+from .._errors import HEADER_MISMATCH
+from .._protocol._versions import META_PROTOCOL_VERSION
+from ._asgi import HttpError, Scope, header
+
+__all__ = ["check_headers"]
+
+_NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+
+
+def check_headers(
+    scope: Scope,
+    msg: dict[str, Any],
+    tool_schema: Callable[[str], dict[str, Any] | None] | None,
+) -> None:
+    """The modern request headers must mirror the body (else 400, -32020)."""
+    params = msg.get("params")
+    meta = params.get("_meta") if type(params) is dict else None
+    if type(meta) is not dict or META_PROTOCOL_VERSION not in meta:
+        return  # the session answers that (-32602)
+    assert type(params) is dict
+    rid = msg.get("id")
+
+    def mismatch(text: str) -> HttpError:
+        return HttpError(400, f"Header mismatch: {text}", HEADER_MISMATCH, rid)
+
+    def get(name: str) -> str | None:
+        value = header(scope, name.lower().encode())
+        if value is not None and not _header_safe(value):
+            raise mismatch(f"{name} header has invalid characters")
+        return value
+
+    version = get("MCP-Protocol-Version")
+    if version is None:
+        raise mismatch("the MCP-Protocol-Version header is required")
+    if version != meta[META_PROTOCOL_VERSION]:
+        raise mismatch(
+            f"MCP-Protocol-Version header {version!r} does not match"
+            f" _meta protocolVersion {meta[META_PROTOCOL_VERSION]!r}"
+        )
+    if "id" not in msg:
+        return  # a notification: no standard headers are defined for it
+    method = msg.get("method")
+    got = get("Mcp-Method")
+    if got is None:
+        raise mismatch("the Mcp-Method header is required")
+    if got != method:
+        raise mismatch(f"Mcp-Method header {got!r} does not match body method {method!r}")
+    key = _NAMED.get(method) if type(method) is str else None
+    if key is None:
+        return
+    expected = params.get(key)
+    got = get("Mcp-Name")
+    if got is None:
+        raise mismatch(f"the Mcp-Name header is required for {method}")
+    if _decode_header(got) != expected:
+        raise mismatch(f"Mcp-Name header {got!r} does not match body {key} {expected!r}")
+    if method == "tools/call" and tool_schema is not None and type(expected) is str:
+        schema = tool_schema(expected)
+        args = params.get("arguments")
+        if schema is not None:
+            for name, path in _header_params(schema):
+                value = _at(args, path)
+                got = get(f"Mcp-Param-{name}")
+                if value is None:
+                    continue
+                if got is None:
+                    raise mismatch(f"the Mcp-Param-{name} header is required")
+                if not _same_value(_decode_header(got), value):
+                    raise mismatch(f"Mcp-Param-{name} header does not match the argument")
+
+
+def _header_safe(value: str) -> bool:
+    return all(c == "\t" or " " <= c <= "~" for c in value)
+
+
+def _decode_header(value: str) -> str:
+    """Undo the ``=?base64?...?=`` sentinel encoding of ``Mcp-Name``/``Mcp-Param-*``."""
+    if value.startswith("=?base64?") and value.endswith("?=") and len(value) >= 11:
+        try:
+            return base64.b64decode(value[9:-2], validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            return "\x00invalid"
+    return value
+
+
+def _header_params(schema: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
+    """``(header name, property path)`` for each ``x-mcp-header`` in a tool's input schema."""
+    out: list[tuple[str, tuple[str, ...]]] = []
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        props = node.get("properties") if type(node) is dict else None
+        if type(props) is not dict:
+            return
+        for key, sub in props.items():
+            if type(sub) is dict:
+                name = sub.get("x-mcp-header")
+                if type(name) is str:
+                    out.append((name, (*path, key)))
+                walk(sub, (*path, key))
+
+    walk(schema, ())
+    return out
+
+
+def _at(args: Any, path: tuple[str, ...]) -> Any:
+    for key in path:
+        if type(args) is not dict:
+            return None
+        args = args.get(key)
+    return args
+
+
+def _same_value(header_value: str, value: Any) -> bool:
+    if type(value) is bool:
+        return header_value == ("true" if value else "false")
+    if type(value) in (int, float):
+        try:
+            return float(header_value) == float(value)
+        except ValueError:
+            return False
+    return bool(header_value == value)

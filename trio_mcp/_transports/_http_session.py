@@ -1,0 +1,324 @@
+"""Legacy-era Streamable HTTP sessions: one :class:`ServerSession` per ``Mcp-Session-Id``.
+
+A :class:`LegacySession` is the :class:`~trio_mcp._runtime.Peer` of one legacy
+client. Its rules:
+
+* Every server message goes on exactly one **stream**: the SSE stream of the
+  POST whose request it relates to, or the session's **standalone** stream
+  (the one a ``GET`` opens) for everything else (list changes, resource
+  updates, log records from the ``logging`` bridge).
+* Every message is first stored in the :class:`EventStore`, then written to the
+  stream's live HTTP response if one is attached. A client that disconnects
+  loses nothing: it resumes with ``GET`` + ``Last-Event-ID`` and the stored
+  events are replayed on the stream they belong to. Storing and attaching
+  both happen under the stream's lock, so a resume neither misses nor repeats
+  an event.
+* In this era a disconnect is **not** a cancellation: handlers run in the
+  transport's nursery, not in the POST's task. ``notifications/cancelled``
+  cancels them, and so do DELETE, idle expiry and shutdown.
+* A live response that cannot keep up (its buffer is full) is detached, and
+  its client resumes later: slow clients never hold up a handler.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import attrs
+import trio
+
+from .._errors import InternalError, McpError
+from .._protocol import IncomingRequest, ServerSession
+from .._runtime import Application, run_handler
+from .._wire import Id, encode
+from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
+from ._eventstore import EventStore
+
+__all__ = ["LegacySession", "Requests", "Stream"]
+
+log = logging.getLogger("trio_mcp")
+
+_LIVE_BUFFER = 256
+STANDALONE = "g"
+
+
+@attrs.define(eq=False)
+class Requests:
+    """In-flight handler accounting shared by both eras, for the shutdown drain."""
+
+    count: int = 0
+    draining: bool = False
+    closing: bool = False
+    idle: trio.Event = attrs.field(factory=trio.Event)
+
+    def begin(self) -> None:
+        self.count += 1
+
+    def end(self) -> None:
+        self.count -= 1
+        if self.draining and self.count == 0:
+            self.idle.set()
+
+
+@attrs.define(eq=False)
+class Stream:
+    """One SSE stream of a session: a POST's, or the standalone (GET) one."""
+
+    sid: str
+    lock: trio.Lock = attrs.field(factory=trio.Lock)
+    live: trio.MemorySendChannel[tuple[str, bytes]] | None = None
+    done: bool = False
+
+    def detach(self) -> None:
+        if self.live is not None:
+            self.live.close()
+            self.live = None
+
+    def attach(self) -> trio.MemoryReceiveChannel[tuple[str, bytes]]:
+        self.detach()  # a newer connection replaces an older one
+        send, receive = trio.open_memory_channel[tuple[str, bytes]](_LIVE_BUFFER)
+        self.live = send
+        return receive
+
+
+@attrs.define(eq=False)
+class _Pending:
+    event: trio.Event = attrs.field(factory=trio.Event)
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+@attrs.define(eq=False)
+class LegacySession:
+    """One legacy client session (the :class:`Peer` its handlers see)."""
+
+    id: str
+    app: Application
+    session: ServerSession
+    store: EventStore
+    requests: Requests
+    subject: str | None
+    retry_ms: int
+    write_timeout: float
+    keepalive: float | None
+    last_active: float = attrs.field(factory=trio.current_time)
+    closed: bool = False
+    streams: dict[str, Stream] = attrs.field(factory=dict)
+    _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
+    _stream_of: dict[Id, Stream] = attrs.field(factory=dict)
+    _pending: dict[Id, _Pending] = attrs.field(factory=dict)
+    _outbox: trio.MemorySendChannel[bytes] = attrs.field(init=False)
+    _outbox_recv: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
+    _attached: int = 0
+    _counter: Callable[[], int] = attrs.field(factory=lambda: itertools.count(1).__next__)
+
+    def __attrs_post_init__(self) -> None:
+        self._outbox, self._outbox_recv = trio.open_memory_channel[bytes](_LIVE_BUFFER)
+        self.streams[STANDALONE] = Stream(STANDALONE)
+
+    # ------------------------------------------------------------ the Peer
+
+    def scope_of(self, rid: Id) -> trio.CancelScope | None:
+        return self._scopes.get(rid)
+
+    async def notify(
+        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
+    ) -> None:
+        data = encode(self.session.notification(method, params))
+        stream = self._stream_of.get(related) if related is not None else None
+        if stream is not None:
+            await self.emit(stream, data)
+            return
+        try:
+            await self._outbox.send(data)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
+        try:
+            self._outbox.send_nowait(encode(self.session.notification(method, params)))
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
+
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
+    ) -> dict[str, Any]:
+        rid, msg = self.session.send_request(method, params)
+        pending = self._pending[rid] = _Pending()
+        stream = self._stream_of.get(related) if related is not None else None
+        try:
+            await self.emit(stream or self.streams[STANDALONE], encode(msg))
+            await pending.event.wait()
+        except trio.Cancelled:
+            self.session.forget_request(rid)
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await self.notify(
+                    "notifications/cancelled",
+                    {"requestId": rid, "reason": "cancelled by server"},
+                    related=related,
+                )
+            raise
+        finally:
+            del self._pending[rid]
+        if pending.error is not None:
+            err = pending.error
+            raise McpError(err.get("code"), str(err.get("message", "")), err.get("data"))
+        return pending.result or {}
+
+    def answer(self, rid: Id, result: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
+        """The client answered our request ``rid``."""
+        pending = self._pending.get(rid)
+        if pending is not None:
+            pending.result, pending.error = result, error
+            pending.event.set()
+
+    def cancel(self, rid: Id) -> None:
+        scope = self._scopes.get(rid)
+        if scope is not None:
+            scope.cancel()
+
+    # ------------------------------------------------------------ streams
+
+    def new_stream(self) -> Stream:
+        stream = Stream(f"p{self._counter()}")
+        self.streams[stream.sid] = stream
+        return stream
+
+    async def emit(self, stream: Stream, data: bytes, *, final: bool = False) -> None:
+        """Store one event on ``stream`` and hand it to the live response, if any."""
+        async with stream.lock:
+            if self.closed:
+                return
+            eid = await self.store.store_event(self.id, stream.sid, data)
+            live = stream.live
+            if live is not None:
+                try:
+                    live.send_nowait((eid, data))
+                except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                    stream.detach()  # too slow, or gone: it resumes from the store
+            if final:
+                stream.done = True
+                stream.detach()
+                self.streams.pop(stream.sid, None)
+
+    async def run_request(self, req: IncomingRequest, stream: Stream) -> None:
+        """Run one request's handler (in the transport's nursery) and emit its answer."""
+        self._stream_of[req.id] = stream
+        try:
+            outcome = await run_handler(
+                self.app,
+                self,
+                req,
+                self._scopes,
+                closing=lambda: self.requests.closing or self.closed,
+            )
+        finally:
+            self.requests.end()
+            self._stream_of.pop(req.id, None)
+        if type(outcome) is dict:
+            message = self.session.respond(req.id, outcome)
+        else:
+            assert isinstance(outcome, McpError)
+            message = self.session.respond_error(req.id, outcome)
+        if message is None:
+            return
+        try:
+            data = encode(message)
+        except TypeError as exc:
+            err = InternalError(message=f"Internal error: result is not JSON-serialisable ({exc})")
+            data = encode({"jsonrpc": "2.0", "id": req.id, "error": err.to_error()})
+        await self.emit(stream, data, final=True)
+
+    async def pump_outbox(self) -> None:
+        """Move unrelated messages onto the standalone stream (one task per session)."""
+        standalone = self.streams[STANDALONE]
+        async with self._outbox_recv:
+            async for data in self._outbox_recv:
+                await self.emit(standalone, data)
+
+    async def write(
+        self,
+        responder: Responder,
+        receive: Receive,
+        stream: Stream | None,
+        live: trio.MemoryReceiveChannel[tuple[str, bytes]] | None,
+        replay: list[tuple[str, bytes]],
+        headers: list[tuple[bytes, bytes]],
+    ) -> None:
+        """Write one SSE response: ``replay``, then whatever arrives ``live``, until done.
+
+        Returns when the stream's final event was written, the live channel was
+        closed (detached, session closed, shutdown), or the client left.
+        """
+        self._attached += 1
+        self.last_active = trio.current_time()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
+                try:
+                    await responder.start(200, SSE_HEADERS + headers)
+                    for eid, data in replay:
+                        await responder.body(sse_event(data, eid), more=True)
+                    if live is not None:
+                        await self._write_live(responder, live)
+                    await responder.body(b"", more=False)
+                except ClientGone:
+                    if stream is not None and stream.live is not None:
+                        stream.detach()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._attached -= 1
+            self.last_active = trio.current_time()
+
+    async def _write_live(
+        self, responder: Responder, live: trio.MemoryReceiveChannel[tuple[str, bytes]]
+    ) -> None:
+        async with live:
+            while True:
+                item: tuple[str, bytes] | None = None
+                with trio.move_on_after(self.keepalive or float("inf")):
+                    try:
+                        item = await live.receive()
+                    except trio.EndOfChannel:
+                        return
+                if item is None:
+                    await responder.body(b":\n\n", more=True)  # keep-alive comment
+                    continue
+                eid, data = item
+                retry = self.retry_ms if not data else None
+                await responder.body(sse_event(data, eid, retry), more=True)
+
+    @property
+    def busy(self) -> bool:
+        """Handlers running or a response attached: not idle."""
+        return bool(self._scopes) or self._attached > 0
+
+    async def close(self) -> None:
+        """End the session: cancel handlers, end streams, forget stored events."""
+        if self.closed:
+            return
+        self.closed = True
+        self._outbox.close()
+        for scope in list(self._scopes.values()):
+            scope.cancel()
+        for stream in list(self.streams.values()):
+            stream.detach()
+        self.streams.clear()
+        for pending in self._pending.values():
+            pending.error = {"code": -32603, "message": "session closed"}
+            pending.event.set()
+        with trio.CancelScope(shield=True):
+            await self.store.forget_session(self.id)
+
+
+async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
+    """Cancel ``scope`` when the client disconnects."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            scope.cancel()
+            return
