@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench clean inspector docs
+.PHONY: demo test lint typecheck pytest bench clean inspector docs conformance
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -54,3 +54,8 @@ $(DOCS_STAMP): $(STAMP)
 # MkDocs (Material + mkdocstrings) into site/, warnings as errors.
 docs: $(DOCS_STAMP)
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
+# The official MCP conformance suite (pinned) against examples/everything.py over HTTP,
+# both eras; per-scenario results in conformance/RESULTS.md.
+conformance: $(STAMP)
+	scripts/conformance.sh

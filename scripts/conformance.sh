@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Run the official MCP conformance suite against examples/everything.py over Streamable HTTP.
+#
+#   scripts/conformance.sh            # both eras: 2025-11-25 and 2026-07-28
+#   SPEC_VERSIONS=2026-07-28 scripts/conformance.sh
+#
+# Installs Node 22 (npm package `node@22`; the machine's Node may be older) and
+# @modelcontextprotocol/conformance, pinned, into .tools/ (gitignored); starts the
+# server on a free 127.0.0.1 port; runs `server --suite all --spec-version V` for
+# each era; writes per-scenario results to conformance/RESULTS.md. Exits non-zero
+# when a scenario fails that conformance/expected-failures.yml does not list (or
+# when a listed one passes: the baseline is then stale), as the suite itself does.
+set -euo pipefail
+
+NODE_VERSION="${NODE_VERSION:-22.23.3}"
+CONFORMANCE_VERSION="${CONFORMANCE_VERSION:-0.2.0-alpha.12}"
+SPEC_VERSIONS="${SPEC_VERSIONS:-2025-11-25 2026-07-28}"
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="${TRIO_MCP_TOOLS_DIR:-$ROOT/.tools}"
+PY="${PY:-$ROOT/.venv/bin/python}"
+OUT="$ROOT/conformance/results"
+STAMP="$TOOLS/.conformance-node${NODE_VERSION}-suite${CONFORMANCE_VERSION}"
+
+if [[ ! -f "$STAMP" ]]; then
+    command -v npm >/dev/null || { echo "conformance: npm not found" >&2; exit 1; }
+    mkdir -p "$TOOLS"
+    [[ -f "$TOOLS/package.json" ]] || echo '{"name": "trio-mcp-tools", "private": true}' >"$TOOLS/package.json"
+    npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error \
+        "node@${NODE_VERSION}" "@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}"
+    rm -f "$TOOLS"/.conformance-*
+    touch "$STAMP"
+fi
+NODE="$TOOLS/node_modules/.bin/node"
+SUITE="$TOOLS/node_modules/@modelcontextprotocol/conformance/dist/index.js"
+"$NODE" --version | grep -q '^v22\.' || { echo "conformance: $NODE is not Node 22" >&2; exit 1; }
+
+PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
+URL="http://127.0.0.1:$PORT/mcp"
+LOG="$(mktemp)"
+"$PY" "$ROOT/examples/everything.py" --transport http --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
+SERVER=$!
+cleanup() {
+    kill -TERM "$SERVER" 2>/dev/null || true
+    wait "$SERVER" 2>/dev/null || true
+    rm -f "$LOG"
+}
+trap cleanup EXIT
+
+for _ in $(seq 100); do
+    if "$PY" -c "import socket,sys; socket.create_connection(('127.0.0.1', $PORT), 0.2)" 2>/dev/null; then
+        break
+    fi
+    kill -0 "$SERVER" 2>/dev/null || { cat "$LOG" >&2; echo "conformance: server exited" >&2; exit 1; }
+    sleep 0.1
+done
+
+rm -rf "$OUT"
+status=0
+for version in $SPEC_VERSIONS; do
+    echo "conformance: spec $version against $URL"
+    "$NODE" "$SUITE" server --url "$URL" --suite all --spec-version "$version" \
+        --expected-failures "$ROOT/conformance/expected-failures.yml" \
+        -o "$OUT/$version" >"$OUT.$version.log" 2>&1 || status=$?
+    sed -n '/=== SUMMARY ===/,$p' "$OUT.$version.log"
+    mv "$OUT.$version.log" "$OUT/$version/run.log"
+done
+
+"$PY" "$ROOT/conformance/report.py" "$OUT" "$ROOT/conformance/RESULTS.md" \
+    --suite-version "$CONFORMANCE_VERSION" $SPEC_VERSIONS
+exit "$status"
