@@ -212,9 +212,15 @@ class Conn:
         return exit_s, answers
 
     def kill(self) -> None:
+        """Close stdin, give the server a second to exit on its own (profilers then write
+        their output), then kill it."""
         if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
+            try:
+                self.proc.stdin.close()  # type: ignore[union-attr]
+                self.proc.wait(1.0)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
         for f in (self.proc.stdin, self.proc.stdout):
             try:
                 if f is not None:
@@ -385,7 +391,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
 def run_sleep(args: argparse.Namespace) -> dict[str, Any]:
     fd, log_path = tempfile.mkstemp(prefix="bench-cancel-", suffix=".log")
     os.close(fd)
-    conn = Conn(args.peer, args.stderr, env={"BENCH_CANCEL_LOG": log_path})
+    conn = Conn(args.peer, args.stderr, env={"BENCH_CANCEL_LOG": log_path}, wrap=args.wrap)
     out: dict[str, Any] = {"peer": args.peer, "scenario": "sleep", "n": args.n}
     try:
         conn.handshake()
