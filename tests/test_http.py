@@ -46,6 +46,15 @@ def build() -> tuple[Server, dict[str, Any]]:
         return f"counted {n}"
 
     @server.tool()
+    async def poll(ctx: Context) -> str:
+        """Close the SSE connection mid-call: the client resumes with Last-Event-ID."""
+        await ctx.report_progress(1)
+        seen["closed"] = ctx.close_sse_stream()
+        await trio.sleep(0.1)
+        await ctx.report_progress(2)
+        return "polled"
+
+    @server.tool()
     async def hang() -> str:
         seen["started"].set()
         try:
@@ -371,6 +380,40 @@ async def test_legacy_resume_after_dropped_stream_loses_nothing() -> None:
             ]
             assert progress == list(range(1, n + 1))  # none lost, none repeated
             assert got[-1]["result"]["content"][0]["text"] == f"counted {n}"
+
+
+async def test_legacy_server_closes_stream_and_client_polls() -> None:
+    server, seen = build()
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            sid = await initialize(c, url)
+            call = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "poll", "arguments": {}, "_meta": {"progressToken": 5}},
+            }
+            r = await c.post(url, json=call, headers=legacy_headers(sid))
+            first = sse_events(r.text)  # ends early: priming + progress 1
+            assert seen["closed"] is True
+            assert [json.loads(e["data"])["params"]["progress"] for e in first if e["data"]] == [1]
+            headers = {**legacy_headers(sid), "last-event-id": first[-1]["id"]}
+            r = await c.get(url, headers=headers)
+            rest = [json.loads(e["data"]) for e in sse_events(r.text) if e.get("data")]
+            assert rest[0]["params"]["progress"] == 2
+            assert rest[1]["result"]["content"][0]["text"] == "polled"
+            # modern requests are not resumable: close_sse_stream says so
+            r = await c.post(
+                url,
+                json=modern_call(2, "poll", {}, token=1),
+                headers=modern_headers("tools/call", "poll"),
+            )
+            assert seen["closed"] is False
+            assert (
+                json.loads(sse_events(r.text)[-1]["data"])["result"]["content"][0]["text"]
+                == "polled"
+            )
 
 
 async def test_legacy_get_stream_gets_list_changed_and_closes_at_shutdown() -> None:

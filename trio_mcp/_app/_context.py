@@ -190,6 +190,16 @@ class Context:
             threshold = self._conn.session.legacy_log_level
         return log_enabled(threshold, level)
 
+    def close_sse_stream(self) -> bool:
+        """Legacy HTTP only: end this request's SSE connection now; the client resumes.
+
+        The request goes on; what it sends meanwhile is kept and replayed when the
+        client reconnects with ``Last-Event-ID`` (SSE polling, SEP-1699). Returns
+        False where there is no such stream (stdio, the modern era, JSON answers).
+        """
+        close = getattr(self._conn, "close_stream", None)
+        return bool(close(self.request.id)) if close is not None else False
+
     # ------------------------------------------------- input from the client
 
     async def elicit(

@@ -67,6 +67,10 @@ class RequestPeer:
         self.session.send_request(method, params)  # raises: no legacy session here
         raise AssertionError("unreachable")
 
+    def close_stream(self, rid: Id) -> bool:
+        """Modern responses are not resumable: closing one would cancel the request."""
+        return False
+
     def client_left(self, rid: Id) -> None:
         """The client closed the connection: that is cancellation (modern HTTP)."""
         self.gone = True

@@ -181,6 +181,19 @@ class LegacySession:
         if scope is not None:
             scope.cancel()
 
+    def close_stream(self, rid: Id) -> bool:
+        """End the live connection of request ``rid``'s SSE stream, keeping the stream.
+
+        The client reconnects with ``GET`` + ``Last-Event-ID`` (after the
+        priming event's ``retry``) and gets what it missed (SSE polling, SEP-1699).
+        Returns False when no connection was attached.
+        """
+        stream = self._stream_of.get(rid)
+        if stream is None or stream.live is None:
+            return False
+        stream.detach()
+        return True
+
     # ------------------------------------------------------------ streams
 
     def new_stream(self) -> Stream:
