@@ -537,6 +537,7 @@ class Server:
         from .._transports import HttpOptions, HttpTransport
 
         options.setdefault("max_body_size", self.max_message_size)
+        options.setdefault("allowed_origins", self.settings.http_allowed_origins)
 
         def tool_schema(name: str) -> dict[str, Any] | None:
             tool = self._tools.get(name)
@@ -552,10 +553,10 @@ class Server:
 
     async def serve_http(
         self,
-        host: str = "127.0.0.1",
-        port: int = 8000,
+        host: str | None = None,
+        port: int | None = None,
         *,
-        path: str = "/mcp",
+        path: str | None = None,
         task_status: trio.TaskStatus[HttpTransport] = trio.TASK_STATUS_IGNORED,
         **options: Any,
     ) -> None:
@@ -563,24 +564,24 @@ class Server:
 
         Nursery start protocol: ``transport = await nursery.start(server.serve_http,
         "127.0.0.1", 0)``; ``transport.urls`` then names the endpoint. Other
-        keyword arguments are as for :meth:`asgi_app`.
+        keyword arguments are as for :meth:`asgi_app`. ``None`` takes the setting
+        (``http_host``, ``http_port``, ``http_path``: 127.0.0.1, 8000, ``/mcp``).
         """
         from .._transports import serve_http
 
-        await serve_http(
-            self.asgi_app(path=path, **_http_host_defaults(host, options)),
-            host,
-            port,
-            task_status=task_status,
-        )
+        s = self.settings
+        host = s.http_host if host is None else host
+        app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
+        port = s.http_port if port is None else port
+        await serve_http(app, host, port, task_status=task_status)
 
     def run(
         self,
         transport: str = "stdio",
         *,
-        host: str = "127.0.0.1",
-        port: int = 8000,
-        path: str = "/mcp",
+        host: str | None = None,
+        port: int | None = None,
+        path: str | None = None,
         **options: Any,
     ) -> None:
         """Serve until stdin EOF (stdio), SIGTERM or Ctrl+C, then drain and return.
@@ -600,8 +601,10 @@ class Server:
         if transport == "http":
             from .._transports import run_http
 
-            app = self.asgi_app(path=path, **_http_host_defaults(host, options))
-            trio.run(run_http, app, host, port)
+            s = self.settings
+            host = s.http_host if host is None else host
+            app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
+            trio.run(run_http, app, host, s.http_port if port is None else port)
             return
         trio.run(self.serve_stdio)
 
