@@ -3,6 +3,7 @@
 #
 #   scripts/conformance.sh            # both eras: 2025-11-25 and 2026-07-28
 #   SPEC_VERSIONS=2026-07-28 scripts/conformance.sh
+#   CONFORMANCE_SERVER=tests/servers/http_extras.py scripts/conformance.sh   # another fixture server
 #
 # Installs Node 22 (npm package `node@22`; the machine's Node may be older) and
 # @modelcontextprotocol/conformance, pinned, into .tools/ (gitignored); starts the
@@ -19,6 +20,11 @@ SPEC_VERSIONS="${SPEC_VERSIONS:-2025-11-25 2026-07-28}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${TRIO_MCP_TOOLS_DIR:-$ROOT/.tools}"
 PY="${PY:-$ROOT/.venv/bin/python}"
+SERVER_SCRIPT="${CONFORMANCE_SERVER:-examples/everything.py}"
+RESULTS="$ROOT/conformance/RESULTS.md"
+if [[ "$SERVER_SCRIPT" != "examples/everything.py" ]]; then
+    RESULTS="$ROOT/conformance/RESULTS-$(basename "$SERVER_SCRIPT" .py).md"
+fi
 OUT="$ROOT/conformance/results"
 STAMP="$TOOLS/.conformance-node${NODE_VERSION}-suite${CONFORMANCE_VERSION}"
 
@@ -38,7 +44,7 @@ SUITE="$TOOLS/node_modules/@modelcontextprotocol/conformance/dist/index.js"
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 URL="http://127.0.0.1:$PORT/mcp"
 LOG="$(mktemp)"
-"$PY" "$ROOT/examples/everything.py" --transport http --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
+"$PY" "$ROOT/$SERVER_SCRIPT" --transport http --host 127.0.0.1 --port "$PORT" >"$LOG" 2>&1 &
 SERVER=$!
 cleanup() {
     kill -TERM "$SERVER" 2>/dev/null || true
@@ -66,6 +72,6 @@ for version in $SPEC_VERSIONS; do
     mv "$OUT.$version.log" "$OUT/$version/run.log"
 done
 
-"$PY" "$ROOT/conformance/report.py" "$OUT" "$ROOT/conformance/RESULTS.md" \
-    --suite-version "$CONFORMANCE_VERSION" $SPEC_VERSIONS
+"$PY" "$ROOT/conformance/report.py" "$OUT" "$RESULTS" \
+    --suite-version "$CONFORMANCE_VERSION" --server "$SERVER_SCRIPT" $SPEC_VERSIONS
 exit "$status"

@@ -224,6 +224,51 @@ async def test_modern_progress_switches_to_sse() -> None:
             assert messages[-1]["result"]["content"][0]["text"] == "counted 3"
 
 
+async def test_modern_listen_stream_and_graceful_shutdown() -> None:
+    server, _ = build()
+    listen = {
+        "jsonrpc": "2.0",
+        "id": "L",
+        "method": "subscriptions/listen",
+        "params": {"notifications": {"toolsListChanged": True}, "_meta": META},
+    }
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            t = await nursery.start(
+                lambda task_status: server.serve_http("127.0.0.1", 0, task_status=task_status)
+            )
+            got: list[dict[str, Any]] = []
+            async with (
+                httpx.AsyncClient() as c,
+                c.stream(
+                    "POST", t.urls[0], json=listen, headers=modern_headers("subscriptions/listen")
+                ) as r,
+            ):
+                assert r.headers["content-type"] == "text/event-stream"
+                buf = ""
+                async for chunk in r.aiter_text():
+                    buf += chunk
+                    *blocks, buf = buf.split("\n\n")
+                    for block in blocks:
+                        for ev in sse_events(block + "\n\n"):
+                            msg = json.loads(ev["data"])
+                            got.append(msg)
+                            if msg.get("method") == "notifications/subscriptions/acknowledged":
+                                server.add_tool(server.tools["echo"])
+                            elif msg.get("method") == "notifications/tools/list_changed":
+                                t.stop()  # the open stream ends gracefully with a result
+            methods = [m.get("method") for m in got]
+            assert methods[:2] == [
+                "notifications/subscriptions/acknowledged",
+                "notifications/tools/list_changed",
+            ]
+            assert got[-1]["id"] == "L" and "result" in got[-1]
+        # new requests are refused while draining; afterwards nothing listens
+        async with httpx.AsyncClient() as c:
+            with pytest.raises(httpx.ConnectError):
+                await c.post(t.urls[0], json=modern_call(1, "echo", {"text": "x"}))
+
+
 async def test_modern_disconnect_cancels_the_handler() -> None:
     server, seen = build()
     with trio.fail_after(10):
