@@ -28,7 +28,7 @@ from ._tools import ToolArgumentsError, to_call_result
 if TYPE_CHECKING:
     from ._server import Server
 
-__all__ = ["METHODS", "Completion", "CompletionRequest"]
+__all__ = ["METHODS", "Completion", "CompletionRequest", "call_tool"]
 
 log = logging.getLogger("trio_mcp")
 
@@ -65,22 +65,32 @@ def _object(params: dict[str, Any], key: str) -> dict[str, Any]:
 # ------------------------------------------------------------------ MRTR
 
 
-def _resume(server: Server, req: IncomingRequest, ctx: Context, target: str, args: Any) -> str:
-    """Load earlier answers into ``ctx`` (modern era); return the state binding."""
-    bind = binding(req.method, target, args)
+_Target = tuple[str, Any]
+
+
+def _resume(server: Server, req: IncomingRequest, ctx: Context, target: str, args: Any) -> _Target:
+    """Load earlier answers into ``ctx`` (modern era); return what a state binds to.
+
+    The binding digest is computed only when a ``requestState`` must be
+    checked or issued, never on the common path.
+    """
     if req.era is Era.MODERN:
         state = req.params.get("requestState")
         if state is not None:
+            bind = binding(req.method, target, args)
             ctx.input_responses.update(server._request_state.verify(state, bind))
         responses = req.params.get("inputResponses")
         if responses is not None:
             if type(responses) is not dict:
                 raise InvalidParams('Invalid params: "inputResponses" must be an object')
             ctx.input_responses.update(responses)
-    return bind
+    return (target, args)
 
 
-def _input_required(server: Server, ctx: Context, exc: InputRequired, bind: str) -> dict[str, Any]:
+def _input_required(
+    server: Server, ctx: Context, exc: InputRequired, target: _Target
+) -> dict[str, Any]:
+    bind = binding(ctx.request.method, *target)
     return {
         "resultType": "input_required",
         "inputRequests": {exc.key: {"method": exc.method, "params": exc.params}},
@@ -100,13 +110,27 @@ async def tools_list(
 async def tools_call(
     server: Server, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
+    return await call_tool(server, req, peer, ctx)
+
+
+async def call_tool(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context | None
+) -> dict[str, Any]:
+    """``tools/call``. With ``ctx=None`` (the fast path), a Context is made only
+    if the tool declares one: most tools never pay for it."""
     params = req.params
     name = _string(params, "name")
     tool = server._tools.get(name)
     if tool is None:
         raise InvalidParams(f"Unknown tool: {name}")
     arguments = _object(params, "arguments")
-    bind = _resume(server, req, ctx, name, arguments)
+    if ctx is None and tool._context_param is not None:
+        ctx = Context(req, peer, server)
+        try:
+            return await call_tool(server, req, peer, ctx)
+        finally:
+            ctx._finish()
+    target = _resume(server, req, ctx, name, arguments) if ctx is not None else (name, arguments)
     try:
         kwargs = tool.bind(arguments, ctx)
     except ToolArgumentsError as exc:
@@ -116,16 +140,17 @@ async def tools_call(
     try:
         value = await tool.invoke(kwargs)
     except InputRequired as exc:
-        return _input_required(server, ctx, exc, bind)
+        assert ctx is not None
+        return _input_required(server, ctx, exc, target)
     except McpError:
         raise
     except Exception as exc:
-        if ctx.pending_input is not None:  # the tool caught InputRequired's cause; still ask
-            return _input_required(server, ctx, ctx.pending_input, bind)
+        if ctx is not None and ctx.pending_input is not None:  # the tool swallowed it; still ask
+            return _input_required(server, ctx, ctx.pending_input, target)
         log.exception("trio_mcp: tool %r raised", name)
         return error_result(f"Error executing tool {name}: {exc}")
-    if ctx.pending_input is not None:
-        return _input_required(server, ctx, ctx.pending_input, bind)
+    if ctx is not None and ctx.pending_input is not None:
+        return _input_required(server, ctx, ctx.pending_input, target)
     structured_ok = req.era is Era.MODERN or req.version not in _NO_STRUCTURED
     return to_call_result(tool, value, structured_ok=structured_ok)
 

@@ -23,7 +23,7 @@ from ._asyncio import asyncio_loop
 from ._cache import TTLCache
 from ._context import Context
 from ._hub import Hub
-from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY, Completion, CompletionRequest
+from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY, Completion, CompletionRequest, call_tool
 from ._mrtr import RequestState
 from ._prompts import Prompt, make_prompt
 from ._resources import Resource, ResourceTemplate, _Handler
@@ -109,6 +109,7 @@ class Server:
         self._prompts: dict[str, Prompt] = {}
         self._completer: Completer | None = None
         self._hub = Hub()
+        self._bridged = False
         self._request_state = RequestState(state_secret or os.urandom(32))
         self._info = ServerInfo(
             name,
@@ -342,6 +343,7 @@ class Server:
         target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
         handler = _ClientLogHandler(level)
         target.addHandler(handler)
+        self._bridged = True  # every request now carries a Context the bridge can find
         return handler
 
     @property
@@ -381,6 +383,10 @@ class Server:
         return None
 
     async def handle(self, request: IncomingRequest, conn: Peer) -> dict[str, Any]:
+        if request.method == "tools/call" and not self._bridged:
+            return await call_tool(
+                self, request, conn, None
+            )  # the hot path: no Context unless asked
         method = METHODS.get(request.method)
         if method is None:
             raise MethodNotFound(f"Method not found: {request.method}")
@@ -606,6 +612,7 @@ class Server:
             app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
             trio.run(run_http, app, host, s.http_port if port is None else port)
             return
+        _tune_gc()
         trio.run(self.serve_stdio)
 
 
@@ -614,6 +621,23 @@ def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:
     if host not in ("127.0.0.1", "localhost", "::1") and "allowed_hosts" not in options:
         options = dict(options, allowed_hosts=("*",))
     return options
+
+
+def _tune_gc() -> None:
+    """For a process ``run()`` owns: move start-up objects out of the collector's way.
+
+    Everything imported so far (modules, the registered tools and their
+    converters) lives until exit. ``gc.freeze()`` takes it out of every future
+    collection, and a larger first-generation threshold makes collections
+    rarer; measured in ``benchmarks/README.md``. Embedding (``serve()``) leaves
+    the host program's collector alone.
+    """
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(10_000, gen1, gen2)
 
 
 def _doc(fn: Callable[..., Any]) -> str | None:
