@@ -332,21 +332,27 @@ class Connection:
             await self.send(message)
 
     async def _run_request(self, req: IncomingRequest) -> None:
+        # The slot is held until the answer is queued for the writer, not just until
+        # the handler returns: a finished request whose answer cannot be written yet
+        # (the client stopped reading) still counts against max_in_flight, so reading
+        # pauses instead of piling up finished tasks and their results without bound.
         try:
-            outcome = await run_handler(
-                self.app, self, req, self._scopes, closing=lambda: self._closing
-            )
+            try:
+                outcome = await run_handler(
+                    self.app, self, req, self._scopes, closing=lambda: self._closing
+                )
+            finally:
+                if self._draining and not self._scopes:
+                    self._idle.set()
+            if type(outcome) is dict:
+                message = self.session.respond(req.id, outcome)
+            else:
+                assert isinstance(outcome, McpError)
+                message = self.session.respond_error(req.id, outcome)
+            if message is not None:
+                await self._send_checked(req.id, message)
         finally:
             self._slots.release()
-            if self._draining and not self._scopes:
-                self._idle.set()
-        if type(outcome) is dict:
-            message = self.session.respond(req.id, outcome)
-        else:
-            assert isinstance(outcome, McpError)
-            message = self.session.respond_error(req.id, outcome)
-        if message is not None:
-            await self._send_checked(req.id, message)
 
     async def _send_checked(self, rid: Id, message: Outgoing) -> None:
         try:
