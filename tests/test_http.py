@@ -355,6 +355,61 @@ async def test_legacy_session_lifecycle() -> None:
             assert list(t.sessions) == [other]
 
 
+async def test_legacy_batch_2025_03_26() -> None:
+    server, _ = build()
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            init = {
+                "jsonrpc": "2.0",
+                "id": 0,
+                "method": "initialize",
+                "params": {"protocolVersion": "2025-03-26", "capabilities": {}},
+            }
+            r = await c.post(url, json=init, headers={"accept": ACCEPT})
+            headers = {"accept": ACCEPT, "mcp-session-id": r.headers["mcp-session-id"]}
+            batch = [
+                {
+                    "jsonrpc": "2.0",
+                    "id": 1,
+                    "method": "tools/call",
+                    "params": {"name": "echo", "arguments": {"text": "a"}},
+                },
+                {"jsonrpc": "2.0", "id": 2, "method": "ping"},
+                {"jsonrpc": "2.0", "method": "notifications/initialized"},
+            ]
+            r = await c.post(url, json=batch, headers=headers)
+            answers = json.loads(sse_events(r.text)[-1]["data"])
+            assert sorted(a["id"] for a in answers) == [1, 2]
+
+
+async def test_legacy_in_flight_cap() -> None:
+    server, seen = build()
+    server.max_in_flight = 1
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            sid = await initialize(c, url)
+            call = {
+                "jsonrpc": "2.0",
+                "id": 1,
+                "method": "tools/call",
+                "params": {"name": "hang", "arguments": {}},
+            }
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(lambda: c.post(url, json=call, headers=legacy_headers(sid)))
+                await seen["started"].wait()
+                r = await c.post(url, json=dict(call, id=2), headers=legacy_headers(sid))
+                assert r.status_code == 429
+                # notifications still pass; DELETE ends the session and its handler
+                note = {"jsonrpc": "2.0", "method": "notifications/roots/list_changed"}
+                r = await c.post(url, json=note, headers=legacy_headers(sid))
+                assert r.status_code == 202
+                r = await c.delete(url, headers=legacy_headers(sid))
+                assert r.status_code == 200
+            await seen["cancelled"].wait()
+
+
 async def test_legacy_idle_session_expires_and_leaves_nothing() -> None:
     server, _ = build()
     store = InMemoryEventStore()

@@ -554,6 +554,7 @@ class Server:
             HttpOptions(**options),
             running=self.running,
             grace=self.grace,
+            max_in_flight=self.max_in_flight,
             tool_schema=tool_schema,
         )
 

@@ -89,6 +89,7 @@ class HttpOptions:
             is dropped (legacy streams can be resumed).
         session_idle_timeout: Seconds after which an idle legacy session ends (404 after).
         max_sessions: Legacy sessions at once (503 beyond).
+        max_requests: Handlers running at once over all clients (503 beyond).
         sse_retry_ms: The ``retry`` sent with each priming event.
         keepalive: Seconds between SSE keep-alive comments on quiet streams.
     """
@@ -104,6 +105,7 @@ class HttpOptions:
     write_timeout: float = 30.0
     session_idle_timeout: float = 1800.0
     max_sessions: int = 10_000
+    max_requests: int = 10_000
     sse_retry_ms: int = 1000
     keepalive: float | None = 15.0
 
@@ -124,11 +126,13 @@ class HttpTransport:
         *,
         running: Callable[[], AbstractAsyncContextManager[Any]] | None = None,
         grace: float = 2.0,
+        max_in_flight: int = 1024,
         tool_schema: Callable[[str], dict[str, Any] | None] | None = None,
     ) -> None:
         self.app = app
         self.options = options
         self.grace = grace
+        self.max_in_flight = max_in_flight
         store = options.event_store
         self.store: EventStore = store if store is not None else InMemoryEventStore()
         self.sessions: dict[str, LegacySession] = {}
@@ -269,6 +273,8 @@ class HttpTransport:
         if self._requests.draining:
             raise HttpError(503, "Service Unavailable: the server is shutting down", -32603)
         token = await opts.auth.authenticate(scope) if opts.auth is not None else None
+        if self._requests.count >= opts.max_requests:
+            raise HttpError(503, "Service Unavailable: too many requests in flight", -32603)
         method = scope.get("method", "GET")
         if method == "POST":
             await self._post(scope, receive, responder, token)
@@ -421,6 +427,10 @@ class HttpTransport:
         token: AccessToken | None,
     ) -> None:
         session = self._session_of(scope, token)
+        if session.in_flight >= self.max_in_flight and _has_request(msg):
+            raise HttpError(
+                429, "Too Many Requests: this session has too many requests in flight", -32603
+            )
         stream: Stream | None = None
         live = None
         answer: Any = None
@@ -431,6 +441,7 @@ class HttpTransport:
                     live = stream.attach()
                     await session.emit(stream, b"")  # priming: an id to resume from
                 self._requests.begin()
+                session.in_flight += 1
                 assert self._nursery is not None
                 self._nursery.start_soon(session.run_request, event, stream)
             elif type(event) is Send:
@@ -496,6 +507,11 @@ def _is_modern(scope: Scope, msg: Any) -> bool:
         return False
     version = header(scope, b"mcp-protocol-version")
     return version is not None and version not in LEGACY_VERSIONS
+
+
+def _has_request(msg: Any) -> bool:
+    items = msg if type(msg) is list else [msg]
+    return any(type(m) is dict and "method" in m and "id" in m for m in items)
 
 
 def _closed_channel() -> trio.MemorySendChannel[tuple[bytes, int | None]]:

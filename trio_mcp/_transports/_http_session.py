@@ -105,6 +105,8 @@ class LegacySession:
     write_timeout: float
     keepalive: float | None
     last_active: float = attrs.field(factory=trio.current_time)
+    #: Requests started and not yet answered (the per-session cap counts these).
+    in_flight: int = 0
     closed: bool = False
     streams: dict[str, Stream] = attrs.field(factory=dict)
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
@@ -231,6 +233,7 @@ class LegacySession:
             )
         finally:
             self.requests.end()
+            self.in_flight -= 1
             self._stream_of.pop(req.id, None)
         if type(outcome) is dict:
             message = self.session.respond(req.id, outcome)
