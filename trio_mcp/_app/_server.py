@@ -544,6 +544,7 @@ class Server:
 
         options.setdefault("max_body_size", self.max_message_size)
         options.setdefault("allowed_origins", self.settings.http_allowed_origins)
+        options.setdefault("path", self.settings.http_path)
 
         def tool_schema(name: str) -> dict[str, Any] | None:
             tool = self._tools.get(name)
