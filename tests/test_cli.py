@@ -121,7 +121,19 @@ def test_bad_setting_names_the_variable(tmp_path: Path) -> None:
     assert "TRIO_MCP_MAX_IN_FLIGHT" in out.stderr and "integer" in out.stderr
 
 
+def run_module(*args: str) -> subprocess.CompletedProcess[str]:
+    """``python -m trio_mcp``: its sys.executable is exactly this interpreter."""
+    return subprocess.run(
+        [sys.executable, "-m", "trio_mcp", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+
+
 def test_install_claude_code_and_desktop(tmp_path: Path) -> None:
+    run = run_module  # the entry names the interpreter the command runs under
     printed = run("install", "claude-code", HELLO, "--name", "demo")
     assert printed.returncode == 0
     assert printed.stdout.strip() == (

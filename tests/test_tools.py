@@ -236,3 +236,42 @@ async def test_attrs_argument_model_and_content_blocks() -> None:
             "isError": True,
             "_meta": {"k": 1},
         }
+
+
+@attrs.frozen
+class Booking:
+    days: int = attrs.field(validator=attrs.validators.in_(range(1, 8)))
+
+
+async def test_attrs_validator_failures_are_readable() -> None:
+    server = Server("v")
+
+    @server.tool()
+    async def book(booking: Booking) -> str:
+        return str(booking.days)
+
+    async with connect(server) as client:
+        result = await client.call_tool("book", {"days": 9})
+    assert result["isError"] is True
+    assert "'days' must be in range(1, 8)" in result["content"][0]["text"]
+
+
+async def test_client_helpers_for_resources_prompts_completion() -> None:
+    server = Server("h")
+
+    @server.resource("mem://a")
+    async def a() -> str:
+        return "A"
+
+    @server.prompt()
+    async def greet(who: str) -> str:
+        return f"hi {who}"
+
+    async with connect(server) as client:
+        assert [r["uri"] for r in await client.list_resources()] == ["mem://a"]
+        assert (await client.read_resource("mem://a"))["contents"][0]["text"] == "A"
+        assert [p["name"] for p in await client.list_prompts()] == ["greet"]
+        got = await client.get_prompt("greet", {"who": "bob"})
+        assert got["messages"][0]["content"]["text"] == "hi bob"
+        completion = await client.complete({"type": "ref/prompt", "name": "greet"}, "who", "b")
+        assert completion == {"values": [], "total": 0, "hasMore": False}

@@ -168,14 +168,8 @@ class Client:
         return await self.request("server/discover")
 
     async def list_tools(self) -> list[dict[str, Any]]:
-        tools: list[dict[str, Any]] = []
-        cursor: str | None = None
-        while True:
-            result = await self.request("tools/list", {"cursor": cursor} if cursor else None)
-            tools.extend(result["tools"])
-            cursor = result.get("nextCursor")
-            if not cursor:
-                return tools
+        """Every tool, following ``nextCursor`` pages."""
+        return await self._list("tools/list", "tools")
 
     async def call_tool(
         self,
@@ -188,6 +182,48 @@ class Client:
         return await self.request(
             "tools/call", {"name": name, "arguments": arguments or {}}, meta=meta
         )
+
+    async def read_resource(self, uri: str) -> dict[str, Any]:
+        """``resources/read``: the ``ReadResourceResult`` (``contents``...)."""
+        return await self.request("resources/read", {"uri": uri})
+
+    async def list_resources(self) -> list[dict[str, Any]]:
+        return await self._list("resources/list", "resources")
+
+    async def list_prompts(self) -> list[dict[str, Any]]:
+        return await self._list("prompts/list", "prompts")
+
+    async def get_prompt(
+        self, name: str, arguments: dict[str, str] | None = None
+    ) -> dict[str, Any]:
+        """``prompts/get``: the ``GetPromptResult`` (``messages``...)."""
+        return await self.request("prompts/get", {"name": name, "arguments": arguments or {}})
+
+    async def complete(
+        self,
+        ref: dict[str, Any],
+        argument: str,
+        value: str = "",
+        context: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """``completion/complete``; ``ref`` is ``{"type": "ref/prompt", "name": ...}`` or
+        ``{"type": "ref/resource", "uri": ...}``. Returns the ``completion`` object."""
+        params: dict[str, Any] = {"ref": ref, "argument": {"name": argument, "value": value}}
+        if context is not None:
+            params["context"] = {"arguments": context}
+        result = await self.request("completion/complete", params)
+        completion: dict[str, Any] = result["completion"]
+        return completion
+
+    async def _list(self, method: str, key: str) -> list[dict[str, Any]]:
+        items: list[dict[str, Any]] = []
+        cursor: str | None = None
+        while True:
+            result = await self.request(method, {"cursor": cursor} if cursor else None)
+            items.extend(result[key])
+            cursor = result.get("nextCursor")
+            if not cursor:
+                return items
 
     # ---------------------------------------------------------------- reading
 

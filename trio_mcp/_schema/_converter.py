@@ -129,6 +129,8 @@ def _format(exc: BaseException, tp: type | None) -> str:
         return "required field missing"
     if isinstance(exc, cattrs.ForbiddenExtraKeysError):
         return f"unexpected field(s): {', '.join(sorted(exc.extra_fields))}"
+    if isinstance(exc, ValueError) and str(exc):
+        return f"invalid value: {exc}"  # e.g. an attrs validator: "'days' must be <= 7: 9"
     if isinstance(exc, ValueError | TypeError):
         name = getattr(tp, "__name__", None) or (repr(tp) if tp is not None else "value")
         return f"invalid value, expected {name}"
