@@ -270,16 +270,21 @@ def _pct(sorted_ms: list[float], p: float) -> float:
 # ---------------------------------------------------------------- throughput
 
 
-def throughput(conn: Conn, concurrency: int, duration: float, warmup: float) -> dict[str, Any]:
-    """Closed loop: keep ``concurrency`` echo calls in flight for warmup + duration seconds.
+_CALLS = {
+    "echo": b'"params":{"name":"echo","arguments":{"text":"hello world"}}}\n',
+    "add": b'"params":{"name":"add","arguments":{"a":1.5,"b":2}}}\n',
+}
+
+
+def throughput(
+    conn: Conn, concurrency: int, duration: float, warmup: float, tool: str = "echo"
+) -> dict[str, Any]:
+    """Closed loop: keep ``concurrency`` calls of ``tool`` in flight for warmup + duration seconds.
 
     Only responses received inside the measured window count, and only those
     contribute latency samples.
     """
-    tmpl = (
-        b'{"jsonrpc":"2.0","id":%d,"method":"tools/call",'
-        b'"params":{"name":"echo","arguments":{"text":"hello world"}}}\n'
-    )
+    tmpl = b'{"jsonrpc":"2.0","id":%d,"method":"tools/call",' + _CALLS[tool]
     sent: dict[int, int] = {}
     rid = conn.next_id
     t = _now()
@@ -362,7 +367,7 @@ def run_suite(args: argparse.Namespace) -> dict[str, Any]:
         out["smoke_problems"] = conn.smoke()
         out["rss_idle_kb"] = conn.status_kb("VmRSS")
         out["points"] = [
-            throughput(conn, c, args.duration, args.warmup)
+            throughput(conn, c, args.duration, args.warmup, args.tool)
             for c in (int(x) for x in args.concs.split(","))
         ]
         out["peak_rss_kb"] = conn.status_kb("VmHWM")
@@ -502,6 +507,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("scenario", choices=["suite", "sleep", "imports"])
     p.add_argument("--peer", required=True, choices=list(PEERS))
     p.add_argument("--concs", default="1,4,16,64")
+    p.add_argument(
+        "--tool", choices=sorted(_CALLS), default="echo", help="tool the throughput loop calls"
+    )
     p.add_argument("--duration", type=float, default=1.0)
     p.add_argument("--warmup", type=float, default=0.2)
     p.add_argument("--exit-inflight", type=int, default=64)
