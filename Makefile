@@ -59,3 +59,11 @@ docs: $(DOCS_STAMP)
 # both eras; per-scenario results in conformance/RESULTS.md.
 conformance: $(STAMP)
 	scripts/conformance.sh
+
+# Issue 7, the heavy runs (~1 min): 100,000 sequential + 100,000 pipelined calls (RSS
+# after warm-up vs end), 10,000 concurrent sleeps cancelled (x3; tasks, threads, memory
+# return), exactly-once over 3 x 30,000 randomized requests. Figures are printed.
+.PHONY: stress
+stress: $(STAMP)
+	TRIO_MCP_STRESS=1 $(BIN)/pytest -q -s tests/test_soak.py \
+		tests/test_faults.py::test_exactly_once_randomized
