@@ -114,11 +114,6 @@ async def test_raising_hanging_and_blocking_handlers_do_not_stop_the_others() ->
         assert exit_counts(server)["blocked_finished"] == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="trio_mcp does not report threads it abandoned at shutdown (issue 7): the "
-    "process exits (trio's workers are daemon threads) but stderr says nothing",
-)
 async def test_abandoned_thread_is_reported_on_stderr() -> None:
     with trio.fail_after(LIMIT):
         async with spawn_args(FAULTY, "--grace", str(GRACE)) as server:

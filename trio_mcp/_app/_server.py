@@ -616,6 +616,7 @@ class Server:
             return
         _tune_gc()
         trio.run(self.serve_stdio)
+        _report_abandoned_threads()
 
 
 def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -623,6 +624,22 @@ def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:
     if host not in ("127.0.0.1", "localhost", "::1") and "allowed_hosts" not in options:
         options = dict(options, allowed_hosts=("*",))
     return options
+
+
+def _report_abandoned_threads() -> None:
+    """Name the worker threads still running after serving ended (sync tools that
+    ignored cancellation). They were abandoned, not waited for: the process exits."""
+    stuck = [
+        t.name
+        for t in threading.enumerate()
+        if t is not threading.main_thread() and t.is_alive() and not t.name.startswith("Trio thread")
+    ]
+    if stuck:
+        log.warning(
+            "trio_mcp: abandoned %d thread(s) that did not stop within the grace: %s",
+            len(stuck),
+            ", ".join(stuck),
+        )
 
 
 def _tune_gc() -> None:
