@@ -279,3 +279,20 @@ async def test_stop_drains_gracefully(autojump_clock: trio.testing.MockClock) ->
         client.connection.stop()
         message = await client.response(rid)
         assert message["result"]["content"][0]["text"] == "slept 2.0"
+
+
+async def test_shutdown_is_bounded_when_the_client_never_reads(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    server, _ = make_server(grace=2.0)
+    client_stream, server_stream = trio.testing.lockstep_stream_pair()
+    start = trio.current_time()
+    with trio.fail_after(60):  # without the bounded flush, this hangs forever
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server.serve, server_stream)
+            for i in range(5):  # answers pile up: nobody reads them
+                line = b'{"jsonrpc":"2.0","id":%d,"method":"ping"}\n' % i
+                await client_stream.send_stream.send_all(line)
+            await client_stream.send_stream.aclose()  # EOF, and still never read
+    # serve() returned: grace (nothing in flight, so none used) + the bounded flush.
+    assert trio.current_time() - start <= 2.0 + 0.01

@@ -435,5 +435,8 @@ async def serve_connection(
                 task_status.started(conn)
                 await conn._read(receive, max_line, requests)
                 await conn._drain()
+            # The writer now flushes what is queued and ends. A client that stopped
+            # reading for good must not hold shutdown hostage: bound the flush too.
+            outer.cancel_scope.deadline = trio.current_time() + max(grace, 1.0)
     finally:
         app.disconnected(conn)
