@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 import trio
@@ -205,6 +205,34 @@ async def test_modern_json_and_header_validation() -> None:
             # GET is a legacy thing; without a session it is refused
             r = await c.get(url, headers={"accept": "text/event-stream"})
             assert r.status_code == 400
+
+
+async def test_modern_mcp_param_header_from_mcp_header_annotation() -> None:
+    server = Server("headers", "1.0")
+
+    @server.tool()
+    async def forecast(region: Annotated[str, trio_mcp.McpHeader("Region")], days: int) -> str:
+        return f"{region}:{days}"
+
+    call = modern_call(1, "forecast", {"region": "eu-west", "days": 2})
+    with trio.fail_after(10):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            r = await c.post(
+                url,
+                json={"jsonrpc": "2.0", "id": 9, "method": "tools/list", "params": {"_meta": META}},
+                headers=modern_headers("tools/list"),
+            )
+            [tool] = r.json()["result"]["tools"]
+            assert tool["inputSchema"]["properties"]["region"]["x-mcp-header"] == "Region"
+            base = modern_headers("tools/call", "forecast")
+            for value in ("eu-west", "=?base64?ZXUtd2VzdA==?="):
+                r = await c.post(url, json=call, headers={**base, "mcp-param-region": value})
+                assert r.status_code == 200, r.text
+                assert r.json()["result"]["content"][0]["text"] == "eu-west:2"
+            for bad in ({}, {"mcp-param-region": "us-east"}):
+                r = await c.post(url, json=call, headers={**base, **bad})
+                assert (r.status_code, r.json()["error"]["code"]) == (400, -32020), bad
 
 
 async def test_modern_progress_switches_to_sse() -> None:

@@ -9,7 +9,7 @@ import attrs
 import pytest
 import trio
 
-from trio_mcp import Context, ImageContent, Server, TextContent, ToolResult
+from trio_mcp import Context, ImageContent, McpHeader, Server, TextContent, ToolResult
 from trio_mcp.testing import connect
 
 
@@ -104,6 +104,31 @@ def test_schema_from_signature() -> None:
     }
     assert tool.description == "Exercise every kind of parameter."
     assert tool.output_schema is None
+
+
+def test_mcp_header_annotation() -> None:
+    server = Server("t")
+
+    @server.tool()
+    def routed(
+        region: Annotated[str, "Where", McpHeader("Region")],
+        tier: Annotated[int, McpHeader("Tier")] = 1,
+    ) -> str:
+        return region
+
+    props = server.tools["routed"].input_schema["properties"]
+    assert props["region"] == {"type": "string", "description": "Where", "x-mcp-header": "Region"}
+    assert props["tier"] == {"type": "integer", "default": 1, "x-mcp-header": "Tier"}
+    for bad in ("", "Two words", "a:b", "Région", "tab\t"):
+        with pytest.raises(ValueError, match="not a valid HTTP header name"):
+            McpHeader(bad)
+    with pytest.raises(TypeError, match="same McpHeader name"):
+
+        @server.tool()
+        def clash(
+            a: Annotated[str, McpHeader("Region")], b: Annotated[str, McpHeader("region")]
+        ) -> str:
+            return a
 
 
 def test_schema_from_attrs_class_argument() -> None:

@@ -191,6 +191,9 @@ def make_tool(
             props[p.name] = prop
             default = attrs.NOTHING if p.default is p.empty else p.default
             model_fields[p.name] = attrs.field(type=ann, default=default)
+        headers = [p["x-mcp-header"].lower() for p in props.values() if "x-mcp-header" in p]
+        if len(set(headers)) < len(headers):
+            raise TypeError(f"tool {fn.__name__!r}: two arguments use the same McpHeader name")
         input_schema = {"type": "object", "properties": props}
         if required:
             input_schema["required"] = required

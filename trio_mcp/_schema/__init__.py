@@ -10,13 +10,14 @@ from ._content import (
     ToolResult,
 )
 from ._converter import TypeMismatch, error_paths, make_converter
-from ._jsonschema import UnsupportedType, describe, schema_for
+from ._jsonschema import McpHeader, UnsupportedType, describe, schema_for
 
 __all__ = [
     "AudioContent",
     "Content",
     "EmbeddedResource",
     "ImageContent",
+    "McpHeader",
     "ResourceLink",
     "TextContent",
     "ToolResult",

@@ -3,20 +3,22 @@
 Covers what tool signatures use in practice: ``str``, ``int``, ``float``,
 ``bool``, ``None``, ``Any``, ``list[T]`` and other sequences, ``dict[str, T]``,
 ``Literal[...]``, ``enum.Enum``, unions (``T | None``), attrs classes,
-``TypedDict`` and ``Annotated[T, "description"]``.
+``TypedDict`` and ``Annotated[T, "description"]``. ``Annotated[T, McpHeader("Name")]``
+marks a tool argument to be mirrored in an HTTP header (``x-mcp-header``).
 """
 
 from __future__ import annotations
 
 import collections.abc
 import enum
+import re
 import types
 import typing
 from typing import Any, Literal, Union, get_args, get_origin
 
 import attrs
 
-__all__ = ["UnsupportedType", "describe", "schema_for", "typed_dict_schema"]
+__all__ = ["McpHeader", "UnsupportedType", "describe", "schema_for", "typed_dict_schema"]
 
 JsonSchema = dict[str, Any]
 
@@ -36,6 +38,38 @@ _PRIMITIVES: dict[Any, JsonSchema] = {
 
 _SEQUENCES = {list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set}
 _MAPPINGS = {dict, collections.abc.Mapping, collections.abc.MutableMapping}
+
+
+# An HTTP header field name (RFC 9110 token): visible ASCII, no separators.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+
+
+@attrs.frozen
+class McpHeader:
+    """Mirror a tool argument into the ``Mcp-Param-{name}`` HTTP header (``x-mcp-header``).
+
+    ::
+
+        @server.tool()
+        def forecast(region: Annotated[str, McpHeader("Region")], days: int) -> str: ...
+
+    puts ``"x-mcp-header": "Region"`` into the argument's property schema. Over
+    Streamable HTTP (2026-07-28) clients then send the value in an
+    ``Mcp-Param-Region`` header too, so proxies can route on it without reading
+    the body; the server rejects a call whose header does not match the
+    argument (400, ``-32020``). Use it on ``str``, ``int``, ``float`` or ``bool``
+    arguments.
+
+    Raises:
+        ValueError: ``name`` is empty or not a valid header name (ASCII letters,
+            digits and ``!#$%&'*+-.^_`|~`` only: no spaces, colons or controls).
+    """
+
+    name: str
+
+    def __attrs_post_init__(self) -> None:
+        if not _TOKEN.fullmatch(self.name):
+            raise ValueError(f"McpHeader: {self.name!r} is not a valid HTTP header name")
 
 
 def describe(annotation: Any) -> str | None:
@@ -64,6 +98,9 @@ def schema_for(tp: Any) -> JsonSchema:
         desc = describe(tp)
         if desc:
             inner["description"] = desc
+        for meta in tp.__metadata__:
+            if isinstance(meta, McpHeader):
+                inner["x-mcp-header"] = meta.name
         return inner
     if origin is Literal:
         values = list(get_args(tp))
