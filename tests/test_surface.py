@@ -406,6 +406,109 @@ async def test_mrtr_modern_round_trips() -> None:
         assert swallowed["resultType"] == "input_required"
 
 
+def build_batch() -> Server:
+    server = Server("batch")
+
+    @server.tool()
+    async def trio_of_inputs(ctx: Context) -> str:
+        answer, sampled, roots = await ctx.gather_input(
+            ctx.elicit("Name?", {"properties": {"name": {"type": "string"}}}, key="user_name"),
+            ctx.sample("Greet", max_tokens=5, key="greeting"),
+            ctx.list_roots(key="client_roots"),
+        )
+        return f"{(answer.content or {}).get('name')}|{sampled['content']['text']}|{len(roots)}"
+
+    @server.tool()
+    async def undeclared(ctx: Context) -> str:
+        # sample fails at once (no capability): the elicit after it is closed, never run
+        await ctx.gather_input(ctx.sample("x", key="b"), ctx.elicit("Name?", key="a"))
+        return "unreachable"
+
+    return server
+
+
+BATCH_CAPS = {"elicitation": {}, "sampling": {}, "roots": {}}
+
+
+async def test_mrtr_named_keys_and_gather_input_one_round() -> None:
+    async with connect(build_batch(), era="modern", capabilities=BATCH_CAPS) as client:
+        first = await client.call_tool("trio_of_inputs")
+        assert first["resultType"] == "input_required"
+        requests = first["inputRequests"]
+        assert list(requests) == ["user_name", "greeting", "client_roots"]
+        assert [r["method"] for r in requests.values()] == [
+            "elicitation/create",
+            "sampling/createMessage",
+            "roots/list",
+        ]
+        answers = {
+            "user_name": {"action": "accept", "content": {"name": "Ada"}},
+            "greeting": {"role": "assistant", "content": {"type": "text", "text": "hi"}},
+            "client_roots": {"roots": [{"uri": "file:///r"}]},
+        }
+        # Only part of the answers: the missing ones are asked for again, nothing else.
+        partial = await client.request(
+            "tools/call",
+            {
+                "name": "trio_of_inputs",
+                "arguments": {},
+                "inputResponses": {"user_name": answers["user_name"]},
+                "requestState": first["requestState"],
+            },
+        )
+        assert list(partial["inputRequests"]) == ["greeting", "client_roots"]
+        done = await client.request(
+            "tools/call",
+            {
+                "name": "trio_of_inputs",
+                "arguments": {},
+                "inputResponses": {k: answers[k] for k in ("greeting", "client_roots")},
+                "requestState": partial["requestState"],
+            },
+        )
+        assert done["content"][0]["text"] == "Ada|hi|1"
+        # A named key is answered without any requestState too (state only carries answers).
+        direct = await client.request(
+            "tools/call", {"name": "trio_of_inputs", "arguments": {}, "inputResponses": answers}
+        )
+        assert direct["content"][0]["text"] == "Ada|hi|1"
+        # inputResponses present but not an object (null included) is a protocol error.
+        for bad in (None, [], "x"):
+            with pytest.raises(McpError) as info:
+                await client.request(
+                    "tools/call",
+                    {"name": "trio_of_inputs", "arguments": {}, "inputResponses": bad},
+                )
+            assert info.value.code == -32602
+
+
+async def test_gather_input_capability_error_propagates() -> None:
+    async with connect(build_batch(), era="modern", capabilities={"elicitation": {}}) as client:
+        with pytest.raises(McpError) as info:
+            await client.call_tool("undeclared")
+        assert info.value.code == -32021
+
+
+async def test_gather_input_legacy_sends_real_requests_in_order() -> None:
+    responders = {
+        "elicitation/create": lambda p: {"action": "accept", "content": {"name": "Ada"}},
+        "sampling/createMessage": lambda p: {
+            "role": "assistant",
+            "content": {"type": "text", "text": "hi"},
+            "model": "m",
+        },
+        "roots/list": lambda p: {"roots": [{"uri": "file:///r", "name": "r"}]},
+    }
+    async with connect(build_batch(), capabilities=BATCH_CAPS, responders=responders) as client:
+        result = await client.call_tool("trio_of_inputs")
+        assert result["content"][0]["text"] == "Ada|hi|1"
+        assert [r["method"] for r in client.server_requests] == [
+            "elicitation/create",
+            "sampling/createMessage",
+            "roots/list",
+        ]
+
+
 async def test_legacy_subscribe_and_dynamic_changes() -> None:
     server = build()
     async with connect(server) as client:

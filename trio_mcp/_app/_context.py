@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import attrs
 import trio
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
     from ._server import Server
 
 __all__ = ["ClientCapabilityMissing", "Context", "ElicitResult"]
+
+T = TypeVar("T")
 
 
 class ClientCapabilityMissing(McpError):
@@ -203,13 +206,22 @@ class Context:
     # ------------------------------------------------- input from the client
 
     async def elicit(
-        self, message: str, schema: type | dict[str, Any] | None = None
+        self,
+        message: str,
+        schema: type | dict[str, Any] | None = None,
+        *,
+        key: str | None = None,
     ) -> ElicitResult:
         """Ask the user for structured input (form mode).
 
         ``schema`` is an attrs class, a ``TypedDict`` or a JSON Schema object
         with flat primitive properties. Legacy: an ``elicitation/create``
         request to the client. Modern: an ``input_required`` round trip.
+
+        ``key`` names the request in the modern era's ``inputRequests`` (and the
+        client's ``inputResponses``); by default it is positional (``elicit-0``,
+        ``sample-1``...). Name it when a client or spec expects a given key. The
+        same holds for :meth:`elicit_url`, :meth:`sample` and :meth:`list_roots`.
 
         Raises:
             ClientCapabilityMissing: the client did not declare ``elicitation``.
@@ -225,10 +237,12 @@ class Context:
         params: dict[str, Any] = {"message": message, "requestedSchema": requested}
         if self.request.era is Era.MODERN or self.protocol_version == "2025-11-25":
             params["mode"] = "form"
-        result = await self._input("elicit", "elicitation/create", params)
+        result = await self._input("elicit", "elicitation/create", params, key)
         return ElicitResult(str(result.get("action", "cancel")), result.get("content"))
 
-    async def elicit_url(self, message: str, url: str, elicitation_id: str) -> ElicitResult:
+    async def elicit_url(
+        self, message: str, url: str, elicitation_id: str, *, key: str | None = None
+    ) -> ElicitResult:
         """Send the user to ``url`` (URL-mode elicitation, 2025-11-25 and modern).
 
         Raises:
@@ -238,7 +252,7 @@ class Context:
         if not isinstance(caps, dict) or "url" not in caps:
             raise ClientCapabilityMissing("elicitation.url", {"elicitation": {"url": {}}})
         params = {"mode": "url", "message": message, "url": url, "elicitationId": elicitation_id}
-        result = await self._input("elicit", "elicitation/create", params)
+        result = await self._input("elicit", "elicitation/create", params, key)
         return ElicitResult(str(result.get("action", "cancel")), result.get("content"))
 
     async def sample(
@@ -249,6 +263,7 @@ class Context:
         system_prompt: str | None = None,
         temperature: float | None = None,
         model_preferences: dict[str, Any] | None = None,
+        key: str | None = None,
     ) -> dict[str, Any]:
         """Ask the client's model for a completion (``sampling/createMessage``).
 
@@ -273,9 +288,9 @@ class Context:
             params["temperature"] = temperature
         if model_preferences is not None:
             params["modelPreferences"] = model_preferences
-        return await self._input("sample", "sampling/createMessage", params)
+        return await self._input("sample", "sampling/createMessage", params, key)
 
-    async def list_roots(self) -> list[dict[str, Any]]:
+    async def list_roots(self, *, key: str | None = None) -> list[dict[str, Any]]:
         """The client's roots (``roots/list``): a list of ``{"uri", "name"}``.
 
         Raises:
@@ -283,19 +298,57 @@ class Context:
         """
         if not isinstance(self.client_capabilities.get("roots"), dict):
             raise ClientCapabilityMissing("roots", {"roots": {}})
-        result = await self._input("roots", "roots/list", {})
+        result = await self._input("roots", "roots/list", {}, key)
         roots = result.get("roots", [])
         return roots if isinstance(roots, list) else []
 
-    async def _input(self, kind: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+    async def gather_input(self, *calls: Awaitable[T]) -> list[T]:
+        """Await several input calls as one round; return their results in order.
+
+        ::
+
+            name, roots = await ctx.gather_input(
+                ctx.elicit("Your name?", NameForm), ctx.list_roots()
+            )
+
+        Modern era: every call whose answer is missing goes into the same
+        ``input_required`` result, so the client answers them all in one retry
+        (awaited one by one, the handler would need one round per call). Legacy:
+        the requests are sent one after another. An exception from a call (e.g.
+        :class:`ClientCapabilityMissing`) propagates; the calls after it are not made.
+        """
+        results: list[T] = []
+        missing: dict[str, dict[str, Any]] = {}
+        pending = list(calls)
+        try:
+            while pending:
+                call = pending.pop(0)
+                try:
+                    results.append(await call)
+                except InputRequired as exc:
+                    missing.update(exc.requests)
+        finally:
+            for call in pending:  # not awaited: close them (no "never awaited" warning)
+                close = getattr(call, "close", None)
+                if close is not None:
+                    close()
+        if missing:
+            self.pending_input = InputRequired(missing)
+            raise self.pending_input
+        return results
+
+    async def _input(
+        self, kind: str, method: str, params: dict[str, Any], key: str | None = None
+    ) -> dict[str, Any]:
         if self.request.era is Era.LEGACY:
             return await self._conn.request(method, params, related=self.request.id)
-        key = f"{kind}-{self._input_count}"
+        if key is None:
+            key = f"{kind}-{self._input_count}"
         self._input_count += 1
         answer = self.input_responses.get(key)
         if isinstance(answer, dict):
             return answer
-        self.pending_input = InputRequired(key, method, params)
+        self.pending_input = InputRequired.one(key, method, params)
         raise self.pending_input
 
     def _finish(self) -> None:

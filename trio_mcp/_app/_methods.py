@@ -79,8 +79,8 @@ def _resume(server: Server, req: IncomingRequest, ctx: Context, target: str, arg
         if state is not None:
             bind = binding(req.method, target, args)
             ctx.input_responses.update(server._request_state.verify(state, bind))
-        responses = req.params.get("inputResponses")
-        if responses is not None:
+        if "inputResponses" in req.params:  # present: an object (null is a protocol error)
+            responses = req.params["inputResponses"]
             if type(responses) is not dict:
                 raise InvalidParams('Invalid params: "inputResponses" must be an object')
             ctx.input_responses.update(responses)
@@ -93,7 +93,7 @@ def _input_required(
     bind = binding(ctx.request.method, *target)
     return {
         "resultType": "input_required",
-        "inputRequests": {exc.key: {"method": exc.method, "params": exc.params}},
+        "inputRequests": exc.requests,
         "requestState": server._request_state.sign(bind, ctx.input_responses),
     }
 

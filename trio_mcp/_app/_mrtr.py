@@ -36,14 +36,18 @@ class InputRequired(BaseException):
 
     It derives from ``BaseException`` on purpose, like ``trio.Cancelled``:
     handler code that catches ``Exception`` must not swallow it. The framework
-    catches it at the method boundary and answers ``input_required``.
+    catches it at the method boundary and answers ``input_required`` with every
+    request in ``requests`` (key -> ``{"method", "params"}``): one, or several
+    when the handler asked for them together (``ctx.gather_input``).
     """
 
-    def __init__(self, key: str, method: str, params: dict[str, Any]) -> None:
-        super().__init__(key)
-        self.key = key
-        self.method = method
-        self.params = params
+    def __init__(self, requests: dict[str, dict[str, Any]]) -> None:
+        super().__init__(*requests)
+        self.requests = requests
+
+    @classmethod
+    def one(cls, key: str, method: str, params: dict[str, Any]) -> InputRequired:
+        return cls({key: {"method": method, "params": params}})
 
 
 def _b64(data: bytes) -> str:
