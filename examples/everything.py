@@ -8,6 +8,13 @@ error and progress-token behaviour. Logging (``logging/setLevel`` in the legacy
 era, the per-request ``_meta`` logLevel in the modern one), subscriptions and
 completion are built into trio_mcp.
 
+The conformance suite's newer fixtures are here too: ``json_schema_2020_12_tool``,
+``test_x_mcp_header`` (``Mcp-Param-*`` headers), the ``test_input_required_result_*``
+tools and prompt (modern-era multi round-trip requests: ``ctx.elicit``/``sample``/
+``list_roots`` with named keys, ``ctx.gather_input`` for several in one round), and
+the HTTP diagnostics ``test_reconnection``, ``test_missing_capability``,
+``test_streaming_elicitation``, ``test_logging_tool`` and ``test_trigger_*_change``.
+
 Everything named ``extra_*`` / ``extra://*`` is NOT in the reference: it exists so
 tests can reach the rest of the server surface (resource-updated notifications,
 run-time list changes, roots, URL elicitation, resource links and tool metadata,
@@ -28,15 +35,17 @@ import inspect
 import json
 import logging
 import sys
-from typing import Any
+from typing import Annotated, Any
 
 from trio_mcp import (
     AudioContent,
     Completion,
     CompletionRequest,
     Context,
+    ElicitResult,
     EmbeddedResource,
     ImageContent,
+    McpHeader,
     Message,
     ResourceLink,
     Server,
@@ -180,6 +189,141 @@ def build(page_size: int | None = None) -> Server:
         """Tests error response handling"""
         raise RuntimeError("This tool intentionally returns an error for testing")
 
+    @server.tool()
+    def test_x_mcp_header(
+        region: Annotated[
+            str, "Mirrored into the Mcp-Param-Region header", McpHeader("Region")
+        ] = "<none>",
+    ) -> str:
+        """Tests SEP-2243 Mcp-Param-* server-side validation"""
+        return f"region={region}"
+
+    @server.tool(
+        name="json_schema_2020_12_tool", description="Tool with JSON Schema 2020-12 features"
+    )
+    def json_schema_2020_12_tool() -> str:
+        return "json_schema_2020_12_tool"
+
+    # The schema is published as written (2020-12 keywords a signature cannot produce).
+    server.tools["json_schema_2020_12_tool"].input_schema = JSON_SCHEMA_2020_12
+
+    # ---------------------------------- HTTP diagnostics (SSE polling, stateless)
+
+    @server.tool()
+    async def test_reconnection(ctx: Context) -> str:
+        """Tests SSE polling by closing stream mid-call (SEP-1699)"""
+        await ctx.info("Before disconnect")
+        ctx.close_sse_stream()  # legacy HTTP: the client reconnects with Last-Event-ID
+        await _sleep(0.2)
+        await ctx.info("After reconnect")
+        return "Reconnection test completed"
+
+    @server.tool()
+    async def test_missing_capability(ctx: Context) -> str:
+        """Tests that a call needing an undeclared client capability (sampling) fails with -32021"""
+        result = await ctx.sample("Say hello", max_tokens=10)
+        return f"Sampled: {result.get('content')}"
+
+    @server.tool()
+    async def test_streaming_elicitation(ctx: Context) -> str:
+        """Tests that a response stream carries notifications and results, never server requests"""
+        await ctx.report_progress(50, 100, "Asking the user")
+        answer = await ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name")
+        return f"Streaming complete: action={answer.action}"
+
+    @server.tool()
+    async def test_logging_tool(ctx: Context) -> str:
+        """Tests that logs are sent only at the level the request asked for"""
+        await ctx.info("Diagnostic trace logging activated")
+        return "Logging evaluated"
+
+    @server.tool()
+    async def test_trigger_tool_change() -> str:
+        """Mutates the tool list: clients hear tools/list_changed (listen streams in 2026-07-28)"""
+        server.tool(name="test_dynamic_tool")(_dynamic_tool)
+        server.remove_tool("test_dynamic_tool")
+        return "tool list changed"
+
+    @server.tool()
+    async def test_trigger_prompt_change() -> str:
+        """Mutates the prompt list: clients hear prompts/list_changed"""
+        server.prompt(name="test_dynamic_prompt")(_dynamic_prompt)
+        server.remove_prompt("test_dynamic_prompt")
+        return "prompt list changed"
+
+    # ------------------- input_required results (SEP-2322, 2026-07-28 MRTR)
+    # In the modern era each ctx.elicit/sample/list_roots without its answer ends
+    # the request with an input_required result; the client's retry (inputResponses
+    # + the signed requestState) runs the handler again. In the legacy era they
+    # are ordinary requests to the client.
+
+    @server.tool()
+    async def test_input_required_result_elicitation(ctx: Context) -> str:
+        """Tests InputRequiredResult with a single elicitation request"""
+        answer = await ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name")
+        return f"Hello, {_field(answer, 'name', 'stranger')}!"
+
+    @server.tool()
+    async def test_input_required_result_sampling(ctx: Context) -> str:
+        """Tests InputRequiredResult with a single sampling request"""
+        result = await ctx.sample(
+            "What is the capital of France?", max_tokens=100, key="capital_question"
+        )
+        return f"Model said: {_sampled_text(result)}"
+
+    @server.tool()
+    async def test_input_required_result_list_roots(ctx: Context) -> str:
+        """Tests InputRequiredResult with a single roots/list request"""
+        roots = await ctx.list_roots(key="client_roots")
+        return f"Client exposed {len(roots)} root(s)."
+
+    @server.tool()
+    async def test_input_required_result_request_state(ctx: Context) -> str:
+        """Tests requestState round-tripping in the InputRequiredResult flow"""
+        answer = await ctx.elicit("Please confirm", CONFIRM_SCHEMA, key="confirm")
+        # trio_mcp verified the echoed requestState (HMAC, bound to this call) before
+        # the handler ran again; a tampered one never gets here.
+        verified = "requestState" in ctx.request.params
+        return f"{'state-ok' if verified else 'no-state'}: action={answer.action}"
+
+    @server.tool()
+    async def test_input_required_result_multiple_inputs(ctx: Context) -> str:
+        """Tests InputRequiredResult carrying elicitation, sampling and roots requests together"""
+        answer, greeting, roots = await ctx.gather_input(
+            ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name"),
+            ctx.sample("Generate a greeting", max_tokens=50, key="greeting"),
+            ctx.list_roots(key="client_roots"),
+        )
+        return (
+            f"All inputs received: name={_field(answer, 'name', '?')}, "
+            f"greeting={_sampled_text(greeting)}, roots={len(roots)}"
+        )
+
+    @server.tool()
+    async def test_input_required_result_multi_round(ctx: Context) -> str:
+        """Tests a three-round InputRequiredResult flow with evolving requestState"""
+        step1 = await ctx.elicit("Step 1: What is your name?", NAME_SCHEMA, key="step1")
+        step2 = await ctx.elicit("Step 2: What is your favorite color?", COLOR_SCHEMA, key="step2")
+        return f"{_field(step1, 'name', '?')} likes {_field(step2, 'color', '?')}."
+
+    @server.tool()
+    async def test_input_required_result_tampered_state(ctx: Context) -> str:
+        """Tests that the server rejects a tampered requestState echo (trio_mcp signs it)"""
+        answer = await ctx.elicit("Please confirm", CONFIRM_SCHEMA, key="confirm")
+        return f"state-ok: action={answer.action}"
+
+    @server.tool()
+    async def test_input_required_result_capabilities(ctx: Context) -> str:
+        """Tests that inputRequests only include methods the client declared support for"""
+        caps = ctx.client_capabilities
+        asks: list[Any] = []
+        if "sampling" in caps:
+            asks.append(ctx.sample("Say hello", max_tokens=50, key="sample"))
+        if "elicitation" in caps:
+            asks.append(ctx.elicit("What is your name?", NAME_SCHEMA, key="ask"))
+        await ctx.gather_input(*asks)
+        return f"received {len(asks)} input(s)"
+
     # -------------------------------------------------------- resources
 
     @server.resource("test://static-text", mime_type="text/plain")
@@ -236,6 +380,14 @@ def build(page_size: int | None = None) -> Server:
             Message("user", ImageContent(TEST_IMAGE_BASE64, "image/png")),
             Message("user", "Please analyze the image above."),
         ]
+
+    @server.prompt()
+    async def test_input_required_result_prompt(ctx: Context) -> list[Message]:
+        """Tests InputRequiredResult from prompts/get (SEP-2322 non-tool request)"""
+        answer = await ctx.elicit(
+            "What context should the prompt use?", CONTEXT_SCHEMA, key="user_context"
+        )
+        return [Message("user", f"Use the following context: {_field(answer, 'context', '?')}")]
 
     # ------------------------------------------------------- completion
 
@@ -355,6 +507,44 @@ def build(page_size: int | None = None) -> Server:
 EXTRA_ITEMS_TEMPLATE = "extra://items/{category}/{item}"
 CATEGORIES = ["apple", "apricot", "banana", "cherry"]
 
+
+def _string_form(field: str) -> dict[str, Any]:
+    return {"type": "object", "properties": {field: {"type": "string"}}, "required": [field]}
+
+
+NAME_SCHEMA = _string_form("name")
+COLOR_SCHEMA = _string_form("color")
+CONTEXT_SCHEMA = _string_form("context")
+CONFIRM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"ok": {"type": "boolean"}},
+    "required": ["ok"],
+}
+
+JSON_SCHEMA_2020_12: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "$defs": {
+        "address": {
+            "$anchor": "addressDef",
+            "type": "object",
+            "properties": {"street": {"type": "string"}, "city": {"type": "string"}},
+        }
+    },
+    "properties": {
+        "name": {"type": "string"},
+        "address": {"$ref": "#/$defs/address"},
+        "contactMethod": {"type": "string", "enum": ["phone", "email"]},
+        "phone": {"type": "string"},
+        "email": {"type": "string"},
+    },
+    "allOf": [{"anyOf": [{"required": ["phone"]}, {"required": ["email"]}]}],
+    "if": {"properties": {"contactMethod": {"const": "phone"}}, "required": ["contactMethod"]},
+    "then": {"required": ["phone"]},
+    "else": {"required": ["email"]},
+    "additionalProperties": False,
+}
+
 USER_RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"response": {"type": "string", "description": "User's response"}},
@@ -441,6 +631,20 @@ def _model_dump_json(schema: dict[str, Any], content: dict[str, Any] | None) -> 
         elif name in schema.get("required", ()):
             raise ValueError(f"elicitation result is missing the required field {name!r}")
     return json.dumps(out, separators=(",", ":"), ensure_ascii=False)
+
+
+def _field(answer: ElicitResult, name: str, default: str) -> str:
+    """A field of an accepted elicitation, or ``default``."""
+    if answer.action != "accept" or not answer.content:
+        return default
+    return str(answer.content.get(name, default))
+
+
+def _sampled_text(result: dict[str, Any]) -> str:
+    content = result.get("content")
+    if isinstance(content, dict) and content.get("type") == "text":
+        return str(content.get("text"))
+    return "?"
 
 
 async def _sleep(seconds: float) -> None:

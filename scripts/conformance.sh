@@ -3,7 +3,9 @@
 #
 #   scripts/conformance.sh            # both eras: 2025-11-25 and 2026-07-28
 #   SPEC_VERSIONS=2026-07-28 scripts/conformance.sh
-#   CONFORMANCE_SERVER=tests/servers/http_extras.py scripts/conformance.sh   # another fixture server
+#   CONFORMANCE_SERVER=path/to/server.py scripts/conformance.sh   # another fixture server
+#   SCENARIOS="server-stateless json-schema-2020-12" SPEC_VERSIONS=2026-07-28 scripts/conformance.sh
+#                                     # only these scenarios; results in conformance/results/RESULTS.md
 #
 # Installs Node 22 (npm package `node@22`; the machine's Node may be older) and
 # @modelcontextprotocol/conformance, pinned, into .tools/ (gitignored); starts the
@@ -21,11 +23,15 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TOOLS="${TRIO_MCP_TOOLS_DIR:-$ROOT/.tools}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 SERVER_SCRIPT="${CONFORMANCE_SERVER:-examples/everything.py}"
+SCENARIOS="${SCENARIOS:-}"
 RESULTS="$ROOT/conformance/RESULTS.md"
 if [[ "$SERVER_SCRIPT" != "examples/everything.py" ]]; then
     RESULTS="$ROOT/conformance/RESULTS-$(basename "$SERVER_SCRIPT" .py).md"
 fi
 OUT="$ROOT/conformance/results"
+if [[ -n "$SCENARIOS" ]]; then
+    RESULTS="$OUT/RESULTS.md"  # a partial run never replaces the committed report
+fi
 STAMP="$TOOLS/.conformance-node${NODE_VERSION}-suite${CONFORMANCE_VERSION}"
 
 if [[ ! -f "$STAMP" ]]; then
@@ -65,10 +71,19 @@ rm -rf "$OUT"
 status=0
 for version in $SPEC_VERSIONS; do
     echo "conformance: spec $version against $URL"
-    "$NODE" "$SUITE" server --url "$URL" --suite all --spec-version "$version" \
-        --expected-failures "$ROOT/conformance/expected-failures.yml" \
-        -o "$OUT/$version" >"$OUT.$version.log" 2>&1 || status=$?
-    sed -n '/=== SUMMARY ===/,$p' "$OUT.$version.log"
+    if [[ -z "$SCENARIOS" ]]; then
+        "$NODE" "$SUITE" server --url "$URL" --suite all --spec-version "$version" \
+            --expected-failures "$ROOT/conformance/expected-failures.yml" \
+            -o "$OUT/$version" >"$OUT.$version.log" 2>&1 || status=$?
+        sed -n '/=== SUMMARY ===/,$p' "$OUT.$version.log"
+    else
+        : >"$OUT.$version.log"
+        for scenario in $SCENARIOS; do
+            "$NODE" "$SUITE" server --url "$URL" --scenario "$scenario" --spec-version "$version" \
+                -o "$OUT/$version" >>"$OUT.$version.log" 2>&1 || status=$?
+        done
+        grep -E '^(Passed|Failed|Error)|FAILURE|WARNING' "$OUT.$version.log" || true
+    fi
     mv "$OUT.$version.log" "$OUT/$version/run.log"
 done
 

@@ -153,7 +153,7 @@ async def test_fixture_set_is_listed(mode: str) -> None:
             templates = (await client.list_resource_templates()).resource_templates
             assert "test://template/{id}/data" in {t.uri_template for t in templates}
             prompts = {p.name: p for p in (await client.list_prompts()).prompts}
-            assert set(prompts) == REFERENCE_PROMPTS
+            assert set(prompts) == REFERENCE_PROMPTS | {"test_input_required_result_prompt"}
             args = prompts["test_prompt_with_arguments"].arguments or []
             assert [(a.name, a.required) for a in args] == [("arg1", True), ("arg2", True)]
             if mode == MODERN:  # a pinned client skips discovery: send server/discover now
@@ -913,6 +913,44 @@ async def test_modern_mrtr_input_required_and_signed_state() -> None:
                         allow_input_required=True,
                     )
                 assert info.value.code == -32602
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_input_required_fixtures_named_keys_one_round(mode: str) -> None:
+    """The SEP-2322 fixtures: named keys, three input requests in one round, a prompt."""
+
+    async def elicit(ctx: Any, params: Any) -> types.ElicitResult:
+        return types.ElicitResult(
+            action="accept", content={"name": "Ada", "color": "blue", "context": "c"}
+        )
+
+    async def sample(ctx: Any, params: Any) -> types.CreateMessageResult:
+        return types.CreateMessageResult(
+            role="assistant", content=types.TextContent(type="text", text="hi"), model="m"
+        )
+
+    async def roots(ctx: Any) -> types.ListRootsResult:
+        return types.ListRootsResult(roots=[types.Root(uri="file:///r")])  # type: ignore[arg-type]
+
+    callbacks = {"elicitation_callback": elicit, "sampling_callback": sample}
+    with trio.fail_after(LIMIT):
+        async with connect(mode, list_roots_callback=roots, **callbacks) as client:
+            if mode == MODERN:
+                first = await client.session.call_tool(
+                    "test_input_required_result_multiple_inputs", {}, allow_input_required=True
+                )
+                assert isinstance(first, types.InputRequiredResult)
+                assert first.input_requests is not None and first.request_state
+                assert list(first.input_requests) == ["user_name", "greeting", "client_roots"]
+            # The client answers (legacy: three requests; modern: one retry) and gets:
+            r = await client.call_tool("test_input_required_result_multiple_inputs", {})
+            assert text(r) == "All inputs received: name=Ada, greeting=hi, roots=1"
+            r = await client.call_tool("test_input_required_result_multi_round", {})
+            assert text(r) == "Ada likes blue."
+            got = await client.get_prompt("test_input_required_result_prompt")
+            [message] = got.messages
+            assert isinstance(message.content, types.TextContent)
+            assert message.content.text == "Use the following context: c"
 
 
 @pytest.mark.parametrize("mode", MODES)
