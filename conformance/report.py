@@ -7,6 +7,9 @@ holds one scenario's checks; a scenario passes when none of its checks is a FAIL
 Some scenarios pass when a fixture is missing (an ``isError`` tool result counts as
 an answer), so the report also lists, per era, every WARNING and every tool result
 seen with ``isError: true`` — read them, they are where a broken fixture hides.
+Fixtures that are meant to answer ``isError`` are named in ``EXPECTED_IS_ERROR``;
+a fixture that swallowed an exception into its text ("... not supported or error")
+is flagged too.
 """
 
 from __future__ import annotations
@@ -17,6 +20,30 @@ import json
 import re
 from pathlib import Path
 from typing import Any
+
+# Scenarios whose fixture answers isError on purpose: the scenario checks for it.
+EXPECTED_IS_ERROR = {
+    "tools-call-error": "test_error_handling raises on purpose; the scenario checks the isError result",
+}
+# What everything.py's reference-style fixtures say when they caught an exception.
+SWALLOWED = re.compile(r"not supported or error|Error executing tool")
+# Known swallowed errors, and why the fixture is left as it is.
+KNOWN_SWALLOWED = {
+    "tools-call-elicitation": (
+        "the suite answers {username, email}; test_elicitation asks for the reference "
+        "everything-server's {response} (issue 5: match the reference), and the reference "
+        "answers this same error text. The scenario only checks that elicitation was "
+        "requested and content came back"
+    ),
+}
+
+
+def _texts(obj: Any) -> list[str]:
+    if isinstance(obj, dict):
+        return [t for v in obj.values() for t in _texts(v)]
+    if isinstance(obj, list):
+        return [t for v in obj for t in _texts(v)]
+    return [obj] if isinstance(obj, str) else []
 
 
 def _scenarios(spec_dir: Path) -> dict[str, list[dict[str, Any]]]:
@@ -85,9 +112,26 @@ def main() -> None:
                 msg = (c.get("errorMessage") or c.get("description") or "").replace("\n", " ")
                 notes.append(f"- `{name}` {c['status']} {c.get('name', '')}: {msg[:300]}")
             for c in checks:
-                if c["status"] == "SUCCESS" and _is_error_results(c.get("details")):
+                if c["status"] != "SUCCESS":
+                    continue
+                details = c.get("details")
+                if _is_error_results(details):
+                    why = EXPECTED_IS_ERROR.get(name)
                     notes.append(
-                        f"- `{name}` {c.get('name', '')}: passed with an `isError` result — check the fixture"
+                        f"- `{name}` {c.get('name', '')}: passed with an `isError` result, "
+                        + (
+                            f"as intended ({why})"
+                            if why
+                            else "and ONLY because of it — fix the fixture"
+                        )
+                    )
+                swallowed = [t for t in _texts(details) if SWALLOWED.search(t)]
+                if swallowed and name not in EXPECTED_IS_ERROR:
+                    known = KNOWN_SWALLOWED.get(name)
+                    notes.append(
+                        f"- `{name}` {c.get('name', '')}: passes on a fixture-caught error "
+                        f"({swallowed[0][:120]!r})"
+                        + (f": known, {known}" if known else " — check the fixture")
                     )
         summary.append(f"| {spec} | {s_pass} | {s_fail} | {c_pass} | {c_fail} | {c_warn} |")
         body += [f"## {spec}", "", *rows, ""]
