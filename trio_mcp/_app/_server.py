@@ -632,7 +632,9 @@ def _report_abandoned_threads() -> None:
     stuck = [
         t.name
         for t in threading.enumerate()
-        if t is not threading.main_thread() and t.is_alive() and not t.name.startswith("Trio thread")
+        if t is not threading.main_thread()
+        and t.is_alive()
+        and not t.name.startswith("Trio thread")
     ]
     if stuck:
         log.warning(
