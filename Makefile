@@ -61,7 +61,7 @@ conformance: $(STAMP)
 	scripts/conformance.sh
 
 # Issue 7, the heavy runs (~1 min): 100,000 sequential + 100,000 pipelined calls (RSS
-# after warm-up vs end), 10,000 concurrent sleeps cancelled (x3; tasks, threads, memory
+# after warm-up vs end), 10,000 concurrent sleeps cancelled (x5; tasks, threads, memory
 # return), exactly-once over 3 x 30,000 randomized requests. Figures are printed.
 .PHONY: stress
 stress: $(STAMP)

@@ -26,6 +26,7 @@ SEQUENTIAL = 100_000 if STRESS else 2_000
 PIPELINED = 100_000 if STRESS else 5_000
 DEPTH = 64
 BURST = 10_000 if STRESS else 1_000
+ROUNDS = 5  # a leak of one object per request would show as 3 x BURST blocks
 WARMUP = 5_000 if STRESS else 1_000
 #: Allowed RSS growth after warm-up. The issue says "a few MB".
 RSS_SLACK_MIB = 4.0
@@ -94,14 +95,15 @@ async def test_soak_sequential_and_pipelined_rss_flat() -> None:
 
 
 async def test_cancel_storm_leaves_nothing_behind() -> None:
-    """``BURST`` sleeps at once, then all cancelled; three times. Tasks and threads return
-    to the idle count, and live Python memory blocks do not grow from round to round."""
+    """``BURST`` sleeps at once, then all cancelled; ``ROUNDS`` times. Tasks and threads
+    return to the idle count, and (``make stress``) live Python memory blocks do not grow
+    from round to round."""
     with trio.fail_after(LIMIT):
         async with spawn_args(FAULTY, "--max-in-flight", str(BURST + 100)) as server:
             await server.initialize()
             idle = await diag(server)
             rounds: list[dict[str, Any]] = []
-            for round_ in range(3):
+            for round_ in range(ROUNDS):
                 for i in range(BURST):
                     await server.send(tool_call(f"{round_}-{i}", "sleep", {"seconds": 3600}))
                 while (peak := await diag(server))["started"] < BURST * (round_ + 1):
@@ -129,17 +131,25 @@ async def test_cancel_storm_leaves_nothing_behind() -> None:
             rest = await server.read_to_eof()
             assert [m for m in rest if "id" in m] == []
             assert await server.process.wait() == 0
-        r1, r2 = rounds[0]["done"]["rss_kib"], rounds[2]["done"]["rss_kib"]
-        b1, b2 = rounds[0]["done"]["blocks"], rounds[2]["done"]["blocks"]
+        r1, r2 = rounds[0]["done"]["rss_kib"], rounds[-1]["done"]["rss_kib"]
+        b1, b2 = rounds[0]["done"]["blocks"], rounds[-1]["done"]["blocks"]
         print(
             f"\ncancel storm of {BURST:,}: tasks idle {idle['tasks']}, peak "
             f"{rounds[0]['peak']['tasks']}, after {rounds[0]['done']['tasks']}; threads "
             f"{idle['threads']} -> {rounds[1]['done']['threads']}; RSS idle "
             f"{idle['rss_kib'] / 1024:.1f} MiB, peak {rounds[0]['peak']['rss_kib'] / 1024:.1f}, "
-            f"after round 1 {r1 / 1024:.1f}, after round 3 {r2 / 1024:.1f} MiB; Python "
-            f"blocks idle {idle['blocks']:,}, after round 1 {b1:,}, after round 3 {b2:,}"
+            f"after round 1 {r1 / 1024:.1f}, after round {ROUNDS} {r2 / 1024:.1f} MiB; Python "
+            f"blocks idle {idle['blocks']:,}, after round 1 {b1:,}, after round {ROUNDS} {b2:,}"
         )
         # Live Python objects do not grow from round to round: a leak of even one
-        # object per cancelled request would add BURST blocks per round. (RSS is only
-        # reported: the allocator keeps freed arenas, so it wanders by tens of MiB.)
-        assert b2 - b1 < BURST // 2, (b1, b2)
+        # object per cancelled request adds BURST blocks per round, so over the rounds
+        # between the first two and the last two it would add 3 x BURST. The count wanders
+        # by a few thousand blocks between measurements (free lists, dict capacities), so
+        # each end is the smaller of two rounds. (RSS is only reported: the allocator
+        # keeps freed arenas, so it wanders by tens of MiB.)
+        # In the short run (1,000 per round) that signal is below the noise (one-time
+        # jumps of ~10,000 blocks were seen), so only `make stress` asserts it.
+        blocks = [r["done"]["blocks"] for r in rounds]
+        early, late = min(blocks[:2]), min(blocks[-2:])
+        if STRESS:
+            assert late - early < BURST * 3 // 2, blocks

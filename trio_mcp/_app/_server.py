@@ -6,20 +6,16 @@ import base64
 import contextvars
 import logging
 import os
-import signal
-import sys
-import threading
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import trio
 
 from .._errors import InvalidParams, MethodNotFound
 from .._protocol import IncomingRequest, ServerInfo, ServerSession
-from .._runtime import Connection, Peer, serve_connection
+from .._runtime import Peer
 from .._wire import DEFAULT_MAX_LINE
-from ._asyncio import asyncio_loop
 from ._cache import TTLCache
 from ._context import Context
 from ._hub import Hub
@@ -27,11 +23,12 @@ from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY, Completion, CompletionR
 from ._mrtr import RequestState
 from ._prompts import Prompt, make_prompt
 from ._resources import Resource, ResourceTemplate, _Handler
+from ._serving import Serving
 from ._settings import Settings
 from ._tools import Tool, make_tool
 
 if TYPE_CHECKING:
-    from .._transports import HttpTransport
+    pass
 
 __all__ = ["Server"]
 
@@ -47,7 +44,7 @@ current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar
 )
 
 
-class Server:
+class Server(Serving):
     """An MCP server: tools (and, as they are registered, more) served over any stream.
 
     Args:
@@ -428,238 +425,6 @@ class Server:
         end = start + size
         return items[start:end], (_encode_cursor(end) if end < len(items) else None)
 
-    # ---------------------------------------------------------------- running
-
-    @asynccontextmanager
-    async def running(self) -> AsyncIterator[None]:
-        """Run the server's lifespan and background tasks for the duration of the block.
-
-        ``serve`` enters it for you; enter it yourself to share one lifespan
-        between several connections (e.g. a TCP listener). Re-entrant.
-        """
-        if self._running:
-            self._running += 1
-            try:
-                yield
-            finally:
-                self._running -= 1
-            return
-        self._running = 1
-        try:
-            lifespan = self._lifespan(self) if self._lifespan is not None else _no_lifespan()
-            needs_asyncio = any(t.asyncio for t in self._tools.values())
-            async with asyncio_loop(needs_asyncio), lifespan as state:
-                self.state = state
-                async with trio.open_nursery() as nursery:
-                    await nursery.start(self.cache.run)
-                    for fn in self._background:
-                        await nursery.start(_start_background, fn)
-                    try:
-                        yield
-                    finally:
-                        nursery.cancel_scope.cancel()
-        finally:
-            self._running = 0
-            self.state = None
-
-    async def serve(
-        self,
-        stream: trio.abc.Stream,
-        *,
-        task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        """Serve one MCP connection over ``stream`` until EOF or ``conn.stop()``.
-
-        Follows the nursery start protocol: ``conn = await nursery.start(server.serve,
-        stream)`` returns once the server is ready, with the :class:`Connection`.
-        The stream belongs to ``serve`` from then on: it is closed on return.
-        """
-        try:
-            async with self.running():
-                await serve_connection(
-                    self,
-                    stream,
-                    stream,
-                    max_in_flight=self.max_in_flight,
-                    grace=self.grace,
-                    max_line=self.max_message_size,
-                    task_status=task_status,
-                )
-        finally:
-            with trio.CancelScope(shield=True):
-                await stream.aclose()
-
-    async def serve_streams(
-        self,
-        receive: trio.abc.ReceiveStream,
-        send: trio.abc.SendStream,
-        *,
-        handle_signals: bool = False,
-        task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        """Like :meth:`serve`, over separate receive and send streams.
-
-        With ``handle_signals`` (main thread only), SIGTERM and SIGINT begin a
-        graceful shutdown; a second signal cancels at once.
-        """
-        async with self.running(), trio.open_nursery() as nursery:
-            conn: Connection = await nursery.start(
-                _serve_then_cancel,
-                self,
-                receive,
-                send,
-                nursery.cancel_scope,
-            )
-            if handle_signals and threading.current_thread() is threading.main_thread():
-                await nursery.start(_watch_signals, conn, nursery.cancel_scope)
-            task_status.started(conn)
-
-    async def serve_stdio(
-        self,
-        *,
-        handle_signals: bool = True,
-        task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
-    ) -> None:
-        """Serve over this process's stdin and stdout until EOF or a signal.
-
-        While serving, fd 1 belongs to the protocol: anything else written to
-        stdout (a stray ``print``) goes to stderr.
-        """
-        from .._transports import stdio_streams
-
-        async with stdio_streams() as (receive, send):
-            await self.serve_streams(
-                receive, send, handle_signals=handle_signals, task_status=task_status
-            )
-
-    def asgi_app(self, **options: Any) -> HttpTransport:
-        """This server's Streamable HTTP endpoint as an ASGI application (both eras).
-
-        Keyword arguments are :class:`~trio_mcp.HttpOptions` fields (``path``,
-        ``allowed_hosts``, ``allowed_origins``, ``auth``, ``event_store``,
-        ``max_body_size``, ``session_idle_timeout``...). Mount it in any ASGI
-        app; its lifespan (or ``async with app.running():``) runs the server's.
-        """
-        from .._transports import HttpOptions, HttpTransport
-
-        options.setdefault("max_body_size", self.max_message_size)
-        options.setdefault("allowed_origins", self.settings.http_allowed_origins)
-        options.setdefault("path", self.settings.http_path)
-
-        def tool_schema(name: str) -> dict[str, Any] | None:
-            tool = self._tools.get(name)
-            return tool.input_schema if tool is not None else None
-
-        return HttpTransport(
-            self,
-            HttpOptions(**options),
-            running=self.running,
-            grace=self.grace,
-            max_in_flight=self.max_in_flight,
-            tool_schema=tool_schema,
-        )
-
-    async def serve_http(
-        self,
-        host: str | None = None,
-        port: int | None = None,
-        *,
-        path: str | None = None,
-        task_status: trio.TaskStatus[HttpTransport] = trio.TASK_STATUS_IGNORED,
-        **options: Any,
-    ) -> None:
-        """Serve Streamable HTTP on ``host:port`` with Hypercorn until ``transport.stop()``.
-
-        Nursery start protocol: ``transport = await nursery.start(server.serve_http,
-        "127.0.0.1", 0)``; ``transport.urls`` then names the endpoint. Other
-        keyword arguments are as for :meth:`asgi_app`. ``None`` takes the setting
-        (``http_host``, ``http_port``, ``http_path``: 127.0.0.1, 8000, ``/mcp``).
-        """
-        from .._transports import serve_http
-
-        s = self.settings
-        host = s.http_host if host is None else host
-        app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
-        port = s.http_port if port is None else port
-        await serve_http(app, host, port, task_status=task_status)
-
-    def run(
-        self,
-        transport: str = "stdio",
-        *,
-        host: str | None = None,
-        port: int | None = None,
-        path: str | None = None,
-        **options: Any,
-    ) -> None:
-        """Serve until stdin EOF (stdio), SIGTERM or Ctrl+C, then drain and return.
-
-        ``transport="http"`` serves Streamable HTTP on ``host:port`` at ``path``
-        (bound to 127.0.0.1 unless told otherwise); ``options`` are as for
-        :meth:`asgi_app`. Configures logging to stderr if the program has not.
-        """
-        if transport not in ("stdio", "http"):
-            raise ValueError(f"unknown transport {transport!r}; expected 'stdio' or 'http'")
-        if not logging.getLogger().handlers:
-            logging.basicConfig(
-                stream=sys.stderr,
-                level=logging.INFO,
-                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            )
-        if transport == "http":
-            from .._transports import run_http
-
-            s = self.settings
-            host = s.http_host if host is None else host
-            app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
-            trio.run(run_http, app, host, s.http_port if port is None else port)
-            return
-        _tune_gc()
-        trio.run(self.serve_stdio)
-        _report_abandoned_threads()
-
-
-def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Bound to a non-loopback address, accept any ``Host`` unless told otherwise."""
-    if host not in ("127.0.0.1", "localhost", "::1") and "allowed_hosts" not in options:
-        options = dict(options, allowed_hosts=("*",))
-    return options
-
-
-def _report_abandoned_threads() -> None:
-    """Name the worker threads still running after serving ended (sync tools that
-    ignored cancellation). They were abandoned, not waited for: the process exits."""
-    stuck = [
-        t.name
-        for t in threading.enumerate()
-        if t is not threading.main_thread()
-        and t.is_alive()
-        and not t.name.startswith("Trio thread")
-    ]
-    if stuck:
-        log.warning(
-            "trio_mcp: abandoned %d thread(s) that did not stop within the grace: %s",
-            len(stuck),
-            ", ".join(stuck),
-        )
-
-
-def _tune_gc() -> None:
-    """For a process ``run()`` owns: move start-up objects out of the collector's way.
-
-    Everything imported so far (modules, the registered tools and their
-    converters) lives until exit. ``gc.freeze()`` takes it out of every future
-    collection, and a larger first-generation threshold makes collections
-    rarer; measured in ``benchmarks/README.md``. Embedding (``serve()``) leaves
-    the host program's collector alone.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(10_000, gen1, gen2)
-
 
 def _doc(fn: Callable[..., Any]) -> str | None:
     import inspect
@@ -707,64 +472,3 @@ def _decode_cursor(cursor: Any, total: int) -> int:
     except (AttributeError, ValueError, UnicodeError):
         raise InvalidParams(f"Invalid params: invalid cursor {cursor!r}") from None
     return offset
-
-
-@asynccontextmanager
-async def _no_lifespan() -> AsyncIterator[None]:
-    yield None
-
-
-async def _start_background(
-    fn: Callable[..., Awaitable[Any]],
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    import inspect
-
-    if "task_status" in inspect.signature(fn).parameters:
-        async with trio.open_nursery() as nursery:
-            await nursery.start(fn)
-            task_status.started()
-        return
-    task_status.started()
-    await fn()
-
-
-async def _serve_then_cancel(
-    server: Server,
-    receive: trio.abc.ReceiveStream,
-    send: trio.abc.SendStream,
-    scope: trio.CancelScope,
-    *,
-    task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    try:
-        await serve_connection(
-            server,
-            receive,
-            send,
-            max_in_flight=server.max_in_flight,
-            grace=server.grace,
-            max_line=server.max_message_size,
-            task_status=task_status,
-        )
-    finally:
-        scope.cancel()  # the connection is over: stop the signal watcher too
-
-
-async def _watch_signals(
-    conn: Connection,
-    scope: trio.CancelScope,
-    *,
-    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
-) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
-        task_status.started()
-        async for signum in signals:
-            if signum == signal.SIGINT or signum == signal.SIGTERM:
-                if not conn._stopping:
-                    log.info("trio_mcp: %s received; draining", signal.Signals(signum).name)
-                    conn.stop()
-                else:
-                    log.warning("trio_mcp: second signal; cancelling now")
-                    scope.cancel()
