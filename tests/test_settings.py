@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
-from trio_mcp import Server, Settings, SettingsError
+from trio_mcp import Context, Server, Settings, SettingsError
+from trio_mcp.testing import connect
 
 
 def test_defaults_and_arguments() -> None:
@@ -58,3 +61,30 @@ def test_bad_arguments_and_unknown_names() -> None:
         Server("x", max_in_flight=0)
     with pytest.raises(SettingsError, match="unknown setting 'colour'"):
         Server("x").configure("--colour", colour="red")
+
+
+async def test_secrets_never_reach_repr_or_logs(caplog: pytest.LogCaptureFixture) -> None:
+    secret = b"s3cr3t-state-key-0123456789abcdef"
+    server = Server("x", state_secret=secret)
+
+    @server.tool()
+    async def ask(ctx: Context) -> str:
+        answer = await ctx.elicit("name?")
+        return str(answer.content)
+
+    caplog.set_level(logging.DEBUG)
+    async with connect(server, era="modern", capabilities={"elicitation": {}}) as client:
+        first = await client.call_tool("ask")
+        await client.request(
+            "tools/call",
+            {
+                "name": "ask",
+                "arguments": {},
+                "inputResponses": {"elicit-0": {"action": "accept", "content": {"n": "a"}}},
+                "requestState": first["requestState"],
+            },
+        )
+    text = secret.decode()
+    assert text not in repr(server) and text not in repr(server.settings)
+    assert text not in caplog.text
+    assert secret.hex() not in caplog.text

@@ -9,8 +9,10 @@ Precedence, lowest to highest:
 
 A bad value is refused with an error that names its source and the expected
 type, e.g. ``TRIO_MCP_MAX_IN_FLIGHT: expected an integer, got 'lots'``.
-Fields whose name contains ``secret``, ``token`` or ``key`` are never shown in
-``repr`` or logs.
+
+Secrets are deliberately not settings: the ``requestState`` key
+(``Server(state_secret=...)``) and HTTP credentials (the ``auth`` verifier) are
+given in code, kept out of ``repr``, and never logged.
 """
 
 from __future__ import annotations
