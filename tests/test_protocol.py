@@ -368,3 +368,35 @@ async def test_non_finite_float_result_is_stated_in_text() -> None:
     async with connect(server) as client:
         result = await client.call_tool("add", {"a": 1e308, "b": 1e308})
     assert result["content"] == [{"type": "text", "text": "inf"}]
+
+
+def test_capabilities_for_a_version_merges_its_extras() -> None:
+    info = ServerInfo(
+        "srv",
+        "1",
+        capabilities={"tools": {"listChanged": True}, "extensions": {"a/x": {}}},
+        extra_capabilities={
+            "2025-11-25": {"tasks": {"list": {}}},
+            "2026-07-28": {"extensions": {"b/y": {}}},
+        },
+        methods=frozenset({"tools/list"}),
+    )
+    assert info.capabilities_for("2025-06-18") is info.capabilities
+    assert info.capabilities_for("2025-11-25") == {
+        "tools": {"listChanged": True},
+        "extensions": {"a/x": {}},
+        "tasks": {"list": {}},
+    }
+    assert info.capabilities_for("2026-07-28")["extensions"] == {"a/x": {}, "b/y": {}}
+    assert "extensions" in info.capabilities and "b/y" not in info.capabilities["extensions"]
+    s = ServerSession(info)
+    [event] = feed(
+        s,
+        req(0, "initialize", {"protocolVersion": "2025-11-25", "capabilities": {}}),
+    )
+    assert event.message["result"]["capabilities"]["tasks"] == {"list": {}}
+    [event] = feed(ServerSession(info), req(1, "initialize", {"protocolVersion": "2025-06-18"}))
+    assert "tasks" not in event.message["result"]["capabilities"]
+    [event] = feed(ServerSession(info), req("d", "server/discover", {"_meta": MODERN_META}))
+    caps = event.message["result"]["capabilities"]
+    assert "tasks" not in caps and caps["extensions"] == {"a/x": {}, "b/y": {}}

@@ -99,7 +99,11 @@ class ServerInfo:
     Attributes:
         name, version, title: The server's ``Implementation``.
         instructions: Sent in ``initialize`` (2025-03-26+) and ``server/discover``.
-        capabilities: The server capabilities object.
+        capabilities: The server capabilities object, for every version.
+        extra_capabilities: Per protocol version, what that version's sessions
+            see on top of ``capabilities`` (merged one level deep): e.g. the
+            legacy ``tasks`` capability only for 2025-11-25, the tasks extension
+            only in ``server/discover`` (2026-07-28). See :meth:`capabilities_for`.
         methods: Every method the application answers (beyond the lifecycle
             ones the session answers itself). Anything else is ``-32601``.
         ttl_ms, cache_scope: Modern caching hints for discover and list results.
@@ -110,11 +114,26 @@ class ServerInfo:
     title: str | None = None
     instructions: str | None = None
     capabilities: dict[str, Any] = attrs.field(factory=dict)
+    extra_capabilities: dict[str, dict[str, Any]] = attrs.field(factory=dict)
     methods: Collection[str] = frozenset()
     legacy_only: Collection[str] = frozenset()
     modern_only: Collection[str] = frozenset()
     ttl_ms: int = 0
     cache_scope: str = "public"
+
+    def capabilities_for(self, version: str) -> dict[str, Any]:
+        """The capabilities object a session at protocol ``version`` announces."""
+        extra = self.extra_capabilities.get(version)
+        if not extra:
+            return self.capabilities
+        caps = dict(self.capabilities)
+        for key, value in extra.items():
+            base = caps.get(key)
+            if isinstance(base, dict) and isinstance(value, dict):
+                caps[key] = {**base, **value}
+            else:
+                caps[key] = value
+        return caps
 
     def implementation(self) -> dict[str, Any]:
         impl: dict[str, Any] = {"name": self.name, "version": self.version}
@@ -330,7 +349,7 @@ class ServerSession:
         info = self.info
         result: dict[str, Any] = {
             "protocolVersion": version,
-            "capabilities": info.capabilities,
+            "capabilities": info.capabilities_for(version),
             "serverInfo": info.implementation(),
         }
         if info.instructions and version != "2024-11-05":
@@ -342,7 +361,7 @@ class ServerSession:
         result: dict[str, Any] = {
             "resultType": "complete",
             "supportedVersions": list(MODERN_VERSIONS),
-            "capabilities": info.capabilities,
+            "capabilities": info.capabilities_for(MODERN_VERSIONS[0]),
             "ttlMs": info.ttl_ms,
             "cacheScope": info.cache_scope,
             "_meta": {META_SERVER_INFO: info.implementation()},
