@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .._runtime import Peer
     from ._cache import TTLCache
     from ._server import Server
+    from ._tasks import TaskRun
 
 __all__ = ["ClientCapabilityMissing", "Context", "ElicitResult"]
 
@@ -79,6 +80,7 @@ class Context:
     input_responses: dict[str, Any] = attrs.field(factory=dict, init=False)
     _input_count: int = attrs.field(default=0, init=False)
     pending_input: InputRequired | None = attrs.field(default=None, init=False)
+    _run: TaskRun | None = attrs.field(default=None, init=False)
 
     @property
     def request_id(self) -> Id:
@@ -102,6 +104,32 @@ class Context:
     @property
     def client_capabilities(self) -> dict[str, Any]:
         return self.request.client_capabilities
+
+    @property
+    def task_id(self) -> str | None:
+        """The id of the task this call runs as, once it is one (see :meth:`start_task`)."""
+        run = self._run
+        return run.task.id if run is not None and run.task is not None else None
+
+    async def start_task(self) -> str | None:
+        """Become a task now; return its id (``None`` when this call is not run as a task).
+
+        Only meaningful in a tool registered with ``task_start="explicit"``: the
+        handler runs on behalf of the request until this call, so input it asks
+        for before (``elicit``, ``sample``...) is resolved synchronously (MRTR
+        rounds in the modern era), and the request is then answered with the
+        task's ``CreateTaskResult`` while the handler goes on. Elsewhere (the
+        task already started, or the call is not a task) it does nothing.
+        """
+        await trio.lowlevel.checkpoint()
+        run = self._run
+        if run is None:
+            return None
+        return run.start().id
+
+    def _enter_task(self, run: TaskRun, peer: Peer) -> None:
+        self._run = run
+        self._conn = peer
 
     @property
     def cancel_scope(self) -> trio.CancelScope:
@@ -316,7 +344,11 @@ class Context:
         (awaited one by one, the handler would need one round per call). Legacy:
         the requests are sent one after another. An exception from a call (e.g.
         :class:`ClientCapabilityMissing`) propagates; the calls after it are not made.
+        Inside a modern task, the calls wait together: the task's ``inputRequests``
+        hold them all at once.
         """
+        if self._in_modern_task():
+            return await _concurrently(calls)
         results: list[T] = []
         missing: dict[str, dict[str, Any]] = {}
         pending = list(calls)
@@ -348,8 +380,35 @@ class Context:
         answer = self.input_responses.get(key)
         if isinstance(answer, dict):
             return answer
+        if self._run is not None and self._run.task is not None:
+            return await self._run.task.ask(key, method, params)  # tasks/update answers it
         self.pending_input = InputRequired.one(key, method, params)
         raise self.pending_input
 
+    def _in_modern_task(self) -> bool:
+        return (
+            self.request.era is Era.MODERN and self._run is not None and self._run.task is not None
+        )
+
     def _finish(self) -> None:
         self._done = True
+
+
+async def _concurrently(calls: tuple[Awaitable[T], ...]) -> list[T]:
+    """Await ``calls`` together; results in order; the first exception propagates."""
+    results: list[Any] = [None] * len(calls)
+    errors: list[Exception] = []
+
+    async def one(i: int, call: Awaitable[T]) -> None:
+        try:
+            results[i] = await call
+        except Exception as exc:
+            errors.append(exc)
+            nursery.cancel_scope.cancel()
+
+    async with trio.open_nursery() as nursery:
+        for i, call in enumerate(calls):
+            nursery.start_soon(one, i, call)
+    if errors:
+        raise errors[0]
+    return results

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import trio
 
-from .._errors import InvalidParams, McpError, ResourceNotFound
+from .._errors import InternalError, InvalidParams, McpError, MethodNotFound, ResourceNotFound
 from .._protocol import Era, IncomingRequest
 from .._runtime import Peer
 from ._context import Context
@@ -23,7 +23,19 @@ from ._hub import LIST_KINDS, Listener
 from ._mrtr import InputRequired, binding
 from ._prompts import messages_of
 from ._resources import contents_of
-from ._tools import ToolArgumentsError, to_call_result
+from ._tasks import (
+    LEGACY_TASKS_VERSION,
+    TaskRun,
+    declares_extension,
+    missing_extension,
+    owner_of,
+    tasks_cancel,
+    tasks_get,
+    tasks_list,
+    tasks_result,
+    tasks_update,
+)
+from ._tools import Tool, ToolArgumentsError, to_call_result
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -104,7 +116,9 @@ def _input_required(
 async def tools_list(
     server: Server, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    return server._page("tools", [t.definition() for t in server._tools.values()], req)
+    tasks = req.era is Era.LEGACY and req.version == LEGACY_TASKS_VERSION
+    items = [t.definition(task_support=tasks) for t in server._tools.values()]
+    return server._page("tools", items, req)
 
 
 async def tools_call(
@@ -124,6 +138,8 @@ async def call_tool(
     if tool is None:
         raise InvalidParams(f"Unknown tool: {name}")
     arguments = _object(params, "arguments")
+    if (tool.task_support != "forbidden" or "task" in params) and _as_task(tool, req):
+        return await _call_as_task(server, req, peer, tool, arguments)
     if ctx is None and tool._context_param is not None:
         ctx = Context(req, peer, server)
         try:
@@ -153,6 +169,88 @@ async def call_tool(
         return _input_required(server, ctx, ctx.pending_input, target)
     structured_ok = req.era is Era.MODERN or req.version not in _NO_STRUCTURED
     return to_call_result(tool, value, structured_ok=structured_ok)
+
+
+def _as_task(tool: Tool, req: IncomingRequest) -> bool:
+    """Whether this call runs as a task (the rule of each era), or its error.
+
+    Modern: the server decides. A task-capable tool becomes a task whenever the
+    request declares the extension; ``required`` without it is ``-32021``;
+    ``params.task`` is ignored. Legacy (2025-11-25): the client opts in with
+    ``params.task``; ``required`` without it, or ``forbidden`` with it, is ``-32601``.
+    """
+    mode = tool.task_support
+    if req.era is Era.MODERN:
+        if mode == "forbidden":
+            return False
+        if declares_extension(req.client_capabilities):
+            return True
+        if mode == "required":
+            raise missing_extension()
+        return False
+    meta = req.params.get("task") if req.version == LEGACY_TASKS_VERSION else None
+    if meta is None:
+        if mode == "required":
+            raise MethodNotFound(f"Tool {tool.name} must be called as a task (params.task)")
+        return False
+    if type(meta) is not dict:
+        raise InvalidParams('Invalid params: "task" must be an object')
+    if mode == "forbidden":
+        raise MethodNotFound(f"Tool {tool.name} does not support task-augmented calls")
+    return True
+
+
+async def _call_as_task(
+    server: Server, req: IncomingRequest, peer: Peer, tool: Tool, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    """Run the call in the services nursery; answer with its ``CreateTaskResult``.
+
+    ``task_start="explicit"``: wait until the handler calls ``ctx.start_task()``
+    (then the task's handle), or ends first (then its own answer: a result, an
+    error, or an MRTR ``input_required`` round).
+    """
+    ctx = Context(req, peer, server)
+    target = _resume(server, req, ctx, tool.name, arguments)
+    task_meta = req.params.get("task") if req.era is Era.LEGACY else None
+    run = TaskRun(
+        server._tasks,
+        tool,
+        ctx,
+        owner_of(req, peer),
+        peer,
+        task_meta.get("ttl") if isinstance(task_meta, dict) else None,
+        structured_ok=req.era is Era.MODERN or req.version not in _NO_STRUCTURED,
+    )
+    try:
+        run.kwargs = tool.bind(arguments, ctx)
+    except ToolArgumentsError as exc:
+        if req.era is Era.MODERN:
+            return error_result(str(exc))  # the server decides: no task for a call that cannot run
+        run.start().finish(error_result(str(exc)))  # created "working", failed at once
+        return run.created
+    services = server._services
+    if services is None:
+        raise InternalError(message="Internal error: the server is not running")
+    if tool.task_start == "immediate":
+        run.start()
+    services.start_soon(run.main)
+    if run.task is not None:
+        return run.created
+    try:
+        await run.decided.wait()
+    finally:
+        if not run.started:
+            run.scope.cancel()  # the request ended (cancelled) before the task began
+    if run.started:  # the handler called ctx.start_task()
+        return run.created
+    outcome = run.outcome
+    if isinstance(outcome, InputRequired):
+        return _input_required(server, ctx, outcome, target)
+    if isinstance(outcome, McpError):
+        raise outcome
+    if outcome is None:
+        raise InternalError(message="Internal error: the call was cancelled")
+    return outcome
 
 
 # -------------------------------------------------------------- resources
@@ -366,6 +464,13 @@ METHODS: dict[str, Method] = {
     "prompts/get": prompts_get,
     "completion/complete": completion_complete,
     "subscriptions/listen": subscriptions_listen,
+    "tasks/get": tasks_get,
+    "tasks/result": tasks_result,
+    "tasks/list": tasks_list,
+    "tasks/cancel": tasks_cancel,
+    "tasks/update": tasks_update,
 }
-LEGACY_ONLY = frozenset({"resources/subscribe", "resources/unsubscribe"})
-MODERN_ONLY = frozenset({"subscriptions/listen"})
+LEGACY_ONLY = frozenset(
+    {"resources/subscribe", "resources/unsubscribe", "tasks/result", "tasks/list"}
+)
+MODERN_ONLY = frozenset({"subscriptions/listen", "tasks/update"})

@@ -8,9 +8,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, TypeVar, overload
-
-import trio
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
 
 from .._errors import InvalidParams, MethodNotFound
 from .._protocol import IncomingRequest, ServerInfo, ServerSession
@@ -25,6 +23,7 @@ from ._prompts import Prompt, make_prompt
 from ._resources import Resource, ResourceTemplate, _Handler
 from ._serving import Serving
 from ._settings import Settings
+from ._tasks import TASK_CAPABILITIES, TaskStore, TaskSupport
 from ._tools import Tool, make_tool
 
 if TYPE_CHECKING:
@@ -63,6 +62,11 @@ class Server(Serving):
         state_secret: Key that signs modern-era ``requestState`` (MRTR). Default:
             random per process; set it when several workers serve one endpoint.
         cache_ttl_ms: ``ttlMs`` hint on modern discover and list results.
+        task_ttl: Seconds a task (``@server.tool(task=...)``) and its result are
+            kept from creation (``None``: until the server stops); a legacy
+            client's requested ``ttl`` is honoured up to it. A task still
+            running when it expires is cancelled.
+        task_poll_interval: The poll interval suggested to task clients, in seconds.
     """
 
     def __init__(
@@ -80,6 +84,8 @@ class Server(Serving):
         page_size: int | None = None,
         state_secret: bytes | None = None,
         cache_ttl_ms: int = 0,
+        task_ttl: float | None = 3600.0,
+        task_poll_interval: float = 1.0,
     ) -> None:
         self.name = name
         self.version = version
@@ -125,8 +131,9 @@ class Server(Serving):
             modern_only=MODERN_ONLY,
             ttl_ms=cache_ttl_ms,
         )
+        self._tasks = TaskStore(task_ttl, task_poll_interval)
         self._running = 0
-        self._services_scope: trio.CancelScope | None = None
+        self._services = None
 
     def configure(self, source: str = "configure()", **changes: Any) -> Settings:
         """Override settings (``None`` values are ignored); returns the new :class:`Settings`.
@@ -167,6 +174,8 @@ class Server(Serving):
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         asyncio: bool = False,
+        task: TaskSupport = "forbidden",
+        task_start: Literal["immediate", "explicit"] = "immediate",
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -182,6 +191,8 @@ class Server(Serving):
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
         asyncio: bool = False,
+        task: TaskSupport = "forbidden",
+        task_start: Literal["immediate", "explicit"] = "immediate",
     ) -> F | Callable[[F], F]:
         """Register a function as a tool. Use as ``@server.tool()`` or ``@server.tool``.
 
@@ -195,6 +206,16 @@ class Server(Serving):
             annotations: Tool annotations, e.g. ``{"readOnlyHint": True}``.
             asyncio: The function is an asyncio coroutine function (aiohttp,
                 asyncpg...): run it on an asyncio loop through trio-asyncio.
+            task: May a call run as a task (``tools/call`` answered at once with a
+                handle, the result fetched later)? ``"forbidden"`` (default),
+                ``"optional"`` or ``"required"``. Legacy (2025-11-25): the client
+                opts in with ``params.task``. Modern (the tasks extension): every
+                call from a client declaring the extension becomes a task;
+                ``"required"`` without it is ``-32021``. See docs/architecture.md.
+            task_start: ``"immediate"`` (default): the task exists before the
+                handler starts. ``"explicit"``: the handler runs on behalf of the
+                request, resolving input synchronously, until it calls
+                ``await ctx.start_task()``.
 
         Raises:
             TypeError: a parameter's annotation has no JSON Schema.
@@ -212,6 +233,8 @@ class Server(Serving):
                     icons=icons,
                     meta=meta,
                     asyncio=asyncio,
+                    task=task,
+                    task_start=task_start,
                 )
             )
             return f
@@ -224,12 +247,19 @@ class Server(Serving):
         While serving, clients hear ``notifications/tools/list_changed``.
         """
         self._tools[tool.name] = tool
+        self._sync_task_capabilities()
         self._hub.list_changed("tools")
 
     def remove_tool(self, name: str) -> None:
         """Unregister a tool. Raises ``KeyError`` if there is none by that name."""
         del self._tools[name]
+        self._sync_task_capabilities()
         self._hub.list_changed("tools")
+
+    def _sync_task_capabilities(self) -> None:
+        """Advertise tasks (per era) exactly while some tool supports them."""
+        tasks = any(t.task_support != "forbidden" for t in self._tools.values())
+        self._info.extra_capabilities = TASK_CAPABILITIES if tasks else {}
 
     def resource(
         self,
@@ -363,8 +393,8 @@ class Server(Serving):
         return ServerSession(self._info)
 
     def timeout_for(self, request: IncomingRequest) -> float | None:
-        if request.method == "subscriptions/listen":
-            return None  # a long-lived stream, ended by the client or by shutdown
+        if request.method in ("subscriptions/listen", "tasks/result"):
+            return None  # long-lived: ended by the client, the task's end, or shutdown
         if request.method == "tools/call":
             name = request.params.get("name")
             # Any JSON value may arrive here (a list is unhashable): only a str names a tool.
@@ -407,6 +437,8 @@ class Server(Serving):
     def disconnected(self, peer: Peer) -> None:
         self._hub.peers.discard(peer)
         self._hub.close_listeners(peer)
+        if peer.session.legacy_version is not None:
+            self._tasks.drop_owner(peer.session)  # nobody can reach its tasks any more
 
     def _page(self, key: str, items: list[Any], request: IncomingRequest) -> dict[str, Any]:
         page, next_cursor = self._paginate(items, request.params.get("cursor"))

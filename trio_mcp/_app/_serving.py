@@ -50,6 +50,8 @@ class Serving:
     _background: list[Callable[..., Awaitable[Any]]]
     _tools: dict[str, Tool]
     _running: int
+    #: The services nursery while :meth:`running` (task runs are supervised there).
+    _services: trio.Nursery | None
 
     def _app(self) -> Application:
         """``self`` as the runtime sees it: ``Server`` implements :class:`Application`."""
@@ -59,6 +61,9 @@ class Serving:
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
         """Run the server's lifespan and background tasks for the duration of the block.
+
+        Its nursery also supervises task runs (``@server.tool(task=...)``); leaving
+        the block cancels them.
 
         ``serve`` enters it for you; enter it yourself to share one lifespan
         between several connections (e.g. a TCP listener). Re-entrant.
@@ -80,10 +85,12 @@ class Serving:
                     await nursery.start(self.cache.run)
                     for fn in self._background:
                         await nursery.start(_start_background, fn)
+                    self._services = nursery
                     try:
                         yield
                     finally:
-                        nursery.cancel_scope.cancel()
+                        self._services = None
+                        nursery.cancel_scope.cancel()  # every task run too: none outlives serving
         finally:
             self._running = 0
             self.state = None

@@ -72,9 +72,13 @@ class Tool:
     _fields: tuple[str, ...] = ()
     asyncio: bool = False
     """Run on the asyncio loop (trio-asyncio): for asyncio-only libraries."""
+    task_support: str = "forbidden"
+    """``"forbidden"``, ``"optional"`` or ``"required"``: may a call run as a task."""
+    task_start: str = "immediate"
+    """``"immediate"`` or ``"explicit"`` (the handler calls ``ctx.start_task()``)."""
 
-    def definition(self) -> dict[str, Any]:
-        """The ``Tool`` object of ``tools/list``."""
+    def definition(self, *, task_support: bool = False) -> dict[str, Any]:
+        """The ``Tool`` object of ``tools/list``; ``task_support`` adds ``execution`` (2025-11-25)."""
         out: dict[str, Any] = {"name": self.name, "inputSchema": self.input_schema}
         if self.title:
             out["title"] = self.title
@@ -88,6 +92,8 @@ class Tool:
             out["icons"] = self.icons
         if self.meta:
             out["_meta"] = self.meta
+        if task_support and self.task_support != "forbidden":
+            out["execution"] = {"taskSupport": self.task_support}
         return out
 
     def bind(self, arguments: dict[str, Any], context: Any) -> dict[str, Any]:
@@ -146,10 +152,16 @@ def make_tool(
     icons: list[dict[str, Any]] | None = None,
     meta: dict[str, Any] | None = None,
     asyncio: bool = False,
+    task: str = "forbidden",
+    task_start: str = "immediate",
 ) -> Tool:
     """Build a :class:`Tool` from a function's signature. Raises ``TypeError`` if it cannot."""
     if asyncio and not inspect.iscoroutinefunction(fn):
         raise TypeError(f"tool {fn.__name__!r}: asyncio=True needs an async def function")
+    if task not in ("forbidden", "optional", "required"):
+        raise TypeError(f"tool {fn.__name__!r}: task must be 'forbidden', 'optional' or 'required'")
+    if task_start not in ("immediate", "explicit"):
+        raise TypeError(f"tool {fn.__name__!r}: task_start must be 'immediate' or 'explicit'")
     sig = inspect.signature(fn)
     hints = typing.get_type_hints(fn, include_extras=True)
     context_param: str | None = None
@@ -230,6 +242,8 @@ def make_tool(
         is_async=inspect.iscoroutinefunction(fn),
         fields=fields,
         asyncio=asyncio,
+        task_support=task,
+        task_start=task_start,
     )
 
 

@@ -302,7 +302,7 @@ class HttpTransport:
         except ParseError as exc:
             raise HttpError(400, "Parse error", exc.code, data=exc.data) from None
         if _is_modern(scope, msg) or not self.options.legacy:
-            await self._modern(scope, receive, responder, msg)
+            await self._modern(scope, receive, responder, msg, token)
         elif header(scope, b"mcp-session-id") is None:
             if type(msg) is not dict or msg.get("method") != "initialize":
                 raise HttpError(400, "Bad Request: Mcp-Session-Id header is required")
@@ -312,7 +312,14 @@ class HttpTransport:
 
     # --------------------------------------------------------------- modern
 
-    async def _modern(self, scope: Scope, receive: Receive, responder: Responder, msg: Any) -> None:
+    async def _modern(
+        self,
+        scope: Scope,
+        receive: Receive,
+        responder: Responder,
+        msg: Any,
+        token: AccessToken | None = None,
+    ) -> None:
         if type(msg) is dict:
             check_headers(scope, msg, self._tool_schema)
         session = self.app.new_session()
@@ -326,7 +333,8 @@ class HttpTransport:
                 await responder.full(status, encode(message))
                 return
             if type(event) is IncomingRequest:
-                await self._modern_request(receive, responder, session, event)
+                subject = token.subject if token is not None else None
+                await self._modern_request(receive, responder, session, event, subject)
                 return
             if type(event) is Notified:
                 await self.app.notified(
@@ -335,10 +343,15 @@ class HttpTransport:
         await responder.full(202)
 
     async def _modern_request(
-        self, receive: Receive, responder: Responder, session: ServerSession, req: IncomingRequest
+        self,
+        receive: Receive,
+        responder: Responder,
+        session: ServerSession,
+        req: IncomingRequest,
+        subject: str | None = None,
     ) -> None:
         send_ch, recv_ch = trio.open_memory_channel[tuple[bytes, int | None]](64)
-        peer = RequestPeer(session, send_ch)
+        peer = RequestPeer(session, send_ch, subject=subject)
         self._peers.add(peer)
         self.app.connected(peer)
         self._requests.begin()

@@ -2,7 +2,8 @@
 
 ``MCP-Protocol-Version`` must equal ``_meta``'s protocol version; ``Mcp-Method``
 the method; ``Mcp-Name`` the ``name``/``uri`` of ``tools/call``,
-``prompts/get`` and ``resources/read``; and ``Mcp-Param-{Name}`` every tool
+``prompts/get`` and ``resources/read`` (and the ``taskId`` of ``tasks/get``,
+``tasks/update`` and ``tasks/cancel``); and ``Mcp-Param-{Name}`` every tool
 argument whose schema carries ``x-mcp-header``. Values may be sent in the
 ``=?base64?...?=`` sentinel form and are decoded before comparing; numbers are
 compared as numbers.
@@ -20,7 +21,15 @@ from ._asgi import HttpError, Scope, header
 
 __all__ = ["check_headers"]
 
-_NAMED = {"tools/call": "name", "prompts/get": "name", "resources/read": "uri"}
+_NAMED = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    # the tasks extension (SEP-2663): Mcp-Name carries params.taskId
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
 
 
 def check_headers(

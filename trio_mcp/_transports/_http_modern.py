@@ -42,6 +42,8 @@ class RequestPeer:
     _out: trio.MemorySendChannel[tuple[bytes, int | None]]
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
     gone: bool = False
+    #: The authenticated identity of the request (bearer auth), if any: tasks are bound to it.
+    subject: str | None = None
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self._scopes.get(rid)

@@ -1,0 +1,525 @@
+"""Tasks: a ``tools/call`` that answers at once with a handle, and runs on.
+
+Two wire designs share one implementation:
+
+* **2025-11-25** (legacy, experimental core tasks): the client opts in per call
+  with ``params.task``; ``CreateTaskResult`` nests the task (``{"task": ...}``);
+  ``tasks/get``, ``tasks/result`` (blocks until the end, then answers exactly
+  what the call would have), ``tasks/list``, ``tasks/cancel`` (``-32602`` once
+  terminal); a tool's ``isError`` result makes the task ``failed``.
+* **2026-07-28** (the ``io.modelcontextprotocol/tasks`` extension, SEP-2663):
+  the client declares the extension in each request's capabilities and the
+  *server* decides; ``CreateTaskResult`` is flat (``resultType: "task"``);
+  ``tasks/get`` inlines the result, error or outstanding ``inputRequests``;
+  ``tasks/update`` answers them; ``tasks/cancel`` is an empty ack; an
+  ``isError`` result is ``completed``, only a JSON-RPC error is ``failed``.
+
+A :class:`TaskRun` executes the tool in the server's services nursery (see
+``Serving.running``) under its own cancel scope: ``tasks/cancel`` cancels it,
+the server's shutdown cancels every run, and a legacy session's tasks end with
+the session. The :class:`TaskStore` keeps the records in memory, bound to who
+created them (the legacy session, or the modern request's authenticated
+subject), until their ttl passes.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import math
+import secrets
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+
+import attrs
+import trio
+
+from .._errors import CAPABILITY_NOT_SUPPORTED, InvalidParams, McpError, MethodNotFound
+from .._protocol import Era, IncomingRequest, ServerSession
+from .._wire import Id
+from ._mrtr import InputRequired
+from ._tools import Tool, to_call_result
+
+if TYPE_CHECKING:
+    from .._runtime import Peer
+    from ._context import Context
+    from ._server import Server
+
+__all__ = [
+    "LEGACY_TASKS_VERSION",
+    "RELATED_TASK",
+    "TASKS_EXTENSION",
+    "Task",
+    "TaskRun",
+    "TaskStore",
+    "TaskSupport",
+]
+
+log = logging.getLogger("trio_mcp")
+
+TaskSupport = Literal["forbidden", "optional", "required"]
+TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
+RELATED_TASK = "io.modelcontextprotocol/related-task"
+LEGACY_TASKS_VERSION = "2025-11-25"
+TERMINAL = frozenset({"completed", "failed", "cancelled"})
+#: What a server with task-capable tools adds to its capabilities, per protocol version.
+TASK_CAPABILITIES: dict[str, dict[str, Any]] = {
+    LEGACY_TASKS_VERSION: {
+        "tasks": {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
+    },
+    "2026-07-28": {"extensions": {TASKS_EXTENSION: {}}},
+}
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def declares_extension(caps: dict[str, Any]) -> bool:
+    """True if a modern request's client capabilities name the tasks extension."""
+    ext = caps.get("extensions")
+    return isinstance(ext, dict) and isinstance(ext.get(TASKS_EXTENSION), dict)
+
+
+def missing_extension() -> McpError:
+    return McpError(
+        CAPABILITY_NOT_SUPPORTED,
+        "Missing required client capability",
+        {"requiredCapabilities": {"extensions": {TASKS_EXTENSION: {}}}},
+    )
+
+
+def owner_of(req: IncomingRequest, peer: Peer) -> object:
+    """Who may see a task: the legacy session, or the modern request's auth subject."""
+    if req.era is Era.LEGACY:
+        return peer.session
+    return getattr(peer, "subject", None)
+
+
+@attrs.define(eq=False)
+class _Ask:
+    method: str
+    params: dict[str, Any]
+    answered: trio.Event = attrs.field(factory=trio.Event)
+    answer: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.define(eq=False)
+class Task:
+    """One task's record. Its status only moves forward: terminal states are final."""
+
+    id: str
+    owner: object
+    era: Era
+    ttl_ms: int | None
+    poll_ms: int
+    expires: float
+    peer: Peer | None = None
+    status: str = "working"
+    message: str | None = None
+    created: str = attrs.field(factory=_now)
+    updated: str = attrs.field(init=False)
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    asks: dict[str, _Ask] = attrs.field(factory=dict)
+    legacy_asks: int = 0
+    result_waiters: list[Id] = attrs.field(factory=list)
+    _changed: trio.Event = attrs.field(factory=trio.Event)
+
+    def __attrs_post_init__(self) -> None:
+        self.updated = self.created
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    def set_status(self, status: str, message: str | None = None) -> bool:
+        """Move to ``status``; False (and nothing changes) once terminal."""
+        if self.terminal:
+            return False
+        self.status, self.message, self.updated = status, message, _now()
+        self.wake()
+        if self.era is Era.LEGACY and self.peer is not None:
+            self.peer.notify_nowait("notifications/tasks/status", legacy_task(self))
+        return True
+
+    def wake(self) -> None:
+        self._changed.set()
+        self._changed = trio.Event()
+
+    async def changed(self) -> None:
+        await self._changed.wait()
+
+    def cancel(self, message: str) -> None:
+        if self.set_status("cancelled", message):
+            self.scope.cancel()
+
+    def finish(self, outcome: dict[str, Any] | McpError | InputRequired) -> None:
+        if self.terminal:
+            return  # cancelled meanwhile: cancelled it stays
+        if isinstance(outcome, dict):
+            self.result = outcome
+            if self.era is Era.LEGACY and outcome.get("isError"):
+                self.set_status("failed", "The tool returned an error")
+            else:
+                self.set_status("completed")
+            return
+        if isinstance(outcome, InputRequired):
+            outcome = McpError(None, "Internal error: InputRequired raised inside a task")
+        self.error = outcome.to_error()
+        self.set_status("failed", outcome.message)
+
+    # ---------------------------------------------------- input inside a task
+
+    def _after_input(self) -> None:
+        if not self.asks and not self.legacy_asks and self.status == "input_required":
+            self.set_status("working")
+
+    async def ask(self, key: str, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Modern: park in ``input_required`` until ``tasks/update`` answers ``key``."""
+        ask = self.asks[key] = _Ask(method, params)
+        self.set_status("input_required", "Waiting for input")
+        try:
+            await ask.answered.wait()
+        finally:
+            if self.asks.get(key) is ask:
+                del self.asks[key]
+            self._after_input()
+        return ask.answer
+
+    def update(self, responses: dict[str, Any]) -> None:
+        """Deliver ``tasks/update`` answers; keys not outstanding are ignored."""
+        for key, answer in responses.items():
+            ask = self.asks.get(key)
+            if ask is not None and isinstance(answer, dict):
+                del self.asks[key]
+                ask.answer = answer
+                ask.answered.set()
+        self._after_input()
+
+    async def ask_legacy(self, peer: Peer, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Legacy: ``input_required``, then the request goes out on a ``tasks/result`` stream."""
+        meta = dict(params.get("_meta") or {}, **{RELATED_TASK: {"taskId": self.id}})
+        self.legacy_asks += 1
+        self.set_status("input_required", "Waiting for input: call tasks/result")
+        try:
+            while not self.result_waiters:
+                await self.changed()
+            return await peer.request(
+                method, dict(params, _meta=meta), related=self.result_waiters[0]
+            )
+        finally:
+            self.legacy_asks -= 1
+            self._after_input()
+
+
+def _base(task: Task) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "taskId": task.id,
+        "status": task.status,
+        "createdAt": task.created,
+        "lastUpdatedAt": task.updated,
+    }
+    if task.message is not None:
+        out["statusMessage"] = task.message
+    return out
+
+
+def legacy_task(task: Task) -> dict[str, Any]:
+    """The 2025-11-25 ``Task`` object (``ttl``, ``pollInterval``)."""
+    return {**_base(task), "ttl": task.ttl_ms, "pollInterval": task.poll_ms}
+
+
+def modern_task(task: Task, *, detailed: bool = False) -> dict[str, Any]:
+    """The extension's ``Task`` (``ttlMs``, ``pollIntervalMs``); ``detailed`` inlines the rest."""
+    out = {**_base(task), "ttlMs": task.ttl_ms, "pollIntervalMs": task.poll_ms}
+    if detailed:
+        if task.status == "completed" and task.result is not None:
+            out["result"] = task.result
+        elif task.status == "failed" and task.error is not None:
+            out["error"] = task.error
+        elif task.status == "input_required":
+            out["inputRequests"] = {
+                k: {"method": a.method, "params": a.params} for k, a in task.asks.items()
+            }
+    return out
+
+
+def created_result(task: Task) -> dict[str, Any]:
+    """The ``CreateTaskResult`` for the task's era."""
+    if task.era is Era.LEGACY:
+        return {"task": legacy_task(task)}
+    return {"resultType": "task", **modern_task(task)}
+
+
+class TaskStore:
+    """The server's tasks, in memory. Expired tasks are cancelled and forgotten lazily.
+
+    Args:
+        ttl: Seconds a task is kept from creation (``None``: until the server
+            stops). A legacy client's requested ``ttl`` is honoured up to it.
+        poll_interval: The ``pollInterval`` suggested to clients, in seconds.
+    """
+
+    def __init__(self, ttl: float | None = 3600.0, poll_interval: float = 1.0) -> None:
+        self.ttl = ttl
+        self.poll_interval = poll_interval
+        self._tasks: dict[str, Task] = {}
+        self._expiry: list[tuple[float, str]] = []
+
+    def __len__(self) -> int:
+        return len(self._tasks)
+
+    def create(
+        self, owner: object, era: Era, peer: Peer | None, requested_ttl_ms: Any = None
+    ) -> Task:
+        self.sweep()
+        ttl_ms = None if self.ttl is None else int(self.ttl * 1000)
+        if type(requested_ttl_ms) is int and requested_ttl_ms > 0:
+            ttl_ms = requested_ttl_ms if ttl_ms is None else min(ttl_ms, requested_ttl_ms)
+        expires = math.inf if ttl_ms is None else trio.current_time() + ttl_ms / 1000
+        task = Task(
+            secrets.token_urlsafe(16),
+            owner,
+            era,
+            ttl_ms,
+            max(1, int(self.poll_interval * 1000)),
+            expires,
+            peer if era is Era.LEGACY else None,
+        )
+        self._tasks[task.id] = task
+        if ttl_ms is not None:
+            heapq.heappush(self._expiry, (expires, task.id))
+        return task
+
+    def get(self, task_id: Any, owner: object) -> Task:
+        """The task ``task_id`` if ``owner`` may see it, else ``-32602``."""
+        self.sweep()
+        if type(task_id) is not str:
+            raise InvalidParams('Invalid params: "taskId" must be a string')
+        task = self._tasks.get(task_id)
+        if task is None or not (task.owner is owner or task.owner == owner):
+            raise InvalidParams("Failed to retrieve task: Task not found", {"taskId": task_id})
+        return task
+
+    def owned(self, owner: object) -> list[Task]:
+        self.sweep()
+        return [t for t in self._tasks.values() if t.owner is owner or t.owner == owner]
+
+    def drop_owner(self, owner: object) -> None:
+        """Cancel and forget ``owner``'s tasks (its legacy session ended)."""
+        for task in [t for t in self._tasks.values() if t.owner is owner]:
+            task.cancel("The session ended")
+            del self._tasks[task.id]
+
+    def sweep(self) -> None:
+        now = trio.current_time()
+        while self._expiry and self._expiry[0][0] <= now:
+            _, task_id = heapq.heappop(self._expiry)
+            task = self._tasks.pop(task_id, None)
+            if task is not None:
+                task.cancel("The task's ttl expired")
+
+
+@attrs.define(eq=False)
+class TaskRun:
+    """One tool call executed in the server's services nursery.
+
+    With ``task_start="immediate"`` the task exists before the handler starts.
+    With ``"explicit"``, the handler runs on behalf of the request until it
+    calls ``ctx.start_task()`` (input it asks for before that is resolved
+    synchronously: MRTR rounds, or legacy requests on the call's stream), or
+    until it ends: ``outcome`` is then the request's own answer.
+    """
+
+    store: TaskStore
+    tool: Tool
+    ctx: Context
+    owner: object
+    peer: Peer
+    requested_ttl_ms: Any = None
+    structured_ok: bool = True
+    kwargs: dict[str, Any] = attrs.field(factory=dict)
+    task: Task | None = None
+    scope: trio.CancelScope = attrs.field(factory=trio.CancelScope)
+    decided: trio.Event = attrs.field(factory=trio.Event)
+    outcome: dict[str, Any] | McpError | InputRequired | None = None
+    #: The ``CreateTaskResult``, as of creation (a task starts ``working``).
+    created: dict[str, Any] = attrs.field(factory=dict)
+
+    def __attrs_post_init__(self) -> None:
+        self.ctx._run = self
+
+    @property
+    def started(self) -> bool:
+        """True once the task exists (``start`` was called)."""
+        return self.task is not None
+
+    def start(self) -> Task:
+        """Create the task (now visible to ``tasks/get``); the handler goes on inside it."""
+        if self.task is None:
+            req = self.ctx.request
+            task = self.store.create(self.owner, req.era, self.peer, self.requested_ttl_ms)
+            task.scope = self.scope
+            self.task = task
+            self.created = created_result(task)
+            self.ctx._enter_task(self, TaskPeer(self.peer.session, self.peer, task))
+            self.decided.set()
+        return self.task
+
+    async def main(self) -> None:
+        from ._server import current_context
+
+        token = current_context.set(self.ctx)
+        outcome: dict[str, Any] | McpError | InputRequired | None = None
+        try:
+            with self.scope:
+                outcome = await self._invoke()
+        finally:
+            current_context.reset(token)
+            self.ctx._finish()
+            if self.task is None:
+                self.outcome = outcome
+                self.decided.set()
+            elif outcome is None:
+                self.task.cancel("Cancelled")  # by tasks/cancel, expiry or shutdown
+            else:
+                self.task.finish(outcome)
+
+    async def _invoke(self) -> dict[str, Any] | McpError | InputRequired:
+        ctx, name = self.ctx, self.tool.name
+        try:
+            value = await self.tool.invoke(self.kwargs)
+        except InputRequired as exc:
+            return exc
+        except McpError as exc:
+            return exc
+        except Exception as exc:
+            if self.task is None and ctx.pending_input is not None:
+                return ctx.pending_input
+            log.exception("trio_mcp: tool %r raised", name)
+            text = f"Error executing tool {name}: {exc}"
+            return {"content": [{"type": "text", "text": text}], "isError": True}
+        if self.task is None and ctx.pending_input is not None:
+            return ctx.pending_input
+        try:
+            return to_call_result(self.tool, value, structured_ok=self.structured_ok)
+        except McpError as exc:
+            return exc
+
+
+@attrs.define(eq=False)
+class TaskPeer:
+    """The peer a task's handler sees: its cancel scope is the task's.
+
+    Legacy: notifications reach the session, tagged with the related-task
+    ``_meta``. Modern: tasks carry no progress or log notifications (SEP-2663),
+    so they are dropped.
+    """
+
+    session: ServerSession
+    inner: Peer
+    task: Task
+
+    def scope_of(self, rid: Id) -> trio.CancelScope | None:
+        return self.task.scope
+
+    def _params(self, params: dict[str, Any] | None) -> dict[str, Any]:
+        params = dict(params or {})
+        params["_meta"] = dict(
+            params.get("_meta") or {}, **{RELATED_TASK: {"taskId": self.task.id}}
+        )
+        return params
+
+    async def notify(
+        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
+    ) -> None:
+        if self.task.era is Era.LEGACY and not self.task.terminal:
+            await self.inner.notify(method, self._params(params))
+
+    def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
+        if self.task.era is Era.LEGACY and not self.task.terminal:
+            return self.inner.notify_nowait(method, self._params(params))
+        return False
+
+    async def request(
+        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
+    ) -> dict[str, Any]:
+        return await self.task.ask_legacy(self.inner, method, params or {})
+
+
+# ------------------------------------------------------------------ methods
+
+
+def _lookup(server: Server, req: IncomingRequest, peer: Peer) -> Task:
+    """The error order: era/method, then the capability gate, then the task id."""
+    if req.era is Era.LEGACY:
+        if req.version != LEGACY_TASKS_VERSION:
+            raise MethodNotFound(f"Method not found: {req.method}")
+    elif not declares_extension(req.client_capabilities):
+        raise missing_extension()
+    return server._tasks.get(req.params.get("taskId"), owner_of(req, peer))
+
+
+async def tasks_get(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    task = _lookup(server, req, peer)
+    return legacy_task(task) if req.era is Era.LEGACY else modern_task(task, detailed=True)
+
+
+async def tasks_result(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    """Legacy: wait for the end; answer exactly what the call would have (plus related-task)."""
+    task = _lookup(server, req, peer)
+    task.result_waiters.append(req.id)
+    task.wake()  # a handler waiting to send its input request on this stream
+    try:
+        while not task.terminal:
+            await task.changed()
+    finally:
+        task.result_waiters.remove(req.id)
+    related = {RELATED_TASK: {"taskId": task.id}}
+    if task.error is not None:
+        err = task.error
+        raise McpError(err["code"], err["message"], err.get("data"))
+    if task.result is None:
+        raise McpError(None, f"Task {task.status}: {task.message or 'no result'}", related)
+    result = dict(task.result)
+    result["_meta"] = dict(result.get("_meta") or {}, **related)
+    return result
+
+
+async def tasks_list(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    if req.version != LEGACY_TASKS_VERSION:
+        raise MethodNotFound(f"Method not found: {req.method}")
+    tasks = [legacy_task(t) for t in server._tasks.owned(owner_of(req, peer))]
+    return server._page("tasks", tasks, req)
+
+
+async def tasks_cancel(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    task = _lookup(server, req, peer)
+    if req.era is Era.MODERN:
+        task.cancel("Cancelled by the client")
+        return {}  # an empty ack, for a terminal task too
+    if task.terminal:
+        raise InvalidParams(f"Cannot cancel task: already in terminal status '{task.status}'")
+    task.cancel("Cancelled by the client")
+    return legacy_task(task)
+
+
+async def tasks_update(
+    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    task = _lookup(server, req, peer)
+    responses = req.params.get("inputResponses")
+    if type(responses) is not dict:
+        raise InvalidParams('Invalid params: "inputResponses" must be an object')
+    task.update(responses)
+    return {}
