@@ -82,13 +82,13 @@ def main() -> None:
         "",
     ]
     summary = [
-        "| spec version | scenarios passed | scenarios failed | checks passed | checks failed | warnings |",
-        "|---|---|---|---|---|---|",
+        "| spec version | scenarios passed | scenarios failed | checks passed | checks failed | warnings | skipped |",
+        "|---|---|---|---|---|---|---|",
     ]
     body: list[str] = []
     for spec in args.specs:
         scenarios = _scenarios(args.results / spec)
-        s_pass = s_fail = c_pass = c_fail = c_warn = 0
+        s_pass = s_fail = s_skip = c_pass = c_fail = c_warn = 0
         rows = [
             "| scenario | result | checks passed | failed | warnings |",
             "|---|---|---|---|---|",
@@ -101,13 +101,18 @@ def main() -> None:
             c_pass += ok
             c_fail += len(bad)
             c_warn += len(warn)
+            skipped = bool(checks) and all(c["status"] == "SKIPPED" for c in checks)
             if bad:
                 s_fail += 1
+            elif skipped:
+                s_skip += 1
             else:
                 s_pass += 1
-            rows.append(
-                f"| {name} | {'FAIL' if bad else 'pass'} | {ok} | {len(bad)} | {len(warn)} |"
-            )
+            verdict = "FAIL" if bad else "skipped by the suite" if skipped else "pass"
+            rows.append(f"| {name} | {verdict} | {ok} | {len(bad)} | {len(warn)} |")
+            if skipped:
+                why = (checks[0].get("description") or "").replace("\n", " ")
+                notes.append(f"- `{name}` SKIPPED by the suite itself: {why[:200]}")
             for c in bad + warn:
                 msg = (c.get("errorMessage") or c.get("description") or "").replace("\n", " ")
                 notes.append(f"- `{name}` {c['status']} {c.get('name', '')}: {msg[:300]}")
@@ -133,8 +138,16 @@ def main() -> None:
                         f"({swallowed[0][:120]!r})"
                         + (f": known, {known}" if known else " — check the fixture")
                     )
-        summary.append(f"| {spec} | {s_pass} | {s_fail} | {c_pass} | {c_fail} | {c_warn} |")
-        body += [f"## {spec}", "", *rows, ""]
+        summary.append(
+            f"| {spec} | {s_pass} | {s_fail} | {c_pass} | {c_fail} | {c_warn} | {s_skip} |"
+        )
+        heading = spec
+        if spec.endswith("+tasks"):
+            heading = (
+                f"{spec}: the io.modelcontextprotocol/tasks extension scenarios"
+                " (`--scenario tasks-*`, one by one; `--suite all` leaves extensions out)"
+            )
+        body += [f"## {heading}", "", *rows, ""]
         if notes:
             body += ["Failures, warnings and `isError` results:", "", *notes, ""]
     lines += [*summary, "", *body]

@@ -13,7 +13,9 @@ The conformance suite's newer fixtures are here too: ``json_schema_2020_12_tool`
 tools and prompt (modern-era multi round-trip requests: ``ctx.elicit``/``sample``/
 ``list_roots`` with named keys, ``ctx.gather_input`` for several in one round), and
 the HTTP diagnostics ``test_reconnection``, ``test_missing_capability``,
-``test_streaming_elicitation``, ``test_logging_tool`` and ``test_trigger_*_change``.
+``test_streaming_elicitation``, ``test_logging_tool`` and ``test_trigger_*_change``,
+and the tasks fixtures (``greet``, ``slow_compute``, ``failing_job``,
+``protocol_error_job``, ``confirm_delete``, ``multi_input``, ``test_tool_with_task``).
 
 Everything named ``extra_*`` / ``extra://*`` is NOT in the reference: it exists so
 tests can reach the rest of the server surface (resource-updated notifications,
@@ -45,6 +47,7 @@ from trio_mcp import (
     ElicitResult,
     EmbeddedResource,
     ImageContent,
+    McpError,
     McpHeader,
     Message,
     ResourceLink,
@@ -324,6 +327,58 @@ def build(page_size: int | None = None) -> Server:
         await ctx.gather_input(*asks)
         return f"received {len(asks)} input(s)"
 
+    # ------------------------------------------ tasks (2025-11-25 and the extension)
+    # The conformance suite's tasks-* fixtures. With task="optional"/"required" a
+    # call becomes a task: in 2025-11-25 when the client sends params.task, in
+    # 2026-07-28 whenever the request declares io.modelcontextprotocol/tasks.
+
+    @server.tool()
+    def greet(name: str) -> str:
+        """Greets someone; never a task"""
+        return f"Hello, {name}!"
+
+    @server.tool(task="optional")
+    async def slow_compute(seconds: float, label: str = "") -> str:
+        """Sleeps for `seconds`, then reports; runs as a task when the client supports tasks"""
+        await _sleep(seconds)
+        return f"Computed {label or 'result'} after {seconds:g}s"
+
+    @server.tool(task="required")
+    async def failing_job() -> ToolResult:
+        """A task whose tool result is an error (isError): the task still completes"""
+        await _sleep(1)
+        return ToolResult([TextContent("The job failed: simulated tool error")], is_error=True)
+
+    @server.tool(task="optional")
+    async def protocol_error_job() -> str:
+        """A task that ends in a JSON-RPC error: the task fails"""
+        await _sleep(0.2)
+        raise McpError(-32603, "Simulated protocol error in a task")
+
+    @server.tool(task="optional")
+    async def confirm_delete(filename: str, ctx: Context) -> str:
+        """Asks the user to confirm, from inside the task (input_required, tasks/update)"""
+        answer = await ctx.elicit(f"Delete {filename}?", CONFIRM_DELETE_SCHEMA)
+        confirmed = answer.action == "accept" and bool((answer.content or {}).get("confirm"))
+        return f"{filename}: {'deleted' if confirmed else 'kept'}"
+
+    @server.tool(task="optional")
+    async def multi_input(ctx: Context) -> str:
+        """Asks two questions at once from inside the task"""
+        first, second = await ctx.gather_input(
+            ctx.elicit("First part?", PARTIAL_SCHEMA, key="part-1"),
+            ctx.elicit("Second part?", PARTIAL_SCHEMA, key="part-2"),
+        )
+        return f"Got {_field(first, 'name', '?')} and {_field(second, 'name', '?')}"
+
+    @server.tool(task="required", task_start="explicit")
+    async def test_tool_with_task(ctx: Context) -> str:
+        """Asks for a name synchronously (MRTR), then runs on as a task"""
+        answer = await ctx.elicit("What is your name?", NAME_SCHEMA, key="user_name")
+        await ctx.start_task()
+        await _sleep(0.1)
+        return f"Hello, {_field(answer, 'name', 'stranger')}, from a task!"
+
     # -------------------------------------------------------- resources
 
     @server.resource("test://static-text", mime_type="text/plain")
@@ -519,6 +574,17 @@ CONFIRM_SCHEMA: dict[str, Any] = {
     "type": "object",
     "properties": {"ok": {"type": "boolean"}},
     "required": ["ok"],
+}
+
+CONFIRM_DELETE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"confirm": {"type": "boolean"}},
+    "required": ["confirm"],
+}
+PARTIAL_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"name": {"type": "string"}, "confirm": {"type": "boolean"}},
+    "required": ["name"],
 }
 
 JSON_SCHEMA_2020_12: dict[str, Any] = {

@@ -10,7 +10,10 @@
 # Installs Node 22 (npm package `node@22`; the machine's Node may be older) and
 # @modelcontextprotocol/conformance, pinned, into .tools/ (gitignored); starts the
 # server on a free 127.0.0.1 port; runs `server --suite all --spec-version V` for
-# each era; writes per-scenario results to conformance/RESULTS.md. Exits non-zero
+# each era; for 2026-07-28 also runs the suite's tasks-* extension scenarios (the
+# io.modelcontextprotocol/tasks extension; `--suite all` leaves extension scenarios
+# out), reported as "2026-07-28+tasks"; writes per-scenario results to
+# conformance/RESULTS.md. EXTENSIONS=0 skips them. Exits non-zero
 # when a scenario fails that conformance/expected-failures.yml does not list (or
 # when a listed one passes: the baseline is then stale), as the suite itself does.
 set -euo pipefail
@@ -24,6 +27,7 @@ TOOLS="${TRIO_MCP_TOOLS_DIR:-$ROOT/.tools}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 SERVER_SCRIPT="${CONFORMANCE_SERVER:-examples/everything.py}"
 SCENARIOS="${SCENARIOS:-}"
+EXTENSIONS="${EXTENSIONS:-1}"
 RESULTS="$ROOT/conformance/RESULTS.md"
 if [[ "$SERVER_SCRIPT" != "examples/everything.py" ]]; then
     RESULTS="$ROOT/conformance/RESULTS-$(basename "$SERVER_SCRIPT" .py).md"
@@ -87,6 +91,21 @@ for version in $SPEC_VERSIONS; do
     mv "$OUT.$version.log" "$OUT/$version/run.log"
 done
 
+REPORTED="$SPEC_VERSIONS"
+if [[ -z "$SCENARIOS" && "$EXTENSIONS" == 1 && " $SPEC_VERSIONS " == *" 2026-07-28 "* ]]; then
+    # Extension scenarios run at their own default wire (2026-07-28), one by one.
+    TASKS="$("$NODE" "$SUITE" list | sed -nE 's/^ *- (tasks-[a-z0-9-]+) \[extension\].*/\1/p')"
+    EXT_DIR="$OUT/2026-07-28+tasks"
+    mkdir -p "$EXT_DIR"
+    echo "conformance: tasks extension scenarios against $URL"
+    for scenario in $TASKS; do
+        "$NODE" "$SUITE" server --url "$URL" --scenario "$scenario" -o "$EXT_DIR" \
+            >>"$EXT_DIR/run.log" 2>&1 || status=$?
+    done
+    grep -E '^(Passed|Failed|Error)|FAILURE|WARNING' "$EXT_DIR/run.log" || true
+    REPORTED="$SPEC_VERSIONS 2026-07-28+tasks"
+fi
+
 "$PY" "$ROOT/conformance/report.py" "$OUT" "$RESULTS" \
-    --suite-version "$CONFORMANCE_VERSION" --server "$SERVER_SCRIPT" $SPEC_VERSIONS
+    --suite-version "$CONFORMANCE_VERSION" --server "$SERVER_SCRIPT" $REPORTED
 exit "$status"
