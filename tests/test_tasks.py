@@ -517,3 +517,77 @@ async def test_shutdown_cancels_running_tasks(autojump_clock: trio.testing.MockC
     # the connection ended, serving ended: no task outlives it
     assert sorted(probe.cancelled) == ["a", "b"]
     assert server._services is None
+
+
+# ----------------------------------------------------------------------- HTTP
+
+
+async def test_http_routing_header_and_auth_binding() -> None:
+    httpx = pytest.importorskip("httpx2")
+    from trio_mcp import AccessToken, BearerAuth
+
+    tokens = {"alice-token": "alice", "bob-token": "bob"}
+
+    async def verify(token: str) -> AccessToken | None:
+        return AccessToken(tokens[token]) if token in tokens else None
+
+    auth = BearerAuth(verify=verify, resource="http://127.0.0.1/mcp")
+    server = build(Probe())
+
+    def post(rid: int, method: str, params: dict[str, Any], caps: Any = MODERN_CAPS) -> Any:
+        meta = {
+            "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+            "io.modelcontextprotocol/clientCapabilities": caps,
+        }
+        return {"jsonrpc": "2.0", "id": rid, "method": method, "params": {**params, "_meta": meta}}
+
+    def headers(method: str, name: str | None, who: str = "alice") -> dict[str, str]:
+        h = {
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": method,
+            "authorization": f"Bearer {who}-token",
+        }
+        if name is not None:
+            h["mcp-name"] = name
+        return h
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            transport = await nursery.start(
+                lambda task_status: server.serve_http(
+                    "127.0.0.1", 0, task_status=task_status, auth=auth
+                )
+            )
+            url = transport.urls[0]
+            try:
+                async with httpx.AsyncClient() as c:
+                    r = await c.post(
+                        url,
+                        json=post(1, "tools/call", {"name": "slow", "arguments": {"seconds": 60}}),
+                        headers=headers("tools/call", "slow"),
+                    )
+                    created = r.json()["result"]
+                    assert created["resultType"] == "task"
+                    task_id = created["taskId"]
+                    get = post(2, "tasks/get", {"taskId": task_id})
+                    r = await c.post(url, json=get, headers=headers("tasks/get", task_id))
+                    assert r.json()["result"]["status"] == "working"
+                    for name in ("someone-else", None):  # Mcp-Name must carry the taskId
+                        r = await c.post(url, json=get, headers=headers("tasks/get", name))
+                        assert (r.status_code, r.json()["error"]["code"]) == (400, -32020)
+                    # another identity: the task does not exist for bob
+                    r = await c.post(url, json=get, headers=headers("tasks/get", task_id, "bob"))
+                    assert r.json()["error"]["code"] == -32602
+                    # no extension declared: -32021, HTTP 400, before the lookup
+                    r = await c.post(
+                        url,
+                        json=post(3, "tasks/get", {"taskId": task_id}, caps={}),
+                        headers=headers("tasks/get", task_id),
+                    )
+                    assert (r.status_code, r.json()["error"]["code"]) == (400, -32021)
+                    cancel = post(4, "tasks/cancel", {"taskId": task_id})
+                    r = await c.post(url, json=cancel, headers=headers("tasks/cancel", task_id))
+                    assert r.json()["result"]["resultType"] == "complete"
+            finally:
+                transport.stop()
