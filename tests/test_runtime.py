@@ -296,3 +296,38 @@ async def test_shutdown_is_bounded_when_the_client_never_reads(
             await client_stream.send_stream.aclose()  # EOF, and still never read
     # serve() returned: grace (nothing in flight, so none used) + the bounded flush.
     assert trio.current_time() - start <= 2.0 + 0.01
+
+
+async def test_a_flood_of_progress_never_hangs_the_connection() -> None:
+    """Other SDKs' bug: progress notifications that wedge stdio. Here a tool sends 5,000
+    of them while other requests keep being answered, all arrive in order, and nothing
+    is sent for the request after its response."""
+    server = Server("p")
+
+    @server.tool()
+    async def busy(n: int, ctx: Context) -> str:
+        for i in range(n):
+            await ctx.report_progress(i + 1, n)
+        return "done"
+
+    with trio.fail_after(30):
+        async with connect(server) as client:
+            rid = await client.start_request(
+                "tools/call",
+                {"name": "busy", "arguments": {"n": 5000}},
+                meta={"progressToken": "t"},
+            )
+            for _ in range(20):  # the connection stays responsive meanwhile
+                assert await client.ping() == {}
+            message = await client.response(rid)
+            assert message["result"]["content"][0]["text"] == "done"
+            progress = [
+                n["params"]["progress"]
+                for n in client.notifications
+                if n["method"] == "notifications/progress"
+            ]
+            assert progress == list(range(1, 5001))
+            count = len(client.notifications)
+            await client.call_tool("busy", {"n": 3})  # no progressToken: no notifications
+            await trio.sleep(0.01)
+            assert len(client.notifications) == count  # and nothing late for the first call
