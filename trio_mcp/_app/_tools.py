@@ -18,7 +18,7 @@ import inspect
 import math
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import attrs
@@ -118,20 +118,24 @@ class Tool:
             kwargs[self._context_param] = context
         return kwargs
 
-    async def invoke(self, kwargs: dict[str, Any]) -> Any:
-        """Run the function: awaited if async, in a worker thread if sync.
+    def invoke(self, kwargs: dict[str, Any]) -> Awaitable[Any]:
+        """Run the function (await the result): directly if async, in a worker thread if sync.
 
         A sync function runs with ``abandon_on_cancel=True``: when the request is
         cancelled or times out, the caller stops waiting for the thread at once.
+        Not itself a coroutine, so an async tool adds no frame of ours to every
+        in-flight call.
         """
         if self.asyncio:
             from ._asyncio import call_asyncio
 
-            return await call_asyncio(self.fn, kwargs)
+            return call_asyncio(self.fn, kwargs)
         if self._is_async:
-            return await self.fn(**kwargs)
-        return await trio.to_thread.run_sync(
-            functools.partial(self.fn, **kwargs), abandon_on_cancel=True
+            result: Awaitable[Any] = self.fn(**kwargs)
+            return result
+        thread_name = f"trio_mcp tool {self.name}"
+        return trio.to_thread.run_sync(
+            functools.partial(self.fn, **kwargs), abandon_on_cancel=True, thread_name=thread_name
         )
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
 import attrs
@@ -62,8 +62,8 @@ class Application(Protocol):
         """Seconds this request may run, or ``None`` for no deadline."""
         ...
 
-    async def handle(self, request: IncomingRequest, peer: Peer) -> dict[str, Any]:
-        """Answer one request. Raise :class:`McpError` for a JSON-RPC error."""
+    def handle(self, request: IncomingRequest, peer: Peer) -> Awaitable[dict[str, Any]]:
+        """Answer one request (awaitable). Raise :class:`McpError` for a JSON-RPC error."""
         ...
 
     def timeout_result(self, request: IncomingRequest, seconds: float) -> dict[str, Any] | None:
