@@ -331,6 +331,9 @@ class Connection:
         if message is not None:
             await self.send(message)
 
+    def _is_closing(self) -> bool:
+        return self._closing
+
     async def _run_request(self, req: IncomingRequest) -> None:
         # The slot is held until the answer is queued for the writer, not just until
         # the handler returns: a finished request whose answer cannot be written yet
@@ -339,7 +342,7 @@ class Connection:
         try:
             try:
                 outcome = await run_handler(
-                    self.app, self, req, self._scopes, closing=lambda: self._closing
+                    self.app, self, req, self._scopes, closing=self._is_closing
                 )
             finally:
                 if self._draining and not self._scopes:
