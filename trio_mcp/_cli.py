@@ -168,7 +168,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     tools = trio.run(_with_client, args.server, lambda c: c.list_tools())
     if args.json:
-        print(json.dumps(tools, indent=2))
+        print(json.dumps(tools, indent=2), file=sys.stdout)
         return EXIT_OK
     for tool in tools:
         props = tool.get("inputSchema", {}).get("properties", {})
@@ -177,9 +177,9 @@ def cmd_list(args: argparse.Namespace) -> int:
             f"{name}{'' if name in required else '?'}: {schema.get('type', 'any')}"
             for name, schema in props.items()
         )
-        print(f"{tool['name']}({params})")
+        print(f"{tool['name']}({params})", file=sys.stdout)
         if tool.get("description"):
-            print(f"    {tool['description'].splitlines()[0]}")
+            print(f"    {tool['description'].splitlines()[0]}", file=sys.stdout)
     return EXIT_OK
 
 
@@ -199,15 +199,16 @@ def cmd_call(args: argparse.Namespace) -> int:
     except McpError as exc:
         raise CliError(f"error {exc.code}: {exc.message}", EXIT_FAILED) from exc
     if args.json:
-        print(json.dumps(result, indent=2))
+        print(json.dumps(result, indent=2), file=sys.stdout)
     else:
         for block in result.get("content", []):
             if block.get("type") == "text":
-                print(block["text"])
+                print(block["text"], file=sys.stdout)
             else:
-                print(f"[{block.get('type')} {block.get('mimeType', block.get('uri', ''))}]")
+                kind = block.get("mimeType", block.get("uri", ""))
+                print(f"[{block.get('type')} {kind}]", file=sys.stdout)
         if "structuredContent" in result and not result.get("content"):
-            print(json.dumps(result["structuredContent"], indent=2))
+            print(json.dumps(result["structuredContent"], indent=2), file=sys.stdout)
     return EXIT_FAILED if result.get("isError") else EXIT_OK
 
 
@@ -227,15 +228,14 @@ def cmd_install(args: argparse.Namespace) -> int:
     entry: dict[str, Any] = {"command": sys.executable, "args": ["-m", "trio_mcp", "run", target]}
     if args.client == "claude-code":
         if not args.write:
-            print(
-                shlex.join(["claude", "mcp", "add", name, "--", entry["command"], *entry["args"]])
-            )
+            command = ["claude", "mcp", "add", name, "--", entry["command"], *entry["args"]]
+            print(shlex.join(command), file=sys.stdout)
             return EXIT_OK
         config_path = Path(args.config or ".mcp.json")
     else:
         config_path = Path(args.config) if args.config else claude_desktop_config_path()
         if not args.write:
-            print(json.dumps({"mcpServers": {name: entry}}, indent=2))
+            print(json.dumps({"mcpServers": {name: entry}}, indent=2), file=sys.stdout)
             print(f"# add this to {config_path}, or run again with --write", file=sys.stderr)
             return EXIT_OK
     config: dict[str, Any] = {}

@@ -53,6 +53,24 @@ class Serving:
     #: The services nursery while :meth:`running` (task runs are supervised there).
     _services: trio.Nursery | None
 
+    async def _connection(
+        self,
+        receive: trio.abc.ReceiveStream,
+        send: trio.abc.SendStream,
+        *,
+        task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """One connection with this server's settings (the caller is inside ``running()``)."""
+        await serve_connection(
+            self._app(),
+            receive,
+            send,
+            max_in_flight=self.max_in_flight,
+            grace=self.grace,
+            max_line=self.max_message_size,
+            task_status=task_status,
+        )
+
     def _app(self) -> Application:
         """``self`` as the runtime sees it: ``Server`` implements :class:`Application`."""
         app: Application = self  # type: ignore[assignment]
@@ -109,15 +127,7 @@ class Serving:
         """
         try:
             async with self.running():
-                await serve_connection(
-                    self._app(),
-                    stream,
-                    stream,
-                    max_in_flight=self.max_in_flight,
-                    grace=self.grace,
-                    max_line=self.max_message_size,
-                    task_status=task_status,
-                )
+                await self._connection(stream, stream, task_status=task_status)
         finally:
             with trio.CancelScope(shield=True):
                 await stream.aclose()
@@ -324,15 +334,7 @@ async def _serve_then_cancel(
     task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     try:
-        await serve_connection(
-            server._app(),
-            receive,
-            send,
-            max_in_flight=server.max_in_flight,
-            grace=server.grace,
-            max_line=server.max_message_size,
-            task_status=task_status,
-        )
+        await server._connection(receive, send, task_status=task_status)
     finally:
         scope.cancel()  # the connection is over: stop the signal watcher too
 
