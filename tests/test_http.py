@@ -600,7 +600,7 @@ async def test_bearer_auth_and_session_binding() -> None:
 
     async def verify(token: str) -> AccessToken | None:
         subject = tokens.get(token)
-        return AccessToken(subject) if subject else None
+        return AccessToken(subject, frozenset({"mcp:read"})) if subject else None
 
     auth = BearerAuth(
         verify=verify,
@@ -608,6 +608,13 @@ async def test_bearer_auth_and_session_binding() -> None:
         authorization_servers=["https://auth.example.com"],
     )
     server, _ = build()
+
+    @server.tool()
+    async def whoami(ctx: Context) -> str:
+        token = ctx.access_token
+        assert token is not None
+        return f"{token.subject} {sorted(token.scopes)}"
+
     with trio.fail_after(10):
         async with serving(server, auth=auth) as t, httpx.AsyncClient() as c:
             url = t.urls[0]
@@ -633,6 +640,17 @@ async def test_bearer_auth_and_session_binding() -> None:
                 },
             )
             assert r.status_code == 200
+            # Handlers see who called: ctx.access_token is what the verifier returned.
+            who = modern_call(3, "whoami", {})
+            r = await c.post(
+                url,
+                json=who,
+                headers={
+                    **modern_headers("tools/call", "whoami"),
+                    "authorization": "Bearer alice-token",
+                },
+            )
+            assert r.json()["result"]["content"][0]["text"] == "alice ['mcp:read']"
 
             prm = await c.get(url.replace("/mcp", "/.well-known/oauth-protected-resource/mcp"))
             assert prm.json()["resource"] == "http://127.0.0.1/mcp"

@@ -12,6 +12,7 @@ import trio
 from .._errors import CAPABILITY_NOT_SUPPORTED, McpError
 from .._protocol import Era, IncomingRequest, log_enabled
 from .._schema import schema_for
+from .._transports import AccessToken
 from .._wire import Id
 from ._mrtr import InputRequired
 
@@ -130,6 +131,15 @@ class Context:
     def _enter_task(self, run: TaskRun, peer: Peer) -> None:
         self._run = run
         self._conn = peer
+
+    @property
+    def access_token(self) -> AccessToken | None:
+        """The client's verified bearer token (Streamable HTTP with ``auth=``), else ``None``.
+
+        Its ``subject``, ``scopes`` and ``claims`` are what the verifier returned.
+        """
+        token = getattr(self._conn, "token", None)
+        return token if isinstance(token, AccessToken) else None
 
     @property
     def cancel_scope(self) -> trio.CancelScope:

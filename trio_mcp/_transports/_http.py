@@ -333,8 +333,7 @@ class HttpTransport:
                 await responder.full(status, encode(message))
                 return
             if type(event) is IncomingRequest:
-                subject = token.subject if token is not None else None
-                await self._modern_request(receive, responder, session, event, subject)
+                await self._modern_request(receive, responder, session, event, token)
                 return
             if type(event) is Notified:
                 await self.app.notified(
@@ -348,10 +347,10 @@ class HttpTransport:
         responder: Responder,
         session: ServerSession,
         req: IncomingRequest,
-        subject: str | None = None,
+        token: AccessToken | None = None,
     ) -> None:
         send_ch, recv_ch = trio.open_memory_channel[tuple[bytes, int | None]](64)
-        peer = RequestPeer(session, send_ch, subject=subject)
+        peer = RequestPeer(session, send_ch, token=token)
         self._peers.add(peer)
         self.app.connected(peer)
         self._requests.begin()
@@ -405,7 +404,7 @@ class HttpTransport:
             session,
             self.store,
             self._requests,
-            token.subject if token is not None else None,
+            token,
             opts.sse_retry_ms,
             opts.write_timeout,
             opts.keepalive,

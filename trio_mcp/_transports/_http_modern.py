@@ -17,6 +17,7 @@ import trio
 from .._protocol import CancelRequest, ServerSession
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, HttpError, Responder, sse_event
+from ._security import AccessToken
 
 __all__ = ["HANDLER_STATUS", "PRE_HANDLER_STATUS", "RequestPeer", "write_modern"]
 
@@ -42,8 +43,13 @@ class RequestPeer:
     _out: trio.MemorySendChannel[tuple[bytes, int | None]]
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
     gone: bool = False
-    #: The authenticated identity of the request (bearer auth), if any: tasks are bound to it.
-    subject: str | None = None
+    #: The verified bearer token of the request, if auth is configured.
+    token: AccessToken | None = None
+
+    @property
+    def subject(self) -> str | None:
+        """The authenticated identity (tasks are bound to it), if any."""
+        return self.token.subject if self.token is not None else None
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self._scopes.get(rid)

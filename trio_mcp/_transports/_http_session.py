@@ -36,6 +36,7 @@ from .._runtime import Application, run_handler
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 from ._eventstore import EventStore
+from ._security import AccessToken
 
 __all__ = ["LegacySession", "Requests", "Stream"]
 
@@ -100,11 +101,18 @@ class LegacySession:
     session: ServerSession
     store: EventStore
     requests: Requests
-    subject: str | None
+    #: The verified bearer token the session was opened with, if auth is configured.
+    token: AccessToken | None
     retry_ms: int
     write_timeout: float
     keepalive: float | None
     last_active: float = attrs.field(factory=trio.current_time)
+
+    @property
+    def subject(self) -> str | None:
+        """The identity the session is bound to, if any."""
+        return self.token.subject if self.token is not None else None
+
     #: Requests started and not yet answered (the per-session cap counts these).
     in_flight: int = 0
     closed: bool = False
