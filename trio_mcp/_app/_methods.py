@@ -328,12 +328,7 @@ async def prompts_get(
     bind = _resume(server, req, ctx, name, arguments)
     kwargs = prompt.bind(arguments, ctx)
     try:
-        if prompt.fn.__code__.co_flags & 0x80:  # a coroutine function
-            value = await prompt.fn(**kwargs)
-        else:
-            value = await trio.to_thread.run_sync(
-                lambda: prompt.fn(**kwargs), abandon_on_cancel=True
-            )
+        value = await prompt.invoke(kwargs)
     except InputRequired as exc:
         return _input_required(server, ctx, exc, bind)
     result: dict[str, Any] = {"messages": messages_of(value)}

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import typing
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import attrs
+import trio
 
 from .._errors import InvalidParams
 from .._schema import describe
@@ -43,6 +45,14 @@ class Prompt:
     icons: list[dict[str, Any]] | None = None
     meta: dict[str, Any] | None = None
     context_param: str | None = None
+    is_async: bool = True
+
+    def invoke(self, kwargs: dict[str, Any]) -> Awaitable[Any]:
+        """Run the prompt function (await the result); a sync one runs in a worker thread."""
+        if self.is_async:
+            result: Awaitable[Any] = self.fn(**kwargs)
+            return result
+        return trio.to_thread.run_sync(functools.partial(self.fn, **kwargs), abandon_on_cancel=True)
 
     def definition(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -123,6 +133,7 @@ def make_prompt(
         icons=icons,
         meta=meta,
         context_param=context_param,
+        is_async=inspect.iscoroutinefunction(fn),
     )
 
 
