@@ -591,3 +591,27 @@ async def test_http_routing_header_and_auth_binding() -> None:
                     assert r.json()["result"]["resultType"] == "complete"
             finally:
                 transport.stop()
+
+
+async def test_modern_listen_stream_follows_tasks(autojump_clock: trio.testing.MockClock) -> None:
+    """``subscriptions/listen`` with ``taskIds``: the ack echoes the ids the caller may follow,
+    then every status change arrives as ``notifications/tasks`` carrying the whole task."""
+    async with connect(build(Probe()), era="modern", capabilities=MODERN_CAPS) as client:
+        task_id = await modern_call(client, "slow", {"seconds": 5})
+        listen = await client.start_request(
+            "subscriptions/listen", {"notifications": {"taskIds": [task_id, "not-a-task"]}}
+        )
+        ack = await client.wait_notification("notifications/subscriptions/acknowledged")
+        assert ack["params"]["notifications"] == {"taskIds": [task_id]}
+        done = await client.wait_notification("notifications/tasks")
+        assert done["params"]["taskId"] == task_id
+        assert done["params"]["status"] == "completed"
+        assert done["params"]["result"]["content"] == [{"type": "text", "text": "done x"}]
+        assert done["params"]["_meta"] == {"io.modelcontextprotocol/subscriptionId": listen}
+        await client.cancel(listen)
+
+    async with connect(build(Probe()), era="modern", capabilities={}) as client:
+        code = await code_of(
+            client.request("subscriptions/listen", {"notifications": {"taskIds": ["x"]}})
+        )
+        assert code == -32021  # following tasks needs the tasks extension

@@ -40,6 +40,7 @@ class Listener:
     lists: frozenset[str]
     uris: frozenset[str]
     send: trio.MemorySendChannel[tuple[str, dict[str, Any]]]
+    task_ids: frozenset[str] = frozenset()
 
 
 @attrs.define(eq=False)
@@ -69,6 +70,14 @@ class Hub:
         for listener in list(self.listeners):
             if uri in listener.uris:
                 n += _enqueue(listener, "notifications/resources/updated", {"uri": uri})
+        return n
+
+    def task_changed(self, task_id: str, detailed_task: dict[str, Any]) -> int:
+        """Send ``notifications/tasks`` (the whole task) to streams watching ``task_id``."""
+        n = 0
+        for listener in list(self.listeners):
+            if task_id in listener.task_ids:
+                n += _enqueue(listener, "notifications/tasks", detailed_task)
         return n
 
     def close_listeners(self, peer: Peer) -> None:

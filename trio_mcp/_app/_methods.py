@@ -428,8 +428,13 @@ async def subscriptions_listen(
         honored["resourceSubscriptions"] = uris
     else:
         uris = []
+    task_ids = _listen_task_ids(server, req, peer, wanted.get("taskIds"))
+    if task_ids is not None:
+        honored["taskIds"] = task_ids
     send, receive = trio.open_memory_channel[tuple[str, dict[str, Any]]](256)
-    listener = Listener(peer, req.id, frozenset(lists), frozenset(uris), send)
+    listener = Listener(
+        peer, req.id, frozenset(lists), frozenset(uris), send, frozenset(task_ids or ())
+    )
     server._hub.listeners.add(listener)
     tag = {META_SUBSCRIPTION_ID: req.id}
     try:
@@ -445,6 +450,32 @@ async def subscriptions_listen(
         server._hub.listeners.discard(listener)
         send.close()
     return {"_meta": dict(tag)}  # the stream ended gracefully (the server is draining)
+
+
+def _listen_task_ids(
+    server: Server, req: IncomingRequest, peer: Peer, wanted: Any
+) -> list[str] | None:
+    """The ``taskIds`` a listen stream may follow: the caller's own, existing tasks.
+
+    Asking for task notifications needs the tasks extension (``-32021`` otherwise).
+    """
+    if wanted is None:
+        return None
+    from ._tasks import declares_extension, missing_extension, owner_of
+
+    if not declares_extension(req.client_capabilities):
+        raise missing_extension()
+    if not isinstance(wanted, list) or not all(type(t) is str for t in wanted):
+        raise InvalidParams('Invalid params: "taskIds" must be an array of strings')
+    owner = owner_of(req, peer)
+    accepted = []
+    for task_id in wanted:
+        try:
+            server._tasks.get(task_id, owner)
+        except McpError:
+            continue  # unknown, expired or someone else's: not followed
+        accepted.append(task_id)
+    return accepted
 
 
 METHODS: dict[str, Method] = {

@@ -132,6 +132,7 @@ class Server(Serving):
             ttl_ms=cache_ttl_ms,
         )
         self._tasks = TaskStore(task_ttl, task_poll_interval)
+        self._tasks.on_change = self._task_changed
         self._running = 0
         self._services = None
 
@@ -430,6 +431,12 @@ class Server(Serving):
 
     async def notified(self, method: str, params: dict[str, Any], conn: Peer) -> None:
         log.debug("trio_mcp: notification %s ignored", method)
+
+    def _task_changed(self, task: Any) -> None:
+        """A modern task changed status: listen streams that follow it hear it."""
+        from ._tasks import modern_task
+
+        self._hub.task_changed(task.id, modern_task(task, detailed=True))
 
     def connected(self, peer: Peer) -> None:
         self._hub.peers.add(peer)

@@ -28,6 +28,7 @@ import heapq
 import logging
 import math
 import secrets
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -125,6 +126,8 @@ class Task:
     asks: dict[str, _Ask] = attrs.field(factory=dict)
     legacy_asks: int = 0
     result_waiters: list[Id] = attrs.field(factory=list)
+    #: Called on every status change of a modern task (listen streams hear of it).
+    on_change: Callable[[Task], None] | None = None
     _changed: trio.Event = attrs.field(factory=trio.Event)
 
     def __attrs_post_init__(self) -> None:
@@ -142,6 +145,8 @@ class Task:
         self.wake()
         if self.era is Era.LEGACY and self.peer is not None:
             self.peer.notify_nowait("notifications/tasks/status", legacy_task(self))
+        elif self.era is Era.MODERN and self.on_change is not None:
+            self.on_change(self)
         return True
 
     def wake(self) -> None:
@@ -265,6 +270,8 @@ class TaskStore:
     def __init__(self, ttl: float | None = 3600.0, poll_interval: float = 1.0) -> None:
         self.ttl = ttl
         self.poll_interval = poll_interval
+        #: Told of every modern task's status changes (the server feeds listen streams).
+        self.on_change: Callable[[Task], None] | None = None
         self._tasks: dict[str, Task] = {}
         self._expiry: list[tuple[float, str]] = []
 
@@ -287,6 +294,7 @@ class TaskStore:
             max(1, int(self.poll_interval * 1000)),
             expires,
             peer if era is Era.LEGACY else None,
+            on_change=self.on_change,
         )
         self._tasks[task.id] = task
         if ttl_ms is not None:
