@@ -4,7 +4,7 @@
   cancellable and need no thread. (A regular file on stdin, which cannot be
   polled, is read directly: such reads never block.)
 * While serving, fd 1 is reserved for the protocol: it is duplicated for our own
-  writer, and fd 1 itself is pointed at stderr. A stray ``print()`` in a handler
+  writer, and fd 1 itself is pointed at stderr. A stray ``print`` call in a handler
   (or a C library writing to fd 1) lands on stderr instead of corrupting the
   stream. Everything is restored on exit.
 """
