@@ -7,16 +7,11 @@ arguments and an isolated process group, and a few probes (RSS, liveness).
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
-import trio
-from test_stdio_process import ROOT, ServerProcess, check_jsonrpc_line
+from test_stdio_process import ROOT, ServerProcess, check_jsonrpc_line, spawn
 
 SERVERS = Path(__file__).resolve().parent / "servers"
 FAULTY = SERVERS / "faulty_server.py"
@@ -87,40 +82,8 @@ def alive(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
-@asynccontextmanager
-async def spawn_args(
+def spawn_args(
     script: Path, *args: str, env: dict[str, str] | None = None
-) -> AsyncIterator[ServerProcess]:
-    """Like ``test_stdio_process.spawn``, with arguments; kills the server if left running."""
-    process = await trio.lowlevel.open_process(
-        [sys.executable, str(script), *args],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        cwd=str(ROOT),
-        env={**os.environ, **(env or {})},
-    )
-    server = ServerProcess(process)
-
-    async def drain_stderr() -> None:
-        assert process.stderr is not None
-        while chunk := await process.stderr.receive_some(65536):
-            server.stderr += chunk
-
-    try:
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(drain_stderr)
-            try:
-                yield server
-            finally:
-                if process.returncode is None:
-                    process.kill()
-                with trio.CancelScope(shield=True):
-                    await process.wait()
-    finally:
-        with trio.CancelScope(shield=True):
-            for pipe in (process.stdin, process.stdout, process.stderr):
-                if pipe is not None:
-                    await pipe.aclose()
-        for line in server.stdout_lines:
-            check_jsonrpc_line(line)
+) -> AbstractAsyncContextManager[ServerProcess]:
+    """``test_stdio_process.spawn`` with arguments: kills the server if left running."""
+    return spawn(script, *args, env=env)

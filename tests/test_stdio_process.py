@@ -8,6 +8,7 @@ single JSON-RPC 2.0 message: nothing else may ever appear there.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -151,14 +152,17 @@ class ServerProcess:
 
 
 @asynccontextmanager
-async def spawn(script: Path) -> AsyncIterator[ServerProcess]:
-    """Run ``script`` with this Python; kill it if the test leaves it running."""
+async def spawn(
+    script: Path, *args: str, env: dict[str, str] | None = None
+) -> AsyncIterator[ServerProcess]:
+    """Run ``script`` (with ``args``) on this Python; kill it if the test leaves it running."""
     process = await trio.lowlevel.open_process(
-        [sys.executable, str(script)],
+        [sys.executable, str(script), *args],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         cwd=str(ROOT),
+        env={**os.environ, **(env or {})},
     )
     server = ServerProcess(process)
 
