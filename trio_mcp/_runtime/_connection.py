@@ -44,7 +44,14 @@ from .._protocol import (
 )
 from .._wire import DEFAULT_MAX_LINE, Id, LineBuffer, encode_line, error_response
 
-__all__ = ["Application", "Connection", "Peer", "run_handler", "serve_connection"]
+__all__ = [
+    "Application",
+    "ClientRequests",
+    "Connection",
+    "Peer",
+    "run_handler",
+    "serve_connection",
+]
 
 log = logging.getLogger("trio_mcp")
 
@@ -161,7 +168,65 @@ async def run_handler(
 @attrs.define(eq=False)
 class _Pending:
     event: trio.Event = attrs.field(factory=trio.Event)
-    response: ClientResponse | None = None
+    result: dict[str, Any] | None = None
+    error: dict[str, Any] | None = None
+
+
+@attrs.define(eq=False)
+class ClientRequests:
+    """Server-to-client requests awaiting their answer (legacy era), for any transport.
+
+    :meth:`call` sends a request through ``send`` and waits; :meth:`answer`
+    delivers the client's response; :meth:`fail_all` ends every wait (the
+    session closed). Cancelling a call forgets it in the session and tells the
+    client with ``notifications/cancelled``.
+    """
+
+    session: ServerSession
+    _pending: dict[Id, _Pending] = attrs.field(factory=dict, init=False)
+
+    async def call(
+        self,
+        method: str,
+        params: dict[str, Any] | None,
+        send: Callable[[dict[str, Any]], Awaitable[None]],
+    ) -> dict[str, Any]:
+        """Send one request via ``send`` and return the client's result.
+
+        Raises:
+            McpError: the client answered with an error.
+            LocalProtocolError: no legacy session is initialized.
+        """
+        rid, msg = self.session.send_request(method, params)
+        pending = self._pending[rid] = _Pending()
+        try:
+            await send(msg)
+            await pending.event.wait()
+        except trio.Cancelled:
+            self.session.forget_request(rid)
+            cancelled = {"requestId": rid, "reason": "cancelled by server"}
+            with trio.CancelScope(shield=True), trio.move_on_after(1):
+                await send(self.session.notification("notifications/cancelled", cancelled))
+            raise
+        finally:
+            del self._pending[rid]
+        if pending.error is not None:
+            err = pending.error
+            raise McpError(err.get("code"), str(err.get("message", "")), err.get("data"))
+        return pending.result or {}
+
+    def answer(self, rid: Id, result: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
+        """The client answered request ``rid`` (unknown ids are ignored)."""
+        pending = self._pending.get(rid)
+        if pending is not None:
+            pending.result, pending.error = result, error
+            pending.event.set()
+
+    def fail_all(self, message: str) -> None:
+        """End every wait with an internal error (the session is gone)."""
+        for pending in self._pending.values():
+            pending.error = {"code": -32603, "message": message}
+            pending.event.set()
 
 
 @attrs.define(eq=False)
@@ -179,7 +244,7 @@ class Connection:
     _send_chan: trio.MemorySendChannel[bytes]
     _slots: trio.Semaphore = attrs.field(init=False)
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict, init=False)
-    _pending: dict[Id, _Pending] = attrs.field(factory=dict, init=False)
+    _client_requests: ClientRequests = attrs.field(init=False)
     _wait_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
     _stopping: bool = attrs.field(default=False, init=False)
     _idle: trio.Event = attrs.field(factory=trio.Event, init=False)
@@ -189,6 +254,7 @@ class Connection:
 
     def __attrs_post_init__(self) -> None:
         self._slots = trio.Semaphore(self.max_in_flight)
+        self._client_requests = ClientRequests(self.session)
 
     # -------------------------------------------------------------- public
 
@@ -244,26 +310,7 @@ class Connection:
             McpError: the client answered with an error.
             LocalProtocolError: no legacy session is initialized.
         """
-        rid, msg = self.session.send_request(method, params)
-        pending = self._pending[rid] = _Pending()
-        try:
-            await self.send(msg)
-            await pending.event.wait()
-        except trio.Cancelled:
-            self.session.forget_request(rid)
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await self.notify(
-                    "notifications/cancelled", {"requestId": rid, "reason": "cancelled by server"}
-                )
-            raise
-        finally:
-            del self._pending[rid]
-        resp = pending.response
-        assert resp is not None
-        if resp.error is not None:
-            err = resp.error
-            raise McpError(err.get("code"), str(err.get("message", "")), err.get("data"))
-        return resp.result or {}
+        return await self._client_requests.call(method, params, self.send)
 
     # ------------------------------------------------------------- internals
 
@@ -296,10 +343,7 @@ class Connection:
                         if target is not None:
                             target.cancel()
                     elif type(event) is ClientResponse:
-                        pending = self._pending.get(event.id)
-                        if pending is not None:
-                            pending.response = event
-                            pending.event.set()
+                        self._client_requests.answer(event.id, event.result, event.error)
                     else:
                         assert type(event) is Notified
                         await self.app.notified(event.method, event.params, self)

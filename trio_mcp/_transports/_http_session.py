@@ -32,7 +32,7 @@ import trio
 
 from .._errors import InternalError, McpError
 from .._protocol import IncomingRequest, ServerSession
-from .._runtime import Application, run_handler
+from .._runtime import Application, ClientRequests, run_handler
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 from ._eventstore import EventStore
@@ -86,13 +86,6 @@ class Stream:
 
 
 @attrs.define(eq=False)
-class _Pending:
-    event: trio.Event = attrs.field(factory=trio.Event)
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
-
-
-@attrs.define(eq=False)
 class LegacySession:
     """One legacy client session (the :class:`Peer` its handlers see)."""
 
@@ -119,7 +112,7 @@ class LegacySession:
     streams: dict[str, Stream] = attrs.field(factory=dict)
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
     _stream_of: dict[Id, Stream] = attrs.field(factory=dict)
-    _pending: dict[Id, _Pending] = attrs.field(factory=dict)
+    _client_requests: ClientRequests = attrs.field(init=False)
     _outbox: trio.MemorySendChannel[bytes] = attrs.field(init=False)
     _outbox_recv: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
     _attached: int = 0
@@ -128,6 +121,7 @@ class LegacySession:
     def __attrs_post_init__(self) -> None:
         self._outbox, self._outbox_recv = trio.open_memory_channel[bytes](_LIVE_BUFFER)
         self.streams[STANDALONE] = Stream(STANDALONE)
+        self._client_requests = ClientRequests(self.session)
 
     # ------------------------------------------------------------ the Peer
 
@@ -157,34 +151,17 @@ class LegacySession:
     async def request(
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
     ) -> dict[str, Any]:
-        rid, msg = self.session.send_request(method, params)
-        pending = self._pending[rid] = _Pending()
         stream = self._stream_of.get(related) if related is not None else None
-        try:
-            await self.emit(stream or self.streams[STANDALONE], encode(msg))
-            await pending.event.wait()
-        except trio.Cancelled:
-            self.session.forget_request(rid)
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await self.notify(
-                    "notifications/cancelled",
-                    {"requestId": rid, "reason": "cancelled by server"},
-                    related=related,
-                )
-            raise
-        finally:
-            del self._pending[rid]
-        if pending.error is not None:
-            err = pending.error
-            raise McpError(err.get("code"), str(err.get("message", "")), err.get("data"))
-        return pending.result or {}
+        target = stream or self.streams[STANDALONE]
+
+        async def send(message: dict[str, Any]) -> None:
+            await self.emit(target, encode(message))
+
+        return await self._client_requests.call(method, params, send)
 
     def answer(self, rid: Id, result: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
         """The client answered our request ``rid``."""
-        pending = self._pending.get(rid)
-        if pending is not None:
-            pending.result, pending.error = result, error
-            pending.event.set()
+        self._client_requests.answer(rid, result, error)
 
     def cancel(self, rid: Id) -> None:
         scope = self._scopes.get(rid)
@@ -332,9 +309,7 @@ class LegacySession:
         for stream in list(self.streams.values()):
             stream.detach()
         self.streams.clear()
-        for pending in self._pending.values():
-            pending.error = {"code": -32603, "message": "session closed"}
-            pending.event.set()
+        self._client_requests.fail_all("session closed")
         with trio.CancelScope(shield=True):
             await self.store.forget_session(self.id)
 
