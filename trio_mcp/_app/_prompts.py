@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import functools
 import inspect
 import typing
 from collections.abc import Awaitable, Callable
 from typing import Any, Literal
 
 import attrs
-import trio
 
 from .._errors import InvalidParams
 from .._schema import describe
 from .._schema._content import CONTENT_TYPES, Content, TextContent
 from ._context import Context
+from ._functions import docstring, run_function
 from ._resources import parse_scalar
 
 __all__ = ["Message", "Prompt", "make_prompt"]
@@ -49,10 +48,7 @@ class Prompt:
 
     def invoke(self, kwargs: dict[str, Any]) -> Awaitable[Any]:
         """Run the prompt function (await the result); a sync one runs in a worker thread."""
-        if self.is_async:
-            result: Awaitable[Any] = self.fn(**kwargs)
-            return result
-        return trio.to_thread.run_sync(functools.partial(self.fn, **kwargs), abandon_on_cancel=True)
+        return run_function(self.fn, kwargs, is_async=self.is_async, name=f"prompt {self.name}")
 
     def definition(self) -> dict[str, Any]:
         out: dict[str, Any] = {"name": self.name}
@@ -122,14 +118,13 @@ def make_prompt(
         if desc:
             arg["description"] = desc
         arguments.append(arg)
-    doc = inspect.getdoc(fn)
     return Prompt(
         name=name or fn.__name__,
         fn=fn,
         arguments=arguments,
         params=params,
         title=title,
-        description=description if description is not None else (doc.strip() if doc else None),
+        description=description if description is not None else docstring(fn),
         icons=icons,
         meta=meta,
         context_param=context_param,

@@ -27,6 +27,7 @@ from .._errors import InvalidParams
 from .._schema import EmbeddedResource
 from .._wire import encode
 from ._context import Context
+from ._functions import run_function
 
 __all__ = ["Resource", "ResourceContents", "ResourceTemplate", "contents_of", "parse_scalar"]
 
@@ -126,13 +127,10 @@ class _Handler:
         return cls(fn, params, context_param, inspect.iscoroutinefunction(fn))
 
     async def call(self, kwargs: dict[str, Any], ctx: Context | None) -> Any:
-        import trio
 
         if self.context_param is not None:
             kwargs[self.context_param] = ctx
-        if self.is_async:
-            return await self.fn(**kwargs)
-        return await trio.to_thread.run_sync(lambda: self.fn(**kwargs), abandon_on_cancel=True)
+        return await run_function(self.fn, kwargs, is_async=self.is_async, name="resource")
 
 
 @attrs.define(eq=False)

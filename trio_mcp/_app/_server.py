@@ -16,6 +16,7 @@ from .._runtime import Peer
 from .._wire import DEFAULT_MAX_LINE
 from ._cache import TTLCache
 from ._context import Context
+from ._functions import docstring
 from ._hub import Hub
 from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY, Completion, CompletionRequest, call_tool
 from ._mrtr import RequestState
@@ -287,7 +288,7 @@ class Server(Serving):
 
         def register(fn: F) -> F:
             handler = _Handler.of(fn)
-            doc = description if description is not None else _doc(fn)
+            doc = description if description is not None else docstring(fn)
             common = {
                 "name": name or fn.__name__,
                 "handler": handler,
@@ -466,13 +467,6 @@ class Server(Serving):
             return items[start:], None
         end = start + size
         return items[start:end], (_encode_cursor(end) if end < len(items) else None)
-
-
-def _doc(fn: Callable[..., Any]) -> str | None:
-    import inspect
-
-    doc = inspect.getdoc(fn)
-    return doc.strip() if doc else None
 
 
 _LEVELS = {

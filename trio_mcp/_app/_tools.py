@@ -13,7 +13,6 @@ A parameter annotated with :class:`~trio_mcp.Context` is injected, not exposed.
 
 from __future__ import annotations
 
-import functools
 import inspect
 import math
 import types
@@ -23,7 +22,6 @@ from typing import Any
 
 import attrs
 import cattrs
-import trio
 
 from .._errors import McpError
 from .._schema import (
@@ -37,6 +35,7 @@ from .._schema._content import CONTENT_TYPES
 from .._schema._jsonschema import attrs_schema, typed_dict_schema
 from .._wire import encode
 from ._context import Context
+from ._functions import docstring, run_function
 
 __all__ = ["Tool", "ToolArgumentsError", "converter", "make_tool", "to_call_result"]
 
@@ -130,13 +129,7 @@ class Tool:
             from ._asyncio import call_asyncio
 
             return call_asyncio(self.fn, kwargs)
-        if self._is_async:
-            result: Awaitable[Any] = self.fn(**kwargs)
-            return result
-        thread_name = f"trio_mcp tool {self.name}"
-        return trio.to_thread.run_sync(
-            functools.partial(self.fn, **kwargs), abandon_on_cancel=True, thread_name=thread_name
-        )
+        return run_function(self.fn, kwargs, is_async=self._is_async, name=f"tool {self.name}")
 
 
 def _is_context(annotation: Any) -> bool:
@@ -232,7 +225,7 @@ def make_tool(
     return Tool(
         name=name or fn.__name__,
         fn=fn,
-        description=description if description is not None else _doc(fn),
+        description=description if description is not None else docstring(fn),
         input_schema=input_schema,
         output_schema=output_schema,
         title=title,
@@ -253,11 +246,6 @@ def make_tool(
 
 def _is_attrs_class(tp: Any) -> bool:
     return isinstance(tp, type) and attrs.has(tp)
-
-
-def _doc(fn: Callable[..., Any]) -> str | None:
-    doc = inspect.getdoc(fn)
-    return doc.strip() if doc else None
 
 
 def to_call_result(tool: Tool, value: Any, *, structured_ok: bool) -> dict[str, Any]:
