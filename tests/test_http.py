@@ -463,7 +463,7 @@ async def test_legacy_idle_session_expires_and_leaves_nothing() -> None:
             )
             assert r.status_code == 404
             assert t.sessions == {} and len(store) == 0
-            assert not server._hub.peers
+            assert not server._core.hub.peers
 
 
 async def test_legacy_resume_after_dropped_stream_loses_nothing() -> None:

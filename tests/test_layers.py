@@ -78,3 +78,71 @@ def test_public_names_are_reexported_from_private_modules() -> None:
         module = getattr(obj, "__module__", "trio_mcp")
         if isinstance(obj, type):
             assert module.startswith("trio_mcp."), (name, module)
+
+
+def _module_graph() -> dict[str, set[str]]:
+    """Every trio_mcp module -> the trio_mcp modules it imports at run time.
+
+    Imports under ``if TYPE_CHECKING:`` are left out (they never run); imports
+    inside functions count (they do). An edge names the module imported, so a
+    package's ``__init__`` importing its children is not a cycle by itself.
+    """
+    root = Path(trio_mcp.__file__).parent
+    modules: dict[str, Path] = {}
+    for path in root.rglob("*.py"):
+        parts = ("trio_mcp", *path.relative_to(root).with_suffix("").parts)
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        modules[name] = path
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        tree = ast.parse(path.read_text())
+        skipped = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test)
+            for inner in ast.walk(node)
+        }
+        edges: set[str] = set()
+        for node in ast.walk(tree):
+            if id(node) in skipped:
+                continue
+            if isinstance(node, ast.ImportFrom):
+                if node.level:
+                    base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    target = ".".join([*base, *([node.module] if node.module else [])])
+                else:
+                    target = node.module or ""
+                for alias in node.names:  # ``from . import x`` may name a submodule
+                    if f"{target}.{alias.name}" in modules:
+                        edges.add(f"{target}.{alias.name}")
+                if target in modules:
+                    edges.add(target)
+            elif isinstance(node, ast.Import):
+                edges.update(a.name for a in node.names if a.name in modules)
+        edges.discard(name)
+        graph[name] = edges
+    return graph
+
+
+def test_package_imports_form_a_dag() -> None:
+    """No import cycle anywhere in the package, function-level imports included."""
+    graph = _module_graph()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        path.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = [*path[path.index(nxt) :], nxt]
+                raise AssertionError("import cycle: " + " -> ".join(cycle))
+            if nxt not in state:
+                visit(nxt)
+        path.pop()
+        state[node] = 2
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node)

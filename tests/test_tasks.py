@@ -325,7 +325,7 @@ async def test_legacy_session_end_cancels_its_tasks(autojump_clock: trio.testing
         await legacy_call(client, "slow", {"seconds": 1000, "label": "orphan"})
         await trio.sleep(1)
     assert probe.cancelled == ["orphan"]
-    assert len(server._tasks) == 0
+    assert len(server._core.tasks) == 0
 
 
 # --------------------------------------------------------------------- modern
@@ -516,7 +516,7 @@ async def test_shutdown_cancels_running_tasks(autojump_clock: trio.testing.MockC
         assert sorted(probe.started) == ["a", "b"]
     # the connection ended, serving ended: no task outlives it
     assert sorted(probe.cancelled) == ["a", "b"]
-    assert server._services is None
+    assert server._core.services is None
 
 
 # ----------------------------------------------------------------------- HTTP

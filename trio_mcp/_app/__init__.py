@@ -2,8 +2,8 @@
 
 from ._cache import TTLCache
 from ._context import ClientCapabilityMissing, Context, ElicitResult
-from ._methods import Completion, CompletionRequest
-from ._prompts import Message
+from ._messages import Message
+from ._registry import Completion, CompletionRequest
 from ._resources import ResourceContents
 from ._server import Server
 from ._settings import Settings, SettingsError

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextvars
 import logging
 from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -14,15 +15,17 @@ from .._protocol import Era, IncomingRequest, log_enabled
 from .._schema import schema_for
 from .._transports import AccessToken
 from .._wire import Id
+from ._messages import messages_of
 from ._mrtr import InputRequired
 
 if TYPE_CHECKING:
     from .._runtime import Peer
     from ._cache import TTLCache
+    from ._core import ServerCore
     from ._server import Server
     from ._tasks import TaskRun
 
-__all__ = ["ClientCapabilityMissing", "Context", "ElicitResult"]
+__all__ = ["ClientCapabilityMissing", "Context", "ElicitResult", "current_context"]
 
 T = TypeVar("T")
 
@@ -54,6 +57,11 @@ class ElicitResult:
 
 log = logging.getLogger("trio_mcp")
 
+#: The Context of the request the current task is handling (for the logging bridge).
+current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
+    "trio_mcp_context", default=None
+)
+
 
 @attrs.define(eq=False)
 class Context:
@@ -74,7 +82,7 @@ class Context:
 
     request: IncomingRequest
     _conn: Peer
-    server: Server
+    _core: ServerCore
     _last_progress: float | None = attrs.field(default=None, init=False)
     _done: bool = attrs.field(default=False, init=False)
     #: Modern era: answers to input requests, by key (from this request and earlier rounds).
@@ -82,6 +90,12 @@ class Context:
     _input_count: int = attrs.field(default=0, init=False)
     pending_input: InputRequired | None = attrs.field(default=None, init=False)
     _run: TaskRun | None = attrs.field(default=None, init=False)
+
+    @property
+    def server(self) -> Server:
+        """The :class:`~trio_mcp.Server` handling this request."""
+        server: Server = self._core.owner
+        return server
 
     @property
     def request_id(self) -> Id:
@@ -158,12 +172,12 @@ class Context:
     @property
     def cache(self) -> TTLCache[Any, Any]:
         """The server's shared TTL cache."""
-        return self.server.cache
+        return self._core.cache
 
     @property
     def state(self) -> Any:
         """What the server's lifespan yielded (``None`` without a lifespan)."""
-        return self.server.state
+        return self._core.state
 
     async def report_progress(
         self, progress: float, total: float | None = None, message: str | None = None
@@ -313,8 +327,6 @@ class Context:
         """
         if not isinstance(self.client_capabilities.get("sampling"), dict):
             raise ClientCapabilityMissing("sampling", {"sampling": {}})
-        from ._prompts import messages_of
-
         wire = [
             m if isinstance(m, dict) else messages_of(m)[0]
             for m in (messages if isinstance(messages, list) else [messages])

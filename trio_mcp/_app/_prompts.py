@@ -5,30 +5,17 @@ from __future__ import annotations
 import inspect
 import typing
 from collections.abc import Awaitable, Callable
-from typing import Any, Literal
+from typing import Any
 
 import attrs
 
 from .._errors import InvalidParams
 from .._schema import describe
-from .._schema._content import CONTENT_TYPES, Content, TextContent
 from ._context import Context
 from ._functions import docstring, run_function
 from ._resources import parse_scalar
 
-__all__ = ["Message", "Prompt", "make_prompt"]
-
-
-@attrs.frozen
-class Message:
-    """One prompt message: a role and one content block (a ``str`` means text)."""
-
-    role: Literal["user", "assistant"]
-    content: Content | str
-
-    def to_wire(self) -> dict[str, Any]:
-        content = TextContent(self.content) if isinstance(self.content, str) else self.content
-        return {"role": self.role, "content": content.to_wire()}
+__all__ = ["Prompt", "make_prompt"]
 
 
 @attrs.define(eq=False)
@@ -130,19 +117,3 @@ def make_prompt(
         context_param=context_param,
         is_async=inspect.iscoroutinefunction(fn),
     )
-
-
-def messages_of(value: Any) -> list[dict[str, Any]]:
-    """Turn what a prompt returned into ``messages``."""
-    items = value if isinstance(value, list | tuple) else [value]
-    out = []
-    for item in items:
-        if isinstance(item, Message):
-            out.append(item.to_wire())
-        elif isinstance(item, (str, *CONTENT_TYPES)):
-            out.append(Message("user", item).to_wire())
-        else:
-            raise TypeError(
-                f"a prompt returned {type(item).__name__}; expected Message, str or content"
-            )
-    return out

@@ -2,33 +2,28 @@
 
 from __future__ import annotations
 
-import base64
-import contextvars
 import logging
 import os
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
-from .._errors import InvalidParams, MethodNotFound
-from .._protocol import IncomingRequest, ServerInfo, ServerSession
-from .._runtime import Peer
+from .._protocol import ServerInfo
 from .._wire import DEFAULT_MAX_LINE
 from ._cache import TTLCache
-from ._context import Context
+from ._context import current_context
+from ._core import ServerCore
+from ._dispatch import Dispatcher
 from ._functions import docstring
-from ._hub import Hub
-from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY, Completion, CompletionRequest, call_tool
+from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY
 from ._mrtr import RequestState
-from ._prompts import Prompt, make_prompt
+from ._prompts import make_prompt
+from ._registry import Completer, Registry
 from ._resources import Resource, ResourceTemplate, _Handler
 from ._serving import Serving
 from ._settings import Settings
-from ._tasks import TASK_CAPABILITIES, TaskStore, TaskSupport
+from ._tasks import TaskStore, TaskSupport
 from ._tools import Tool, make_tool
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["Server"]
 
@@ -36,12 +31,6 @@ log = logging.getLogger("trio_mcp")
 
 F = TypeVar("F", bound=Callable[..., Any])
 Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
-Completer = Callable[[CompletionRequest], Awaitable["list[str] | Completion"]]
-
-#: The Context of the request the current task is handling (for the logging bridge).
-current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar(
-    "trio_mcp_context", default=None
-)
 
 
 class Server(Serving):
@@ -102,20 +91,11 @@ class Server(Serving):
             .with_env()
         )
         self._apply_settings()
-        self.page_size = page_size
-        self.cache: TTLCache[Any, Any] = TTLCache()
-        self.state: Any = None
         self._lifespan = lifespan
         self._background: list[Callable[..., Awaitable[Any]]] = []
-        self._tools: dict[str, Tool] = {}
-        self._resources: dict[str, Resource] = {}
-        self._templates: dict[str, ResourceTemplate] = {}
-        self._prompts: dict[str, Prompt] = {}
-        self._completer: Completer | None = None
-        self._hub = Hub()
-        self._bridged = False
-        self._request_state = RequestState(state_secret or os.urandom(32))
-        self._info = ServerInfo(
+        self._running = 0
+        self._registry = Registry(page_size)
+        info = ServerInfo(
             name,
             version,
             title=title,
@@ -132,10 +112,34 @@ class Server(Serving):
             modern_only=MODERN_ONLY,
             ttl_ms=cache_ttl_ms,
         )
-        self._tasks = TaskStore(task_ttl, task_poll_interval)
-        self._tasks.on_change = self._task_changed
-        self._running = 0
-        self._services = None
+        self._core = ServerCore(
+            self,
+            info,
+            self._registry,
+            TaskStore(task_ttl, task_poll_interval),
+            RequestState(state_secret or os.urandom(32)),
+            self.timeout,
+        )
+        self._dispatcher = Dispatcher(self._core)
+
+    @property
+    def cache(self) -> TTLCache[Any, Any]:
+        """The server's shared TTL cache (its sweeper runs while the server serves)."""
+        return self._core.cache
+
+    @property
+    def state(self) -> Any:
+        """What the lifespan yielded, while the server runs (``None`` otherwise)."""
+        return self._core.state
+
+    @property
+    def page_size(self) -> int | None:
+        """Items per page of list results (``None``: no pagination)."""
+        return self._registry.page_size
+
+    @page_size.setter
+    def page_size(self, size: int | None) -> None:
+        self._registry.page_size = size
 
     def configure(self, source: str = "configure()", **changes: Any) -> Settings:
         """Override settings (``None`` values are ignored); returns the new :class:`Settings`.
@@ -148,6 +152,7 @@ class Server(Serving):
         """
         self.settings = self.settings.replace(source, **changes)
         self._apply_settings()
+        self._core.timeout = self.timeout
         return self.settings
 
     def _apply_settings(self) -> None:
@@ -248,20 +253,11 @@ class Server(Serving):
 
         While serving, clients hear ``notifications/tools/list_changed``.
         """
-        self._tools[tool.name] = tool
-        self._sync_task_capabilities()
-        self._hub.list_changed("tools")
+        self._registry.add_tool(tool)
 
     def remove_tool(self, name: str) -> None:
         """Unregister a tool. Raises ``KeyError`` if there is none by that name."""
-        del self._tools[name]
-        self._sync_task_capabilities()
-        self._hub.list_changed("tools")
-
-    def _sync_task_capabilities(self) -> None:
-        """Advertise tasks (per era) exactly while some tool supports them."""
-        tasks = any(t.task_support != "forbidden" for t in self._tools.values())
-        self._info.extra_capabilities = TASK_CAPABILITIES if tasks else {}
+        self._registry.remove_tool(name)
 
     def resource(
         self,
@@ -300,19 +296,17 @@ class Server(Serving):
                 "meta": meta,
             }
             if "{" in uri:
-                self._templates[uri] = ResourceTemplate(uri, **common)  # type: ignore[arg-type]
+                item: Resource | ResourceTemplate = ResourceTemplate(uri, **common)  # type: ignore[arg-type]
             else:
-                self._resources[uri] = Resource(uri, size=size, **common)  # type: ignore[arg-type]
-            self._hub.list_changed("resources")
+                item = Resource(uri, size=size, **common)  # type: ignore[arg-type]
+            self._registry.add_resource(item)
             return fn
 
         return register
 
     def remove_resource(self, uri: str) -> None:
         """Unregister a resource or template by its URI (template). Raises ``KeyError``."""
-        if self._resources.pop(uri, None) is None:
-            del self._templates[uri]
-        self._hub.list_changed("resources")
+        self._registry.remove_resource(uri)
 
     def prompt(
         self,
@@ -331,16 +325,14 @@ class Server(Serving):
             prompt = make_prompt(
                 fn, name=name, title=title, description=description, icons=icons, meta=meta
             )
-            self._prompts[prompt.name] = prompt
-            self._hub.list_changed("prompts")
+            self._registry.add_prompt(prompt)
             return fn
 
         return register
 
     def remove_prompt(self, name: str) -> None:
         """Unregister a prompt. Raises ``KeyError``."""
-        del self._prompts[name]
-        self._hub.list_changed("prompts")
+        self._registry.remove_prompt(name)
 
     def completer(self, fn: Completer) -> Completer:
         """Register the completion handler for prompt arguments and template variables.
@@ -349,7 +341,7 @@ class Server(Serving):
         :class:`Completion`; at most 100 values are sent, with ``total`` and
         ``hasMore`` filled in.
         """
-        self._completer = fn
+        self._registry.completer = fn
         return fn
 
     def notify_resource_updated(self, uri: str) -> int:
@@ -358,7 +350,7 @@ class Server(Serving):
         Legacy sessions subscribed with ``resources/subscribe``; modern clients
         through ``subscriptions/listen``. Returns how many were notified.
         """
-        return self._hub.resource_updated(uri)
+        return self._core.hub.resource_updated(uri)
 
     def forward_logging(
         self, logger: logging.Logger | str | None = None, level: int = logging.DEBUG
@@ -372,13 +364,13 @@ class Server(Serving):
         target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
         handler = _ClientLogHandler(level)
         target.addHandler(handler)
-        self._bridged = True  # every request now carries a Context the bridge can find
+        self._core.bridged = True  # every request now carries a Context the bridge can find
         return handler
 
     @property
     def tools(self) -> dict[str, Tool]:
         """The registered tools by name (a copy)."""
-        return dict(self._tools)
+        return dict(self._registry.tools)
 
     def background(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
         """Run ``fn()`` in the server's nursery while it serves; cancelled at shutdown.
@@ -388,85 +380,6 @@ class Server(Serving):
         """
         self._background.append(fn)
         return fn
-
-    # ------------------------------------------------ the Application protocol
-
-    def new_session(self) -> ServerSession:
-        return ServerSession(self._info)
-
-    def timeout_for(self, request: IncomingRequest) -> float | None:
-        if request.method in ("subscriptions/listen", "tasks/result"):
-            return None  # long-lived: ended by the client, the task's end, or shutdown
-        if request.method == "tools/call":
-            name = request.params.get("name")
-            # Any JSON value may arrive here (a list is unhashable): only a str names a tool.
-            tool = self._tools.get(name) if type(name) is str else None
-            if tool is not None and tool.timeout is not None:
-                return tool.timeout
-        return self.timeout
-
-    def timeout_result(self, request: IncomingRequest, seconds: float) -> dict[str, Any] | None:
-        if request.method == "tools/call":
-            text = f"Tool {request.params.get('name')!s} timed out after {seconds:g}s"
-            return {"content": [{"type": "text", "text": text}], "isError": True}
-        return None
-
-    def handle(self, request: IncomingRequest, conn: Peer) -> Awaitable[dict[str, Any]]:
-        if request.method == "tools/call" and not self._bridged:
-            # The hot path: no Context unless the tool asks, and no frame of our own
-            # (each coroutine frame costs every in-flight request ~0.5 KB).
-            return call_tool(self, request, conn, None)
-        return self._handle(request, conn)
-
-    async def _handle(self, request: IncomingRequest, conn: Peer) -> dict[str, Any]:
-        method = METHODS.get(request.method)
-        if method is None:
-            raise MethodNotFound(f"Method not found: {request.method}")
-        ctx = Context(request, conn, self)
-        token = current_context.set(ctx)
-        try:
-            return await method(self, request, conn, ctx)
-        finally:
-            ctx._finish()
-            current_context.reset(token)
-
-    async def notified(self, method: str, params: dict[str, Any], conn: Peer) -> None:
-        log.debug("trio_mcp: notification %s ignored", method)
-
-    def _task_changed(self, task: Any) -> None:
-        """A modern task changed status: listen streams that follow it hear it."""
-        from ._tasks import modern_task
-
-        self._hub.task_changed(task.id, modern_task(task, detailed=True))
-
-    def connected(self, peer: Peer) -> None:
-        self._hub.peers.add(peer)
-
-    def draining(self, peer: Peer) -> None:
-        self._hub.close_listeners(peer)
-
-    def disconnected(self, peer: Peer) -> None:
-        self._hub.peers.discard(peer)
-        self._hub.close_listeners(peer)
-        if peer.session.legacy_version is not None:
-            self._tasks.drop_owner(peer.session)  # nobody can reach its tasks any more
-
-    def _page(self, key: str, items: list[Any], request: IncomingRequest) -> dict[str, Any]:
-        page, next_cursor = self._paginate(items, request.params.get("cursor"))
-        result: dict[str, Any] = {key: page}
-        if next_cursor is not None:
-            result["nextCursor"] = next_cursor
-        return result
-
-    def _paginate(self, items: list[Any], cursor: Any) -> tuple[list[Any], str | None]:
-        start = 0
-        if cursor is not None:
-            start = _decode_cursor(cursor, len(items))
-        size = self.page_size
-        if size is None:
-            return items[start:], None
-        end = start + size
-        return items[start:end], (_encode_cursor(end) if end < len(items) else None)
 
 
 _LEVELS = {
@@ -492,19 +405,3 @@ class _ClientLogHandler(logging.Handler):
             ctx.log_nowait(level, self.format(record), logger=record.name)
         except Exception:
             self.handleError(record)
-
-
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
-
-
-def _decode_cursor(cursor: Any, total: int) -> int:
-    try:
-        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
-        kind, _, value = raw.partition(":")
-        offset = int(value)
-        if kind != "o" or not 0 <= offset <= total:
-            raise ValueError
-    except (AttributeError, ValueError, UnicodeError):
-        raise InvalidParams(f"Invalid params: invalid cursor {cursor!r}") from None
-    return offset

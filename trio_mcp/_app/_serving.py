@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from .._runtime import Application, Connection, serve_connection
+from .._runtime import Connection, serve_connection
 from ._asyncio import asyncio_loop
-from ._cache import TTLCache
+from ._core import ServerCore
+from ._dispatch import Dispatcher
 from ._settings import Settings
-from ._tools import Tool
 
 if TYPE_CHECKING:
     from .._transports import HttpTransport
@@ -41,17 +41,14 @@ class Serving:
     """The running half of :class:`~trio_mcp.Server` (a mixin; see the module docstring)."""
 
     settings: Settings
-    cache: TTLCache[Any, Any]
-    state: Any
     max_in_flight: int
     grace: float
     max_message_size: int
+    _core: ServerCore
+    _dispatcher: Dispatcher
     _lifespan: Callable[[Any], AbstractAsyncContextManager[Any]] | None
     _background: list[Callable[..., Awaitable[Any]]]
-    _tools: dict[str, Tool]
     _running: int
-    #: The services nursery while :meth:`running` (task runs are supervised there).
-    _services: trio.Nursery | None
 
     async def _connection(
         self,
@@ -62,7 +59,7 @@ class Serving:
     ) -> None:
         """One connection with this server's settings (the caller is inside ``running()``)."""
         await serve_connection(
-            self._app(),
+            self._dispatcher,
             receive,
             send,
             max_in_flight=self.max_in_flight,
@@ -70,11 +67,6 @@ class Serving:
             max_line=self.max_message_size,
             task_status=task_status,
         )
-
-    def _app(self) -> Application:
-        """``self`` as the runtime sees it: ``Server`` implements :class:`Application`."""
-        app: Application = self  # type: ignore[assignment]
-        return app
 
     @asynccontextmanager
     async def running(self) -> AsyncIterator[None]:
@@ -94,24 +86,24 @@ class Serving:
                 self._running -= 1
             return
         self._running = 1
+        core = self._core
         try:
             lifespan = self._lifespan(self) if self._lifespan is not None else _no_lifespan()
-            needs_asyncio = any(t.asyncio for t in self._tools.values())
-            async with asyncio_loop(needs_asyncio), lifespan as state:
-                self.state = state
+            async with asyncio_loop(core.registry.needs_asyncio), lifespan as state:
+                core.state = state
                 async with trio.open_nursery() as nursery:
-                    await nursery.start(self.cache.run)
+                    await nursery.start(core.cache.run)
                     for fn in self._background:
                         await nursery.start(_start_background, fn)
-                    self._services = nursery
+                    core.services = nursery
                     try:
                         yield
                     finally:
-                        self._services = None
+                        core.services = None
                         nursery.cancel_scope.cancel()  # every task run too: none outlives serving
         finally:
             self._running = 0
-            self.state = None
+            core.state = None
 
     async def serve(
         self,
@@ -190,11 +182,11 @@ class Serving:
         options.setdefault("path", self.settings.http_path)
 
         def tool_schema(name: str) -> dict[str, Any] | None:
-            tool = self._tools.get(name)
+            tool = self._core.registry.tool(name)
             return tool.input_schema if tool is not None else None
 
         return HttpTransport(
-            self._app(),
+            self._dispatcher,
             HttpOptions(**options),
             running=self.running,
             grace=self.grace,

@@ -35,16 +35,15 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 import trio
 
-from .._errors import CAPABILITY_NOT_SUPPORTED, InvalidParams, McpError, MethodNotFound
+from .._errors import CAPABILITY_NOT_SUPPORTED, InvalidParams, McpError
 from .._protocol import Era, IncomingRequest, ServerSession
 from .._wire import Id
+from ._context import Context, current_context
 from ._mrtr import InputRequired
 from ._tools import Tool, to_call_result
 
 if TYPE_CHECKING:
     from .._runtime import Peer
-    from ._context import Context
-    from ._server import Server
 
 __all__ = [
     "LEGACY_TASKS_VERSION",
@@ -377,8 +376,6 @@ class TaskRun:
         return self.task
 
     async def main(self) -> None:
-        from ._server import current_context
-
         token = current_context.set(self.ctx)
         outcome: dict[str, Any] | McpError | InputRequired | None = None
         try:
@@ -455,79 +452,3 @@ class TaskPeer:
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
     ) -> dict[str, Any]:
         return await self.task.ask_legacy(self.inner, method, params or {})
-
-
-# ------------------------------------------------------------------ methods
-
-
-def _lookup(server: Server, req: IncomingRequest, peer: Peer) -> Task:
-    """The error order: era/method, then the capability gate, then the task id."""
-    if req.era is Era.LEGACY:
-        if req.version != LEGACY_TASKS_VERSION:
-            raise MethodNotFound(f"Method not found: {req.method}")
-    elif not declares_extension(req.client_capabilities):
-        raise missing_extension()
-    return server._tasks.get(req.params.get("taskId"), owner_of(req, peer))
-
-
-async def tasks_get(
-    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
-) -> dict[str, Any]:
-    task = _lookup(server, req, peer)
-    return legacy_task(task) if req.era is Era.LEGACY else modern_task(task, detailed=True)
-
-
-async def tasks_result(
-    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
-) -> dict[str, Any]:
-    """Legacy: wait for the end; answer exactly what the call would have (plus related-task)."""
-    task = _lookup(server, req, peer)
-    task.result_waiters.append(req.id)
-    task.wake()  # a handler waiting to send its input request on this stream
-    try:
-        while not task.terminal:
-            await task.changed()
-    finally:
-        task.result_waiters.remove(req.id)
-    related = {RELATED_TASK: {"taskId": task.id}}
-    if task.error is not None:
-        err = task.error
-        raise McpError(err["code"], err["message"], err.get("data"))
-    if task.result is None:
-        raise McpError(None, f"Task {task.status}: {task.message or 'no result'}", related)
-    result = dict(task.result)
-    result["_meta"] = dict(result.get("_meta") or {}, **related)
-    return result
-
-
-async def tasks_list(
-    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
-) -> dict[str, Any]:
-    if req.version != LEGACY_TASKS_VERSION:
-        raise MethodNotFound(f"Method not found: {req.method}")
-    tasks = [legacy_task(t) for t in server._tasks.owned(owner_of(req, peer))]
-    return server._page("tasks", tasks, req)
-
-
-async def tasks_cancel(
-    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
-) -> dict[str, Any]:
-    task = _lookup(server, req, peer)
-    if req.era is Era.MODERN:
-        task.cancel("Cancelled by the client")
-        return {}  # an empty ack, for a terminal task too
-    if task.terminal:
-        raise InvalidParams(f"Cannot cancel task: already in terminal status '{task.status}'")
-    task.cancel("Cancelled by the client")
-    return legacy_task(task)
-
-
-async def tasks_update(
-    server: Server, req: IncomingRequest, peer: Peer, ctx: Context
-) -> dict[str, Any]:
-    task = _lookup(server, req, peer)
-    responses = req.params.get("inputResponses")
-    if type(responses) is not dict:
-        raise InvalidParams('Invalid params: "inputResponses" must be an object')
-    task.update(responses)
-    return {}

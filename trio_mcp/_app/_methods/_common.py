@@ -1,0 +1,75 @@
+"""What every method handler shares: param checks and the MRTR round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from ..._errors import InvalidParams
+from ..._protocol import Era, IncomingRequest
+from ..._runtime import Peer
+from .._context import Context
+from .._core import ServerCore
+from .._mrtr import InputRequired, binding
+
+__all__ = ["Method", "error_result", "input_required", "object_param", "resume", "string_param"]
+
+Method = Callable[[ServerCore, IncomingRequest, Peer, Context], Awaitable[dict[str, Any]]]
+"""A method handler: ``(core, request, peer, ctx)`` -> result, or raises :class:`McpError`."""
+
+Target = tuple[str, Any]
+"""What a ``requestState`` is bound to: the method's target and its arguments."""
+
+
+def error_result(text: str) -> dict[str, Any]:
+    """A tool result reporting an execution error (``isError``)."""
+    return {"content": [{"type": "text", "text": text}], "isError": True}
+
+
+def string_param(params: dict[str, Any], key: str) -> str:
+    """``params[key]``, which must be a string (``-32602`` otherwise)."""
+    value = params.get(key)
+    if type(value) is not str:
+        raise InvalidParams(f'Invalid params: "{key}" must be a string')
+    return value
+
+
+def object_param(params: dict[str, Any], key: str) -> dict[str, Any]:
+    """``params[key]``, an object if present (``-32602`` otherwise); ``{}`` if absent."""
+    value = params.get(key)
+    if value is None:
+        return {}
+    if type(value) is not dict:
+        raise InvalidParams(f'Invalid params: "{key}" must be an object')
+    return value
+
+
+def resume(core: ServerCore, req: IncomingRequest, ctx: Context, target: str, args: Any) -> Target:
+    """Load earlier answers into ``ctx`` (modern era); return what a state binds to.
+
+    The binding digest is computed only when a ``requestState`` must be
+    checked or issued, never on the common path.
+    """
+    if req.era is Era.MODERN:
+        state = req.params.get("requestState")
+        if state is not None:
+            bind = binding(req.method, target, args)
+            ctx.input_responses.update(core.request_state.verify(state, bind))
+        if "inputResponses" in req.params:  # present: an object (null is a protocol error)
+            responses = req.params["inputResponses"]
+            if type(responses) is not dict:
+                raise InvalidParams('Invalid params: "inputResponses" must be an object')
+            ctx.input_responses.update(responses)
+    return (target, args)
+
+
+def input_required(
+    core: ServerCore, ctx: Context, exc: InputRequired, target: Target
+) -> dict[str, Any]:
+    """The modern ``input_required`` result for the input ``exc`` asks for."""
+    bind = binding(ctx.request.method, *target)
+    return {
+        "resultType": "input_required",
+        "inputRequests": exc.requests,
+        "requestState": core.request_state.sign(bind, ctx.input_responses),
+    }

@@ -1,0 +1,91 @@
+"""``prompts/list``, ``prompts/get`` and ``completion/complete``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..._errors import InvalidParams
+from ..._protocol import IncomingRequest
+from ..._runtime import Peer
+from .._context import Context
+from .._core import ServerCore
+from .._messages import messages_of
+from .._mrtr import InputRequired
+from .._registry import Completion, CompletionRequest
+from ._common import input_required, object_param, resume, string_param
+
+__all__ = ["MAX_COMPLETIONS", "completion_complete", "prompts_get", "prompts_list"]
+
+MAX_COMPLETIONS = 100
+"""The spec's limit on ``completion.values``."""
+
+
+async def prompts_list(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    items = [p.definition() for p in core.registry.prompts.values()]
+    return core.registry.page("prompts", items, req.params.get("cursor"))
+
+
+async def prompts_get(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    name = string_param(req.params, "name")
+    prompt = core.registry.prompt(name)
+    if prompt is None:
+        raise InvalidParams(f"Invalid params: unknown prompt {name!r}")
+    arguments = object_param(req.params, "arguments")
+    bind = resume(core, req, ctx, name, arguments)
+    kwargs = prompt.bind(arguments, ctx)
+    try:
+        value = await prompt.invoke(kwargs)
+    except InputRequired as exc:
+        return input_required(core, ctx, exc, bind)
+    result: dict[str, Any] = {"messages": messages_of(value)}
+    if prompt.description:
+        result["description"] = prompt.description
+    return result
+
+
+async def completion_complete(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    params = req.params
+    registry = core.registry
+    ref = object_param(params, "ref")
+    argument = object_param(params, "argument")
+    ref_type = ref.get("type")
+    target = ref.get("name") if ref_type == "ref/prompt" else ref.get("uri")
+    if ref_type == "ref/prompt":
+        kind = "prompt"
+        if registry.prompt(target) is None:
+            raise InvalidParams(f"Invalid params: unknown prompt {target!r}")
+    elif ref_type == "ref/resource":
+        kind = "resource"
+        if type(target) is not str or (
+            target not in registry.templates and target not in registry.resources
+        ):
+            raise InvalidParams(f"Invalid params: unknown resource template {target!r}")
+    else:
+        raise InvalidParams('Invalid params: "ref.type" must be "ref/prompt" or "ref/resource"')
+    name, value = argument.get("name"), argument.get("value", "")
+    if type(name) is not str or type(value) is not str:
+        raise InvalidParams('Invalid params: "argument" needs string "name" and "value"')
+    context = object_param(object_param(params, "context"), "arguments")
+    if not all(type(v) is str for v in context.values()):
+        raise InvalidParams('Invalid params: "context.arguments" values must be strings')
+    values: list[str] = []
+    total: int | None = None
+    has_more: bool | None = None
+    if registry.completer is not None:
+        answer = await registry.completer(
+            CompletionRequest(kind, str(target), name, value, dict(context))
+        )
+        if isinstance(answer, Completion):
+            values, total, has_more = list(answer.values), answer.total, answer.has_more
+        else:
+            values = list(answer)
+    total = len(values) if total is None else total
+    if has_more is None:
+        has_more = len(values) > MAX_COMPLETIONS or total > MAX_COMPLETIONS
+    return {"completion": {"values": values[:MAX_COMPLETIONS], "total": total, "hasMore": has_more}}

@@ -1,0 +1,68 @@
+"""``resources/*``: list, templates, read, and the legacy subscriptions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..._errors import ResourceNotFound
+from ..._protocol import IncomingRequest
+from ..._runtime import Peer
+from .._context import Context
+from .._core import ServerCore
+from .._mrtr import InputRequired
+from .._resources import contents_of
+from ._common import input_required, resume, string_param
+
+__all__ = [
+    "resource_templates_list",
+    "resources_list",
+    "resources_read",
+    "resources_subscribe",
+    "resources_unsubscribe",
+]
+
+
+async def resources_list(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    items = [r.definition() for r in core.registry.resources.values()]
+    return core.registry.page("resources", items, req.params.get("cursor"))
+
+
+async def resource_templates_list(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    items = [t.definition() for t in core.registry.templates.values()]
+    return core.registry.page("resourceTemplates", items, req.params.get("cursor"))
+
+
+async def resources_read(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    uri = string_param(req.params, "uri")
+    bind = resume(core, req, ctx, uri, None)
+    found = core.registry.find_resource(uri)
+    if found is None:
+        raise ResourceNotFound("Resource not found", {"uri": uri})
+    handler, kwargs, mime = found
+    try:
+        value = await handler.call(kwargs, ctx)
+    except InputRequired as exc:
+        return input_required(core, ctx, exc, bind)
+    except FileNotFoundError:
+        raise ResourceNotFound("Resource not found", {"uri": uri}) from None
+    return {"contents": contents_of(uri, value, mime)}
+
+
+async def resources_subscribe(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    peer.session.subscriptions.add(string_param(req.params, "uri"))
+    return {}
+
+
+async def resources_unsubscribe(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    peer.session.subscriptions.discard(string_param(req.params, "uri"))
+    return {}

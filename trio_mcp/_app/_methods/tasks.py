@@ -1,0 +1,101 @@
+"""``tasks/*``: get, result, list, cancel (2025-11-25) and update (the modern extension).
+
+The error order is the one the extension's conformance scenarios expect: the
+era and method, then the capability gate (``-32021``), then the task lookup
+(``-32602``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..._errors import InvalidParams, McpError, MethodNotFound
+from ..._protocol import Era, IncomingRequest
+from ..._runtime import Peer
+from .._context import Context
+from .._core import ServerCore
+from .._tasks import (
+    LEGACY_TASKS_VERSION,
+    RELATED_TASK,
+    Task,
+    declares_extension,
+    legacy_task,
+    missing_extension,
+    modern_task,
+    owner_of,
+)
+
+__all__ = ["tasks_cancel", "tasks_get", "tasks_list", "tasks_result", "tasks_update"]
+
+
+def _lookup(core: ServerCore, req: IncomingRequest, peer: Peer) -> Task:
+    """The error order: era/method, then the capability gate, then the task id."""
+    if req.era is Era.LEGACY:
+        if req.version != LEGACY_TASKS_VERSION:
+            raise MethodNotFound(f"Method not found: {req.method}")
+    elif not declares_extension(req.client_capabilities):
+        raise missing_extension()
+    return core.tasks.get(req.params.get("taskId"), owner_of(req, peer))
+
+
+async def tasks_get(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    task = _lookup(core, req, peer)
+    return legacy_task(task) if req.era is Era.LEGACY else modern_task(task, detailed=True)
+
+
+async def tasks_result(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    """Legacy: wait for the end; answer exactly what the call would have (plus related-task)."""
+    task = _lookup(core, req, peer)
+    task.result_waiters.append(req.id)
+    task.wake()  # a handler waiting to send its input request on this stream
+    try:
+        while not task.terminal:
+            await task.changed()
+    finally:
+        task.result_waiters.remove(req.id)
+    related = {RELATED_TASK: {"taskId": task.id}}
+    if task.error is not None:
+        err = task.error
+        raise McpError(err["code"], err["message"], err.get("data"))
+    if task.result is None:
+        raise McpError(None, f"Task {task.status}: {task.message or 'no result'}", related)
+    result = dict(task.result)
+    result["_meta"] = dict(result.get("_meta") or {}, **related)
+    return result
+
+
+async def tasks_list(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    if req.version != LEGACY_TASKS_VERSION:
+        raise MethodNotFound(f"Method not found: {req.method}")
+    tasks = [legacy_task(t) for t in core.tasks.owned(owner_of(req, peer))]
+    return core.registry.page("tasks", tasks, req.params.get("cursor"))
+
+
+async def tasks_cancel(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    task = _lookup(core, req, peer)
+    if req.era is Era.MODERN:
+        task.cancel("Cancelled by the client")
+        return {}  # an empty ack, for a terminal task too
+    if task.terminal:
+        raise InvalidParams(f"Cannot cancel task: already in terminal status '{task.status}'")
+    task.cancel("Cancelled by the client")
+    return legacy_task(task)
+
+
+async def tasks_update(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    task = _lookup(core, req, peer)
+    responses = req.params.get("inputResponses")
+    if type(responses) is not dict:
+        raise InvalidParams('Invalid params: "inputResponses" must be an object')
+    task.update(responses)
+    return {}

@@ -1,0 +1,170 @@
+"""``tools/list`` and ``tools/call``, with the per-era rule for running a call as a task."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..._errors import InternalError, InvalidParams, McpError, MethodNotFound
+from ..._protocol import Era, IncomingRequest
+from ..._runtime import Peer
+from .._context import Context
+from .._core import ServerCore
+from .._mrtr import InputRequired
+from .._tasks import (
+    LEGACY_TASKS_VERSION,
+    TaskRun,
+    declares_extension,
+    missing_extension,
+    owner_of,
+)
+from .._tools import Tool, ToolArgumentsError, to_call_result
+from ._common import error_result, input_required, object_param, resume, string_param
+
+__all__ = ["call_tool", "tools_call", "tools_list"]
+
+log = logging.getLogger("trio_mcp")
+
+# Versions whose tool results carry no structuredContent.
+_NO_STRUCTURED = frozenset({"2024-11-05", "2025-03-26"})
+# Versions where invalid tool arguments are a protocol error (-32602); from
+# 2025-11-25 they are a tool execution error (isError), SEP-1303.
+_ARGS_AS_PROTOCOL_ERROR = frozenset({"2024-11-05", "2025-03-26", "2025-06-18"})
+
+
+async def tools_list(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    tasks = req.era is Era.LEGACY and req.version == LEGACY_TASKS_VERSION
+    items = [t.definition(task_support=tasks) for t in core.registry.tools.values()]
+    return core.registry.page("tools", items, req.params.get("cursor"))
+
+
+async def tools_call(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
+) -> dict[str, Any]:
+    return await call_tool(core, req, peer, ctx)
+
+
+async def call_tool(
+    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context | None
+) -> dict[str, Any]:
+    """``tools/call``. With ``ctx=None`` (the fast path), a Context is made only
+    if the tool declares one: most tools never pay for it."""
+    params = req.params
+    name = string_param(params, "name")
+    tool = core.registry.tools.get(name)
+    if tool is None:
+        raise InvalidParams(f"Unknown tool: {name}")
+    arguments = object_param(params, "arguments")
+    if (tool.task_support != "forbidden" or "task" in params) and _as_task(tool, req):
+        return await _call_as_task(core, req, peer, tool, arguments)
+    if ctx is None and tool._context_param is not None:
+        ctx = Context(req, peer, core)
+        try:
+            return await call_tool(core, req, peer, ctx)
+        finally:
+            ctx._finish()
+    target = resume(core, req, ctx, name, arguments) if ctx is not None else (name, arguments)
+    try:
+        kwargs = tool.bind(arguments, ctx)
+    except ToolArgumentsError as exc:
+        if req.era is Era.LEGACY and req.version in _ARGS_AS_PROTOCOL_ERROR:
+            raise InvalidParams(str(exc), {"errors": exc.lines}) from None
+        return error_result(str(exc))
+    try:
+        value = await tool.invoke(kwargs)
+    except InputRequired as exc:
+        assert ctx is not None
+        return input_required(core, ctx, exc, target)
+    except McpError:
+        raise
+    except Exception as exc:
+        if ctx is not None and ctx.pending_input is not None:  # the tool swallowed it; still ask
+            return input_required(core, ctx, ctx.pending_input, target)
+        log.exception("trio_mcp: tool %r raised", name)
+        return error_result(f"Error executing tool {name}: {exc}")
+    if ctx is not None and ctx.pending_input is not None:
+        return input_required(core, ctx, ctx.pending_input, target)
+    structured_ok = req.era is Era.MODERN or req.version not in _NO_STRUCTURED
+    return to_call_result(tool, value, structured_ok=structured_ok)
+
+
+def _as_task(tool: Tool, req: IncomingRequest) -> bool:
+    """Whether this call runs as a task (the rule of each era), or its error.
+
+    Modern: the server decides. A task-capable tool becomes a task whenever the
+    request declares the extension; ``required`` without it is ``-32021``;
+    ``params.task`` is ignored. Legacy (2025-11-25): the client opts in with
+    ``params.task``; ``required`` without it, or ``forbidden`` with it, is ``-32601``.
+    """
+    mode = tool.task_support
+    if req.era is Era.MODERN:
+        if mode == "forbidden":
+            return False
+        if declares_extension(req.client_capabilities):
+            return True
+        if mode == "required":
+            raise missing_extension()
+        return False
+    meta = req.params.get("task") if req.version == LEGACY_TASKS_VERSION else None
+    if meta is None:
+        if mode == "required":
+            raise MethodNotFound(f"Tool {tool.name} must be called as a task (params.task)")
+        return False
+    if type(meta) is not dict:
+        raise InvalidParams('Invalid params: "task" must be an object')
+    if mode == "forbidden":
+        raise MethodNotFound(f"Tool {tool.name} does not support task-augmented calls")
+    return True
+
+
+async def _call_as_task(
+    core: ServerCore, req: IncomingRequest, peer: Peer, tool: Tool, arguments: dict[str, Any]
+) -> dict[str, Any]:
+    """Run the call in the services nursery; answer with its ``CreateTaskResult``.
+
+    ``task_start="explicit"``: wait until the handler calls ``ctx.start_task()``
+    (then the task's handle), or ends first (then its own answer: a result, an
+    error, or an MRTR ``input_required`` round).
+    """
+    ctx = Context(req, peer, core)
+    target = resume(core, req, ctx, tool.name, arguments)
+    task_meta = req.params.get("task") if req.era is Era.LEGACY else None
+    run = TaskRun(
+        core.tasks,
+        tool,
+        ctx,
+        owner_of(req, peer),
+        peer,
+        task_meta.get("ttl") if isinstance(task_meta, dict) else None,
+        structured_ok=req.era is Era.MODERN or req.version not in _NO_STRUCTURED,
+    )
+    try:
+        run.kwargs = tool.bind(arguments, ctx)
+    except ToolArgumentsError as exc:
+        if req.era is Era.MODERN:
+            return error_result(str(exc))  # the server decides: no task for a call that cannot run
+        run.start().finish(error_result(str(exc)))  # created "working", failed at once
+        return run.created
+    services = core.running_services()
+    if tool.task_start == "immediate":
+        run.start()
+    services.start_soon(run.main)
+    if run.task is not None:
+        return run.created
+    try:
+        await run.decided.wait()
+    finally:
+        if not run.started:
+            run.scope.cancel()  # the request ended (cancelled) before the task began
+    if run.started:  # the handler called ctx.start_task()
+        return run.created
+    outcome = run.outcome
+    if isinstance(outcome, InputRequired):
+        return input_required(core, ctx, outcome, target)
+    if isinstance(outcome, McpError):
+        raise outcome
+    if outcome is None:
+        raise InternalError(message="Internal error: the call was cancelled")
+    return outcome

@@ -1,0 +1,185 @@
+"""The server's components, in one place: tools, resources, templates, prompts, the completer.
+
+The :class:`Registry` is what the method handlers read (``tools/list``,
+``resources/read``...) and what the decorators of :class:`~trio_mcp.Server`
+write. It knows nothing about sessions, transports or eras: a change is
+reported through ``on_change(kind)`` and whoever composes the server (the
+dispatcher) turns it into ``list_changed`` notifications. Pagination of list
+results lives here too, since every list is a view of the registry.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+import attrs
+
+from .._errors import InvalidParams
+from ._prompts import Prompt
+from ._resources import Resource, ResourceTemplate, _Handler
+from ._tools import Tool
+
+__all__ = ["Completer", "Completion", "CompletionRequest", "Registry"]
+
+ListKind = Literal["tools", "resources", "prompts"]
+
+
+@attrs.frozen
+class CompletionRequest:
+    """What ``completion/complete`` asks: complete ``argument`` of ``ref``, typed so far ``value``.
+
+    Attributes:
+        ref_type: ``"prompt"`` or ``"resource"`` (a resource template).
+        ref: The prompt name, or the resource template's URI template.
+        argument: The argument (or template variable) being completed.
+        value: What the user typed so far.
+        context: Values of the other arguments already chosen (``context.arguments``).
+    """
+
+    ref_type: str
+    ref: str
+    argument: str
+    value: str
+    context: dict[str, str]
+
+
+@attrs.frozen
+class Completion:
+    """A completer's answer. ``total``/``has_more`` default to what ``values`` implies."""
+
+    values: list[str]
+    total: int | None = None
+    has_more: bool | None = None
+
+
+Completer = Callable[[CompletionRequest], Awaitable["list[str] | Completion"]]
+
+
+def _ignore(kind: ListKind) -> None:
+    return None
+
+
+@attrs.define(eq=False)
+class Registry:
+    """Every component a server offers, by name or URI.
+
+    Attributes:
+        page_size: Items per page of list results (``None``: one page).
+        on_change: Called with ``"tools"``, ``"resources"`` or ``"prompts"``
+            after a registration or removal changed that list.
+    """
+
+    page_size: int | None = None
+    on_change: Callable[[ListKind], None] = _ignore
+    tools: dict[str, Tool] = attrs.field(factory=dict, init=False)
+    resources: dict[str, Resource] = attrs.field(factory=dict, init=False)
+    templates: dict[str, ResourceTemplate] = attrs.field(factory=dict, init=False)
+    prompts: dict[str, Prompt] = attrs.field(factory=dict, init=False)
+    completer: Completer | None = attrs.field(default=None, init=False)
+
+    # ----------------------------------------------------------------- tools
+
+    def add_tool(self, tool: Tool) -> None:
+        """Register ``tool`` (replacing one of the same name)."""
+        self.tools[tool.name] = tool
+        self.on_change("tools")
+
+    def remove_tool(self, name: str) -> None:
+        """Unregister a tool. Raises ``KeyError`` if there is none by that name."""
+        del self.tools[name]
+        self.on_change("tools")
+
+    def tool(self, name: object) -> Tool | None:
+        """The tool called ``name``; ``None`` for anything else (any JSON value may arrive)."""
+        return self.tools.get(name) if type(name) is str else None
+
+    @property
+    def tasks_supported(self) -> bool:
+        """True while some tool may run as a task."""
+        return any(t.task_support != "forbidden" for t in self.tools.values())
+
+    @property
+    def needs_asyncio(self) -> bool:
+        """True if a tool runs on asyncio (through trio-asyncio)."""
+        return any(t.asyncio for t in self.tools.values())
+
+    # ------------------------------------------------------------- resources
+
+    def add_resource(self, item: Resource | ResourceTemplate) -> None:
+        """Register a fixed resource or a URI template (replacing the same URI)."""
+        if isinstance(item, ResourceTemplate):
+            self.templates[item.uri_template] = item
+        else:
+            self.resources[item.uri] = item
+        self.on_change("resources")
+
+    def remove_resource(self, uri: str) -> None:
+        """Unregister a resource or template by its URI (template). Raises ``KeyError``."""
+        if self.resources.pop(uri, None) is None:
+            del self.templates[uri]
+        self.on_change("resources")
+
+    def find_resource(self, uri: str) -> tuple[_Handler, dict[str, Any], str | None] | None:
+        """The handler for ``uri``, its template variables and MIME type; ``None`` if none."""
+        resource = self.resources.get(uri)
+        if resource is not None:
+            return resource.handler, {}, resource.mime_type
+        for template in self.templates.values():
+            matched = template.match(uri)
+            if matched is not None:
+                return template.handler, matched, template.mime_type
+        return None
+
+    # --------------------------------------------------------------- prompts
+
+    def add_prompt(self, prompt: Prompt) -> None:
+        """Register ``prompt`` (replacing one of the same name)."""
+        self.prompts[prompt.name] = prompt
+        self.on_change("prompts")
+
+    def remove_prompt(self, name: str) -> None:
+        """Unregister a prompt. Raises ``KeyError``."""
+        del self.prompts[name]
+        self.on_change("prompts")
+
+    def prompt(self, name: object) -> Prompt | None:
+        """The prompt called ``name``; ``None`` for anything else."""
+        return self.prompts.get(name) if type(name) is str else None
+
+    # ------------------------------------------------------------ pagination
+
+    def page(self, key: str, items: list[Any], cursor: Any) -> dict[str, Any]:
+        """One page of a list result: ``{key: items[...], "nextCursor"?: ...}``.
+
+        Raises:
+            InvalidParams: ``cursor`` is not one this server issued for this list.
+        """
+        start = 0 if cursor is None else _decode_cursor(cursor, len(items))
+        size = self.page_size
+        result: dict[str, Any] = {}
+        if size is None:
+            result[key] = items[start:]
+            return result
+        end = start + size
+        result[key] = items[start:end]
+        if end < len(items):
+            result["nextCursor"] = _encode_cursor(end)
+        return result
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"o:{offset}".encode()).decode()
+
+
+def _decode_cursor(cursor: Any, total: int) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor.encode()).decode()
+        kind, _, value = raw.partition(":")
+        offset = int(value)
+        if kind != "o" or not 0 <= offset <= total:
+            raise ValueError
+    except (AttributeError, ValueError, UnicodeError):
+        raise InvalidParams(f"Invalid params: invalid cursor {cursor!r}") from None
+    return offset
