@@ -1,0 +1,82 @@
+"""Before/after: trio_mcp at two commits, side by side, interleaved, in one run.
+
+Each tree is a checkout with its own ``.venv`` (``make`` creates it). Per rep,
+the load generator of each tree runs its own trio_mcp server over stdio, the
+order alternating every rep; the figure compared is the server's CPU time per
+request (utime+stime over the window / requests answered), the most
+noise-resistant figure on a shared machine. Prints one JSON object per
+measurement on stderr and a summary on stdout::
+
+    git worktree add /tmp/base <commit> && make -C /tmp/base .venv/.installed-dev
+    .venv/bin/python -m benchmarks.compare /tmp/base . --reps 5 --concs 1,64
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+
+def measure(tree: Path, concs: str, duration: float, tool: str) -> dict[str, float]:
+    """One load-generator run in ``tree``; µs of server CPU per request at each concurrency."""
+    out = subprocess.run(
+        [
+            str(tree / ".venv/bin/python"),
+            "-m",
+            "benchmarks.loadgen",
+            "suite",
+            "--peer",
+            "trio_mcp",
+            "--concs",
+            concs,
+            "--duration",
+            str(duration),
+            "--tool",
+            tool,
+        ],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    result = json.loads(out.stdout)
+    print(json.dumps({"tree": str(tree), **result}), file=sys.stderr)
+    return {
+        str(p["concurrency"]): p["server_cpu"] * p["duration_s"] / p["requests"] * 1e6
+        for p in result["points"]
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("before", type=Path, help="checkout of the base commit (with .venv)")
+    parser.add_argument("after", type=Path, help="checkout of the new commit (with .venv)")
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--concs", default="64")
+    parser.add_argument("--duration", type=float, default=2.0)
+    parser.add_argument("--tool", default="echo", choices=["echo", "add"])
+    args = parser.parse_args(argv)
+    trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    samples: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
+    for rep in range(args.reps):
+        order = ["before", "after"] if rep % 2 == 0 else ["after", "before"]
+        for name in order:
+            for conc, us in measure(trees[name], args.concs, args.duration, args.tool).items():
+                samples[name].setdefault(conc, []).append(us)
+    print(f"server CPU µs per request ({args.tool}, median of {args.reps} interleaved reps)")
+    for conc in samples["before"]:
+        before = statistics.median(samples["before"][conc])
+        after = statistics.median(samples["after"][conc])
+        print(
+            f"  {conc:>4} in flight: before {before:.1f}  after {after:.1f}"
+            f"  after/before {after / before:.3f}"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
