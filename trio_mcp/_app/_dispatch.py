@@ -11,6 +11,7 @@ state of its own; ``Server`` builds one and the transports call it.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from typing import Any
 
 from .._errors import MethodNotFound
@@ -19,6 +20,7 @@ from .._runtime import Peer
 from ._context import Context, current_context
 from ._core import ServerCore
 from ._methods import METHODS, NO_DEADLINE, call_tool
+from ._methods._params import check_params
 
 __all__ = ["Dispatcher"]
 
@@ -51,7 +53,8 @@ class Dispatcher:
             return {"content": [{"type": "text", "text": text}], "isError": True}
         return None
 
-    def handle(self, request: IncomingRequest, peer: Peer) -> Any:
+    def handle(self, request: IncomingRequest, peer: Peer) -> Awaitable[dict[str, Any]]:
+        check_params(request.method, request.params)  # every method, once, before any handler
         core = self.core
         if request.method == "tools/call" and not core.bridged:
             # The hot path: no Context unless the tool asks, and no frame of our own

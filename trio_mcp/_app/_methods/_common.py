@@ -12,7 +12,7 @@ from .._context import Context
 from .._core import ServerCore
 from .._mrtr import InputRequired, binding
 
-__all__ = ["Method", "error_result", "input_required", "object_param", "resume", "string_param"]
+__all__ = ["Method", "error_result", "input_required", "resume"]
 
 Method = Callable[[ServerCore, IncomingRequest, Peer, Context], Awaitable[dict[str, Any]]]
 """A method handler: ``(core, request, peer, ctx)`` -> result, or raises :class:`McpError`."""
@@ -24,24 +24,6 @@ Target = tuple[str, Any]
 def error_result(text: str) -> dict[str, Any]:
     """A tool result reporting an execution error (``isError``)."""
     return {"content": [{"type": "text", "text": text}], "isError": True}
-
-
-def string_param(params: dict[str, Any], key: str) -> str:
-    """``params[key]``, which must be a string (``-32602`` otherwise)."""
-    value = params.get(key)
-    if type(value) is not str:
-        raise InvalidParams(f'Invalid params: "{key}" must be a string')
-    return value
-
-
-def object_param(params: dict[str, Any], key: str) -> dict[str, Any]:
-    """``params[key]``, an object if present (``-32602`` otherwise); ``{}`` if absent."""
-    value = params.get(key)
-    if value is None:
-        return {}
-    if type(value) is not dict:
-        raise InvalidParams(f'Invalid params: "{key}" must be an object')
-    return value
 
 
 def resume(core: ServerCore, req: IncomingRequest, ctx: Context, target: str, args: Any) -> Target:

@@ -6,7 +6,7 @@ from typing import Any
 
 import trio
 
-from ..._errors import InvalidParams, McpError
+from ..._errors import McpError
 from ..._protocol import IncomingRequest
 from ..._protocol._versions import META_SUBSCRIPTION_ID
 from ..._runtime import Peer
@@ -21,20 +21,16 @@ __all__ = ["subscriptions_listen"]
 async def subscriptions_listen(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    wanted = req.params.get("notifications")
-    if type(wanted) is not dict:
-        raise InvalidParams('Invalid params: "notifications" must be an object')
+    wanted: dict[str, Any] = req.params["notifications"]  # types checked by the dispatcher
     honored: dict[str, Any] = {}
     lists = set()
     for flag in LIST_KINDS.values():
         if wanted.get(flag) is True:
             honored[flag] = True
             lists.add(flag)
-    uris = wanted.get("resourceSubscriptions")
-    if isinstance(uris, list) and all(type(u) is str for u in uris):
+    uris: list[str] = wanted.get("resourceSubscriptions") or []
+    if wanted.get("resourceSubscriptions") is not None:
         honored["resourceSubscriptions"] = uris
-    else:
-        uris = []
     task_ids = _listen_task_ids(core, req, peer, wanted.get("taskIds"))
     if task_ids is not None:
         honored["taskIds"] = task_ids
@@ -70,8 +66,6 @@ def _listen_task_ids(
         return None
     if not declares_extension(req.client_capabilities):
         raise missing_extension()
-    if not isinstance(wanted, list) or not all(type(t) is str for t in wanted):
-        raise InvalidParams('Invalid params: "taskIds" must be an array of strings')
     owner = owner_of(req, peer)
     accepted = []
     for task_id in wanted:

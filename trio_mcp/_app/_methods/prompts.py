@@ -12,7 +12,7 @@ from .._core import ServerCore
 from .._messages import messages_of
 from .._mrtr import InputRequired
 from .._registry import Completion, CompletionRequest
-from ._common import input_required, object_param, resume, string_param
+from ._common import input_required, resume
 
 __all__ = ["MAX_COMPLETIONS", "completion_complete", "prompts_get", "prompts_list"]
 
@@ -30,11 +30,11 @@ async def prompts_list(
 async def prompts_get(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    name = string_param(req.params, "name")
+    name: str = req.params["name"]
     prompt = core.registry.prompt(name)
     if prompt is None:
         raise InvalidParams(f"Invalid params: unknown prompt {name!r}")
-    arguments = object_param(req.params, "arguments")
+    arguments: dict[str, Any] = req.params.get("arguments") or {}
     bind = resume(core, req, ctx, name, arguments)
     kwargs = prompt.bind(arguments, ctx)
     try:
@@ -52,9 +52,9 @@ async def completion_complete(
 ) -> dict[str, Any]:
     params = req.params
     registry = core.registry
-    ref = object_param(params, "ref")
-    argument = object_param(params, "argument")
-    ref_type = ref.get("type")
+    ref: dict[str, Any] = params["ref"]  # types checked by the dispatcher (_params.PARAMS)
+    argument: dict[str, Any] = params["argument"]
+    ref_type = ref["type"]
     target = ref.get("name") if ref_type == "ref/prompt" else ref.get("uri")
     if ref_type == "ref/prompt":
         kind = "prompt"
@@ -62,18 +62,13 @@ async def completion_complete(
             raise InvalidParams(f"Invalid params: unknown prompt {target!r}")
     elif ref_type == "ref/resource":
         kind = "resource"
-        if type(target) is not str or (
-            target not in registry.templates and target not in registry.resources
-        ):
+        if target not in registry.templates and target not in registry.resources:
             raise InvalidParams(f"Invalid params: unknown resource template {target!r}")
     else:
         raise InvalidParams('Invalid params: "ref.type" must be "ref/prompt" or "ref/resource"')
-    name, value = argument.get("name"), argument.get("value", "")
-    if type(name) is not str or type(value) is not str:
-        raise InvalidParams('Invalid params: "argument" needs string "name" and "value"')
-    context = object_param(object_param(params, "context"), "arguments")
-    if not all(type(v) is str for v in context.values()):
-        raise InvalidParams('Invalid params: "context.arguments" values must be strings')
+    name: str = argument["name"]
+    value: str = argument.get("value") or ""
+    context: dict[str, str] = (params.get("context") or {}).get("arguments") or {}
     values: list[str] = []
     total: int | None = None
     has_more: bool | None = None

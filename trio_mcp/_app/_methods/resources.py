@@ -11,7 +11,7 @@ from .._context import Context
 from .._core import ServerCore
 from .._mrtr import InputRequired
 from .._resources import contents_of
-from ._common import input_required, resume, string_param
+from ._common import input_required, resume
 
 __all__ = [
     "resource_templates_list",
@@ -39,7 +39,7 @@ async def resource_templates_list(
 async def resources_read(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    uri = string_param(req.params, "uri")
+    uri: str = req.params["uri"]
     bind = resume(core, req, ctx, uri, None)
     found = core.registry.find_resource(uri)
     if found is None:
@@ -57,12 +57,12 @@ async def resources_read(
 async def resources_subscribe(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    peer.session.subscriptions.add(string_param(req.params, "uri"))
+    peer.session.subscriptions.add(req.params["uri"])
     return {}
 
 
 async def resources_unsubscribe(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    peer.session.subscriptions.discard(string_param(req.params, "uri"))
+    peer.session.subscriptions.discard(req.params["uri"])
     return {}

@@ -94,8 +94,6 @@ async def tasks_update(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
     task = _lookup(core, req, peer)
-    responses = req.params.get("inputResponses")
-    if type(responses) is not dict:
-        raise InvalidParams('Invalid params: "inputResponses" must be an object')
+    responses: dict[str, Any] = req.params["inputResponses"]  # checked by the dispatcher
     task.update(responses)
     return {}

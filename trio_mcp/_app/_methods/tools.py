@@ -19,7 +19,7 @@ from .._tasks import (
     owner_of,
 )
 from .._tools import Tool, ToolArgumentsError, to_call_result
-from ._common import error_result, input_required, object_param, resume, string_param
+from ._common import error_result, input_required, resume
 
 __all__ = ["call_tool", "tools_call", "tools_list"]
 
@@ -51,12 +51,12 @@ async def call_tool(
 ) -> dict[str, Any]:
     """``tools/call``. With ``ctx=None`` (the fast path), a Context is made only
     if the tool declares one: most tools never pay for it."""
-    params = req.params
-    name = string_param(params, "name")
+    params = req.params  # types checked by the dispatcher (_params.PARAMS)
+    name: str = params["name"]
     tool = core.registry.tools.get(name)
     if tool is None:
         raise InvalidParams(f"Unknown tool: {name}")
-    arguments = object_param(params, "arguments")
+    arguments: dict[str, Any] = params.get("arguments") or {}
     if (tool.task_support != "forbidden" or "task" in params) and _as_task(tool, req):
         return await _call_as_task(core, req, peer, tool, arguments)
     if ctx is None and tool._context_param is not None:
@@ -112,8 +112,6 @@ def _as_task(tool: Tool, req: IncomingRequest) -> bool:
         if mode == "required":
             raise MethodNotFound(f"Tool {tool.name} must be called as a task (params.task)")
         return False
-    if type(meta) is not dict:
-        raise InvalidParams('Invalid params: "task" must be an object')
     if mode == "forbidden":
         raise MethodNotFound(f"Tool {tool.name} does not support task-augmented calls")
     return True
