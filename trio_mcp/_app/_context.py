@@ -15,6 +15,7 @@ from .._protocol import Era, IncomingRequest, log_enabled
 from .._schema import schema_for
 from .._transports import AccessToken
 from .._wire import Id
+from ._answers import check_elicitation, check_roots, check_sampling
 from ._messages import messages_of
 from ._mrtr import InputRequired
 
@@ -277,6 +278,8 @@ class Context:
 
         Raises:
             ClientCapabilityMissing: the client did not declare ``elicitation``.
+            AnswerInvalid: the answer's ``action`` is unknown, or an accepted
+                ``content`` does not match ``schema`` (``-32602``, paths in ``errors``).
             McpError: the client answered with an error (legacy).
         """
         caps = self.client_capabilities.get("elicitation")
@@ -290,7 +293,7 @@ class Context:
         if self.request.era is Era.MODERN or self.protocol_version == "2025-11-25":
             params["mode"] = "form"
         result = await self._input("elicit", "elicitation/create", params, key)
-        return ElicitResult(str(result.get("action", "cancel")), result.get("content"))
+        return ElicitResult(*check_elicitation(requested, result))
 
     async def elicit_url(
         self, message: str, url: str, elicitation_id: str, *, key: str | None = None
@@ -299,13 +302,14 @@ class Context:
 
         Raises:
             ClientCapabilityMissing: the client did not declare ``elicitation.url``.
+            AnswerInvalid: the answer's ``action`` is unknown.
         """
         caps = self.client_capabilities.get("elicitation")
         if not isinstance(caps, dict) or "url" not in caps:
             raise ClientCapabilityMissing("elicitation.url", {"elicitation": {"url": {}}})
         params = {"mode": "url", "message": message, "url": url, "elicitationId": elicitation_id}
         result = await self._input("elicit", "elicitation/create", params, key)
-        return ElicitResult(str(result.get("action", "cancel")), result.get("content"))
+        return ElicitResult(*check_elicitation({}, result))
 
     async def sample(
         self,
@@ -324,6 +328,7 @@ class Context:
 
         Raises:
             ClientCapabilityMissing: the client did not declare ``sampling``.
+            AnswerInvalid: the result is not a well-formed ``CreateMessageResult``.
         """
         if not isinstance(self.client_capabilities.get("sampling"), dict):
             raise ClientCapabilityMissing("sampling", {"sampling": {}})
@@ -338,19 +343,18 @@ class Context:
             params["temperature"] = temperature
         if model_preferences is not None:
             params["modelPreferences"] = model_preferences
-        return await self._input("sample", "sampling/createMessage", params, key)
+        return check_sampling(await self._input("sample", "sampling/createMessage", params, key))
 
     async def list_roots(self, *, key: str | None = None) -> list[dict[str, Any]]:
         """The client's roots (``roots/list``): a list of ``{"uri", "name"}``.
 
         Raises:
             ClientCapabilityMissing: the client did not declare ``roots``.
+            AnswerInvalid: the result is not an array of ``file://`` roots.
         """
         if not isinstance(self.client_capabilities.get("roots"), dict):
             raise ClientCapabilityMissing("roots", {"roots": {}})
-        result = await self._input("roots", "roots/list", {}, key)
-        roots = result.get("roots", [])
-        return roots if isinstance(roots, list) else []
+        return check_roots(await self._input("roots", "roots/list", {}, key))
 
     async def gather_input(self, *calls: Awaitable[T]) -> list[T]:
         """Await several input calls as one round; return their results in order.
