@@ -9,7 +9,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["docstring", "run_function"]
+__all__ = ["docstring", "error_text", "run_function"]
 
 
 def docstring(fn: Callable[..., Any]) -> str | None:
@@ -34,3 +34,17 @@ def run_function(
     return trio.to_thread.run_sync(
         functools.partial(fn, **kwargs), abandon_on_cancel=True, thread_name=f"trio_mcp {name}"
     )
+
+
+def error_text(exc: Exception) -> str:
+    """What a client may read of ``exc`` raised by a user's function (a tool's ``isError``).
+
+    The exception's own text, which its author chose, except for ``OSError``:
+    its message names server-side paths (``[Errno 2] No such file or directory:
+    '/srv/data/x'``), so only the error number and its description are kept.
+    """
+    if isinstance(exc, OSError):
+        if exc.strerror:
+            return f"[Errno {exc.errno}] {exc.strerror}" if exc.errno is not None else exc.strerror
+        return type(exc).__name__
+    return str(exc)

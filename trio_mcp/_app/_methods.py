@@ -19,6 +19,7 @@ from .._errors import InternalError, InvalidParams, McpError, MethodNotFound, Re
 from .._protocol import Era, IncomingRequest
 from .._runtime import Peer
 from ._context import Context
+from ._functions import error_text
 from ._hub import LIST_KINDS, Listener
 from ._mrtr import InputRequired, binding
 from ._prompts import messages_of
@@ -164,7 +165,7 @@ async def call_tool(
         if ctx is not None and ctx.pending_input is not None:  # the tool swallowed it; still ask
             return _input_required(server, ctx, ctx.pending_input, target)
         log.exception("trio_mcp: tool %r raised", name)
-        return error_result(f"Error executing tool {name}: {exc}")
+        return error_result(f"Error executing tool {name}: {error_text(exc)}")
     if ctx is not None and ctx.pending_input is not None:
         return _input_required(server, ctx, ctx.pending_input, target)
     structured_ok = req.era is Era.MODERN or req.version not in _NO_STRUCTURED
