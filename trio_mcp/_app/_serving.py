@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -26,6 +25,7 @@ import trio
 from .._runtime import Application, Connection, serve_connection
 from ._asyncio import asyncio_loop
 from ._cache import TTLCache
+from ._logsink import start_sinks, stderr_logging
 from ._settings import Settings
 from ._tools import Tool
 
@@ -80,8 +80,9 @@ class Serving:
     async def running(self) -> AsyncIterator[None]:
         """Run the server's lifespan and background tasks for the duration of the block.
 
-        Its nursery also supervises task runs (``@server.tool(task=...)``); leaving
-        the block cancels them.
+        Its nursery also supervises task runs (``@server.tool(task=...)``) and
+        the writer of stderr logging set up by :meth:`run`; leaving the block
+        cancels them.
 
         ``serve`` enters it for you; enter it yourself to share one lifespan
         between several connections (e.g. a TCP listener). Re-entrant.
@@ -100,6 +101,7 @@ class Serving:
             async with asyncio_loop(needs_asyncio), lifespan as state:
                 self.state = state
                 async with trio.open_nursery() as nursery:
+                    await start_sinks(nursery)  # stderr logging: queued, written by a task
                     await nursery.start(self.cache.run)
                     for fn in self._background:
                         await nursery.start(_start_background, fn)
@@ -239,27 +241,25 @@ class Serving:
 
         ``transport="http"`` serves Streamable HTTP on ``host:port`` at ``path``
         (bound to 127.0.0.1 unless told otherwise); ``options`` are as for
-        :meth:`asgi_app`. Configures logging to stderr if the program has not.
+        :meth:`asgi_app`. Configures logging to stderr if the program has not;
+        either way, stderr logging goes through a bounded queue while serving,
+        so that a parent that does not read stderr cannot block the server
+        (records that do not fit are dropped and counted).
         """
         if transport not in ("stdio", "http"):
             raise ValueError(f"unknown transport {transport!r}; expected 'stdio' or 'http'")
-        if not logging.getLogger().handlers:
-            logging.basicConfig(
-                stream=sys.stderr,
-                level=logging.INFO,
-                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            )
-        if transport == "http":
-            from .._transports import run_http
+        with stderr_logging(logging.INFO):  # never a blocking write on the Trio thread
+            if transport == "http":
+                from .._transports import run_http
 
-            s = self.settings
-            host = s.http_host if host is None else host
-            app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
-            trio.run(run_http, app, host, s.http_port if port is None else port)
-            return
-        _tune_gc()
-        trio.run(self.serve_stdio)
-        _report_abandoned_threads()
+                s = self.settings
+                host = s.http_host if host is None else host
+                app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
+                trio.run(run_http, app, host, s.http_port if port is None else port)
+                return
+            _tune_gc()
+            trio.run(self.serve_stdio)
+            _report_abandoned_threads()
 
 
 def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:
