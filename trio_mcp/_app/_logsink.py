@@ -183,18 +183,19 @@ class StderrSink(logging.Handler):
 
     def _write_now(self, data: bytes) -> None:
         """(Holding the mutex.) Write ``data`` and any drop report, dropping what does not fit."""
-        if self.dropped:
-            data = self._report() + data
+        report = self._report_line() if self.dropped else b""
         try:
-            done = self._out.write_now(data)
+            done = self._out.write_now(report + data)
         except OSError:
             self._fail()
             return
-        if done < len(data):
+        if done >= len(report):
+            self.dropped = 0  # reported
+        if done < len(report) + len(data):
             self.dropped += 1
 
-    def _report(self) -> bytes:
-        n, self.dropped = self.dropped, 0
+    def _report_line(self) -> bytes:
+        n = self.dropped
         return (
             f"trio_mcp: {n} log record{'s' if n != 1 else ''} dropped: "
             "stderr was not being read fast enough\n"
@@ -221,7 +222,8 @@ class StderrSink(logging.Handler):
             self._queue.clear()
             self._queued = 0
             if self.dropped:
-                data += self._report()
+                data += self._report_line()
+                self.dropped = 0
             return data
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
