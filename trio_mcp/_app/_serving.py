@@ -36,6 +36,12 @@ __all__ = ["Serving"]
 
 log = logging.getLogger("trio_mcp")
 
+#: Each begins a graceful shutdown; a second one cancels at once. SIGHUP (the
+#: terminal or the parent went away) drains like SIGTERM instead of killing.
+DRAIN_SIGNALS: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT) + (
+    (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
+)
+
 
 class Serving:
     """The running half of :class:`~trio_mcp.Server` (a mixin; see the module docstring)."""
@@ -144,8 +150,8 @@ class Serving:
     ) -> None:
         """Like :meth:`serve`, over separate receive and send streams.
 
-        With ``handle_signals`` (main thread only), SIGTERM and SIGINT begin a
-        graceful shutdown; a second signal cancels at once.
+        With ``handle_signals`` (main thread only), SIGTERM, SIGINT and SIGHUP
+        begin a graceful shutdown; a second signal cancels at once.
         """
         async with self.running(), trio.open_nursery() as nursery:
             conn: Connection = await nursery.start(
@@ -237,7 +243,7 @@ class Serving:
         path: str | None = None,
         **options: Any,
     ) -> None:
-        """Serve until stdin EOF (stdio), SIGTERM or Ctrl+C, then drain and return.
+        """Serve until stdin EOF (stdio), SIGTERM, SIGHUP or Ctrl+C, then drain and return.
 
         ``transport="http"`` serves Streamable HTTP on ``host:port`` at ``path``
         (bound to 127.0.0.1 unless told otherwise); ``options`` are as for
@@ -345,10 +351,10 @@ async def _watch_signals(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+    with trio.open_signal_receiver(*DRAIN_SIGNALS) as signals:
         task_status.started()
         async for signum in signals:
-            if signum == signal.SIGINT or signum == signal.SIGTERM:
+            if signum in DRAIN_SIGNALS:
                 if not conn._stopping:
                     log.info("trio_mcp: %s received; draining", signal.Signals(signum).name)
                     conn.stop()
