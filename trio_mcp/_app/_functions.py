@@ -39,12 +39,11 @@ def run_function(
 def error_text(exc: Exception) -> str:
     """What a client may read of ``exc`` raised by a user's function (a tool's ``isError``).
 
-    The exception's own text, which its author chose, except for ``OSError``:
-    its message names server-side paths (``[Errno 2] No such file or directory:
-    '/srv/data/x'``), so only the error number and its description are kept.
+    The exception's own text, which its author chose, except the file names of
+    an ``OSError`` (``[Errno 2] No such file or directory: '/srv/data/x'``):
+    those are server-side paths, so only the error number and its description
+    are kept.
     """
-    if isinstance(exc, OSError):
-        if exc.strerror:
-            return f"[Errno {exc.errno}] {exc.strerror}" if exc.errno is not None else exc.strerror
-        return type(exc).__name__
+    if isinstance(exc, OSError) and (exc.filename is not None or exc.filename2 is not None):
+        return f"[Errno {exc.errno}] {exc.strerror}"
     return str(exc)
