@@ -72,3 +72,33 @@ async def test_unread_stderr_does_not_block_the_exit() -> None:
                 assert (await server.tool("fail"))["result"]["isError"] is True
             await server.close_stdin()
             assert await server.process.wait() == 0
+
+
+async def test_unread_stderr_and_stray_prints() -> None:
+    """A handler's ``print`` (fd 1, pointed at stderr while serving) cannot block either."""
+    with trio.fail_after(HANG_GUARD):
+        async with spawn(SERVERS / "slow_server.py", stderr=subprocess.PIPE) as server:
+            await server.initialize()
+            text = "p" * 1000
+            for tool in ("shout", "shout_sync"):  # on the Trio thread, and from a worker thread
+                for _ in range(300):  # 300 KB each: far more than the pipe holds
+                    answer = await server.tool(tool, {"text": text})
+                    assert answer["result"]["content"][0]["text"] == text
+            assert (await server.call("ping"))["result"] == {}
+            stderr = server.process.stderr
+            assert stderr is not None
+            seen = bytearray()
+
+            async def drain() -> None:
+                while chunk := await stderr.receive_some(65536):
+                    seen.extend(chunk)
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(drain)
+                await server.tool("shout", {"text": "the last one"})
+                while b"the last one\n" not in seen:
+                    await trio.sleep(0.01)
+                await server.close_stdin()
+                assert await server.process.wait() == 0
+        assert (text + "\n").encode() in seen
+        assert b"dropped: stderr was not being read" in seen

@@ -42,13 +42,14 @@ import stat
 import sys
 import threading
 from collections import deque
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from functools import partial
 from typing import Final
 
 import trio
 
-__all__ = ["DEFAULT_FORMAT", "StderrSink", "start_sinks", "stderr_logging"]
+__all__ = ["DEFAULT_FORMAT", "StderrSink", "divert_stdout", "start_sinks", "stderr_logging"]
 
 DEFAULT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _MAX_RECORD: Final = 64 * 1024
@@ -154,7 +155,10 @@ class StderrSink(logging.Handler):
             text = self.format(record)
         except Exception as exc:  # never handleError(): it writes to stderr, blocking
             text = f"trio_mcp: could not format a log record of {record.name}: {exc!r}"
-        line = (text[:_MAX_RECORD] + "\n").encode("utf-8", "backslashreplace")
+        self.write_raw((text[:_MAX_RECORD] + "\n").encode("utf-8", "backslashreplace"))
+
+    def write_raw(self, line: bytes) -> None:
+        """Queue (or write now) bytes as they are: one or more whole lines."""
         with self._mutex:
             if self._broken:
                 return
@@ -311,3 +315,80 @@ def stderr_logging(level: int | str = logging.INFO) -> Iterator[None]:
             if sink in root.handlers:
                 root.handlers[root.handlers.index(sink)] = handler
             sink.close()
+
+
+def _root_sink() -> StderrSink | None:
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, StderrSink):
+            return handler
+    return None
+
+
+@asynccontextmanager
+async def divert_stdout() -> AsyncIterator[None]:
+    """Stray writes to fd 1 (``print`` in a handler) go through the sink for the block.
+
+    The stdio transport points fd 1 at stderr so that nothing but protocol
+    messages reaches the real stdout; a ``print`` there is still a blocking
+    write on the Trio thread, into a pipe nobody may be reading. With a
+    :class:`StderrSink` on the root logger, fd 1 is pointed at a pipe of our
+    own instead, read by a worker thread that hands each line to the sink
+    (bounded, dropped when full): a print waits at most for that thread.
+    On exit fd 1 is restored and the thread ends at the pipe's EOF (it is
+    abandoned after a second if a child process still holds the pipe open).
+    Without a sink, nothing changes.
+    """
+    sink = _root_sink()
+    if sink is None:
+        yield
+        return
+    _flush_stdout()
+    read_fd, write_fd = os.pipe()
+    saved = os.dup(1)
+    os.dup2(write_fd, 1)
+    os.close(write_fd)
+    try:
+        async with trio.open_nursery() as nursery:
+            pump = partial(_pump, read_fd, sink)
+            nursery.start_soon(
+                partial(
+                    trio.to_thread.run_sync,
+                    pump,
+                    abandon_on_cancel=True,
+                    thread_name="trio_mcp stdout to stderr",
+                )
+            )
+            try:
+                yield
+            finally:
+                _flush_stdout()
+                os.dup2(saved, 1)  # the pipe's last write end closes: the pump reads EOF
+                # ... at once, unless a child process holds the pipe: then abandon it.
+                nursery.cancel_scope.deadline = trio.current_time() + 1.0
+    finally:
+        os.close(saved)
+
+
+def _pump(read_fd: int, sink: StderrSink) -> None:
+    """(Worker thread.) Every line read from ``read_fd`` to ``sink``, until EOF."""
+    partial_line = b""
+    try:
+        while chunk := os.read(read_fd, 65536):
+            data = partial_line + chunk
+            cut = data.rfind(b"\n") + 1
+            if len(data) - cut > _MAX_RECORD:  # no newline in sight: pass it on as it is
+                cut = len(data)
+            if cut:
+                sink.write_raw(data[:cut])
+            partial_line = data[cut:]
+        if partial_line:
+            sink.write_raw(partial_line + b"\n")
+    finally:
+        os.close(read_fd)
+
+
+def _flush_stdout() -> None:
+    try:
+        sys.stdout.flush()
+    except (OSError, ValueError):
+        pass

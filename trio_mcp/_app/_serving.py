@@ -25,7 +25,7 @@ import trio
 from .._runtime import Application, Connection, serve_connection
 from ._asyncio import asyncio_loop
 from ._cache import TTLCache
-from ._logsink import start_sinks, stderr_logging
+from ._logsink import divert_stdout, start_sinks, stderr_logging
 from ._settings import Settings
 from ._tools import Tool
 
@@ -174,11 +174,12 @@ class Serving:
         """Serve over this process's stdin and stdout until EOF or a signal.
 
         While serving, fd 1 belongs to the protocol: anything else written to
-        stdout (a stray ``print``) goes to stderr.
+        stdout (a stray ``print``) goes to stderr (through the logging queue
+        when :meth:`run` set it up, so that it cannot block the server either).
         """
         from .._transports import stdio_streams
 
-        async with stdio_streams() as (receive, send):
+        async with stdio_streams() as (receive, send), divert_stdout():
             await self.serve_streams(
                 receive, send, handle_signals=handle_signals, task_status=task_status
             )
