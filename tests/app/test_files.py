@@ -265,3 +265,26 @@ async def test_async_reads(tree: Path, use_openat2: bool) -> None:
     assert await files.read_text("sub/a.txt") == "nested"
     with pytest.raises(NotARegularFile):
         await files.read_bytes("fifo")
+
+
+async def test_a_resource_that_lets_refusals_propagate_answers_not_found(tree: Path) -> None:
+    """The one-line resource handler: every refusal is "Resource not found", no server path."""
+    from trio_mcp import McpError, Server
+    from trio_mcp.testing import connect
+
+    server = Server("files")
+    files = RootedDirectory(tree)
+
+    @server.resource("file:///{+path}")
+    async def read(path: str) -> str:
+        return await files.read_text(path)
+
+    with trio.fail_after(10):
+        async with connect(server) as client:
+            [content] = (await client.read_resource("file:///sub/a.txt"))["contents"]
+            assert content["text"] == "nested"
+            for path in ("escape_abs", "..%2Fout%2Fsecret.txt", "fifo", "sub", "nope", "a" * 6000):
+                with pytest.raises(McpError) as info:
+                    await client.read_resource(f"file:///{path}")
+                assert info.value.code == -32002, path[:20]
+                assert str(tree) not in repr(info.value.data), path[:20]
