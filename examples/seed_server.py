@@ -7,10 +7,12 @@ class), here with decorators:
 * ``add_numbers`` and a validated ``search`` (its arguments are one attrs class;
   attrs validators reject bad input before the function runs);
 * ``config://settings`` (the configuration, secrets left out);
-* ``file:///{+path}``: files under a root directory (``SEED_ROOT``, default the
-  working directory). The path is percent-decoded, then resolved; anything that
-  lands outside the root (``..``, an absolute path, a symlink pointing out) is
-  refused, and a missing file is "resource not found";
+* ``file:///{+path}``: regular files under a root directory (``SEED_ROOT``,
+  default the working directory), read through :class:`trio_mcp.files.RootedDirectory`:
+  the file is opened first and what was opened is checked, so a path that
+  leaves the root (``..``, an absolute path, a symlink pointing out) is refused
+  even if someone swaps files while it is read; a missing file, a directory or
+  a FIFO is "resource not found", and a read never blocks the server;
 * a ``code_review`` prompt;
 * ``api_get``: calls the configured API with the API key, its answers cached for
   ``CACHE_TTL`` seconds in the server's TTL cache (``ctx.cache``). Only this tool
@@ -36,6 +38,7 @@ import attrs
 import trio
 
 from trio_mcp import Context, InvalidParams, Message, ResourceNotFound, Server
+from trio_mcp.files import FileTooLarge, OutsideRoot, RootedDirectory
 
 log = logging.getLogger("seed_server")
 
@@ -151,7 +154,9 @@ def build(config: Config | None = None) -> Server:
             await ctx.debug(f"cache hit: {url}")
             return str(cached)
         await ctx.debug(f"cache miss: {url}")
-        body = await trio.to_thread.run_sync(_http_get, url, config.api_key, config.max_retries)
+        body = await trio.to_thread.run_sync(
+            _http_get, url, config.api_key, config.max_retries, abandon_on_cancel=True
+        )
         ctx.cache.set(("api_get", url), body, ttl=config.cache_ttl)
         return body
 
@@ -160,14 +165,20 @@ def build(config: Config | None = None) -> Server:
         """Current server settings"""
         return json.dumps(config.public(), indent=2)
 
+    files = RootedDirectory(config.root)
+
     @server.resource("file:///{+path}", name="File System", mime_type="text/plain")
     async def read_file(path: str) -> str | bytes:
         """Read files under the server's root directory"""
-        target = _confine(config.root, path)
         try:
-            data = await trio.Path(target).read_bytes()
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            data = await files.read_bytes(path)
+        except OutsideRoot:
+            message = f"Invalid params: {path[:200]!r} is outside the served directory"
+            raise InvalidParams(message) from None
+        except FileNotFoundError:  # missing, refused, or not a regular file (a directory, a FIFO)
             raise ResourceNotFound("Resource not found", {"uri": f"file:///{path}"}) from None
+        except FileTooLarge:
+            raise InvalidParams(f"Invalid params: {path[:200]!r} is too large") from None
         try:
             return data.decode("utf-8")
         except UnicodeDecodeError:
@@ -183,22 +194,6 @@ def build(config: Config | None = None) -> Server:
     if config.debug:
         log.info("config: %s", config.public())
     return server
-
-
-def _confine(root: Path, path: str) -> Path:
-    """``root / path`` if it stays inside ``root`` once resolved (symlinks followed).
-
-    ``path`` is already percent-decoded (trio_mcp decodes URI template variables).
-
-    Raises:
-        InvalidParams: the path escapes the root.
-    """
-    if "\x00" in path:
-        raise InvalidParams("Invalid params: path contains a NUL byte")
-    target = (root / path).resolve()
-    if not target.is_relative_to(root):
-        raise InvalidParams(f"Invalid params: {path!r} is outside the served directory")
-    return target
 
 
 def _http_get(url: str, api_key: str, retries: int) -> str:

@@ -9,7 +9,7 @@ from typing import Any
 
 import trio
 
-__all__ = ["docstring", "run_function"]
+__all__ = ["docstring", "error_text", "run_function"]
 
 
 def docstring(fn: Callable[..., Any]) -> str | None:
@@ -34,3 +34,16 @@ def run_function(
     return trio.to_thread.run_sync(
         functools.partial(fn, **kwargs), abandon_on_cancel=True, thread_name=f"trio_mcp {name}"
     )
+
+
+def error_text(exc: Exception) -> str:
+    """What a client may read of ``exc`` raised by a user's function (a tool's ``isError``).
+
+    The exception's own text, which its author chose, except the file names of
+    an ``OSError`` (``[Errno 2] No such file or directory: '/srv/data/x'``):
+    those are server-side paths, so only the error number and its description
+    are kept.
+    """
+    if isinstance(exc, OSError) and (exc.filename is not None or exc.filename2 is not None):
+        return f"[Errno {exc.errno}] {exc.strerror}"
+    return str(exc)

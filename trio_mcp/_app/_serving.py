@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -27,6 +26,7 @@ from .._runtime import Connection, serve_connection
 from ._asyncio import asyncio_loop
 from ._core import ServerCore
 from ._dispatch import Dispatcher
+from ._logsink import divert_stdout, start_sinks, stderr_logging
 from ._settings import Settings
 
 if TYPE_CHECKING:
@@ -35,6 +35,12 @@ if TYPE_CHECKING:
 __all__ = ["Serving"]
 
 log = logging.getLogger("trio_mcp")
+
+#: Each begins a graceful shutdown; a second one cancels at once. SIGHUP (the
+#: terminal or the parent went away) drains like SIGTERM instead of killing.
+DRAIN_SIGNALS: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT) + (
+    (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
+)
 
 
 class Serving:
@@ -72,8 +78,9 @@ class Serving:
     async def running(self) -> AsyncIterator[None]:
         """Run the server's lifespan and background tasks for the duration of the block.
 
-        Its nursery also supervises task runs (``@server.tool(task=...)``); leaving
-        the block cancels them.
+        Its nursery also supervises task runs (``@server.tool(task=...)``) and
+        the writer of stderr logging set up by :meth:`run`; leaving the block
+        cancels them.
 
         ``serve`` enters it for you; enter it yourself to share one lifespan
         between several connections (e.g. a TCP listener). Re-entrant.
@@ -92,6 +99,7 @@ class Serving:
             async with asyncio_loop(core.registry.needs_asyncio), lifespan as state:
                 core.state = state
                 async with trio.open_nursery() as nursery:
+                    await start_sinks(nursery)  # stderr logging: queued, written by a task
                     await nursery.start(core.cache.run)
                     for fn in self._background:
                         await nursery.start(_start_background, fn)
@@ -134,8 +142,8 @@ class Serving:
     ) -> None:
         """Like :meth:`serve`, over separate receive and send streams.
 
-        With ``handle_signals`` (main thread only), SIGTERM and SIGINT begin a
-        graceful shutdown; a second signal cancels at once.
+        With ``handle_signals`` (main thread only), SIGTERM, SIGINT and SIGHUP
+        begin a graceful shutdown; a second signal cancels at once.
         """
         async with self.running(), trio.open_nursery() as nursery:
             conn: Connection = await nursery.start(
@@ -158,11 +166,12 @@ class Serving:
         """Serve over this process's stdin and stdout until EOF or a signal.
 
         While serving, fd 1 belongs to the protocol: anything else written to
-        stdout (a stray ``print``) goes to stderr.
+        stdout (a stray ``print``) goes to stderr (through the logging queue
+        when :meth:`run` set it up, so that it cannot block the server either).
         """
         from .._transports import stdio_streams
 
-        async with stdio_streams() as (receive, send):
+        async with stdio_streams() as (receive, send), divert_stdout():
             await self.serve_streams(
                 receive, send, handle_signals=handle_signals, task_status=task_status
             )
@@ -227,31 +236,29 @@ class Serving:
         path: str | None = None,
         **options: Any,
     ) -> None:
-        """Serve until stdin EOF (stdio), SIGTERM or Ctrl+C, then drain and return.
+        """Serve until stdin EOF (stdio), SIGTERM, SIGHUP or Ctrl+C, then drain and return.
 
         ``transport="http"`` serves Streamable HTTP on ``host:port`` at ``path``
         (bound to 127.0.0.1 unless told otherwise); ``options`` are as for
-        :meth:`asgi_app`. Configures logging to stderr if the program has not.
+        :meth:`asgi_app`. Configures logging to stderr if the program has not;
+        either way, stderr logging goes through a bounded queue while serving,
+        so that a parent that does not read stderr cannot block the server
+        (records that do not fit are dropped and counted).
         """
         if transport not in ("stdio", "http"):
             raise ValueError(f"unknown transport {transport!r}; expected 'stdio' or 'http'")
-        if not logging.getLogger().handlers:
-            logging.basicConfig(
-                stream=sys.stderr,
-                level=logging.INFO,
-                format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-            )
-        if transport == "http":
-            from .._transports import run_http
+        with stderr_logging(logging.INFO):  # never a blocking write on the Trio thread
+            if transport == "http":
+                from .._transports import run_http
 
-            s = self.settings
-            host = s.http_host if host is None else host
-            app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
-            trio.run(run_http, app, host, s.http_port if port is None else port)
-            return
-        _tune_gc()
-        trio.run(self.serve_stdio)
-        _report_abandoned_threads()
+                s = self.settings
+                host = s.http_host if host is None else host
+                app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
+                trio.run(run_http, app, host, s.http_port if port is None else port)
+                return
+            _tune_gc()
+            trio.run(self.serve_stdio)
+            _report_abandoned_threads()
 
 
 def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:
@@ -337,10 +344,10 @@ async def _watch_signals(
     *,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+    with trio.open_signal_receiver(*DRAIN_SIGNALS) as signals:
         task_status.started()
         async for signum in signals:
-            if signum == signal.SIGINT or signum == signal.SIGTERM:
+            if signum in DRAIN_SIGNALS:
                 if not conn._stopping:
                     log.info("trio_mcp: %s received; draining", signal.Signals(signum).name)
                     conn.stop()

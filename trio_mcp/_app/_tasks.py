@@ -39,6 +39,7 @@ from .._errors import CAPABILITY_NOT_SUPPORTED, InvalidParams, McpError
 from .._protocol import Era, IncomingRequest, ServerSession
 from .._wire import Id
 from ._context import Context, current_context
+from ._functions import error_text
 from ._mrtr import InputRequired
 from ._tools import Tool, to_call_result
 
@@ -404,7 +405,7 @@ class TaskRun:
             if self.task is None and ctx.pending_input is not None:
                 return ctx.pending_input
             log.exception("trio_mcp: tool %r raised", name)
-            text = f"Error executing tool {name}: {exc}"
+            text = f"Error executing tool {name}: {error_text(exc)}"
             return {"content": [{"type": "text", "text": text}], "isError": True}
         if self.task is None and ctx.pending_input is not None:
             return ctx.pending_input

@@ -131,8 +131,8 @@ async def run_handler(
     """Run one request's handler in its own cancel scope, with its deadline.
 
     This is the single place where a handler's outcome becomes what goes on the
-    wire: a result, an :class:`McpError` from the handler, an ``InternalError``
-    for any other ``Exception`` (logged with its traceback), or the timeout
+    wire: a result, an :class:`McpError` from the handler, a generic ``InternalError``
+    for any other ``Exception`` (its detail only in the log, never on the wire), or the timeout
     answer. ``Cancelled`` from outside this request (the connection being torn
     down) propagates; only this request's own scope absorbs its cancellation.
     """
@@ -147,9 +147,9 @@ async def run_handler(
                 outcome = await app.handle(req, peer)
             except McpError as exc:
                 outcome = exc
-            except Exception as exc:
+            except Exception:
                 log.exception("trio_mcp: handler for %s (id %r) failed", req.method, rid)
-                outcome = InternalError(message=f"Internal error: {exc}")
+                outcome = InternalError(message="Internal error")  # details: the log only
     finally:
         del scopes[rid]
     if scope.cancelled_caught:

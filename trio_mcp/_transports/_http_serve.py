@@ -15,6 +15,7 @@ from ._http import HttpTransport
 __all__ = ["run_http", "serve_http"]
 
 log = logging.getLogger("trio_mcp")
+_SIGHUP = getattr(signal, "SIGHUP", signal.SIGTERM)  # drains like SIGTERM (issue 13)
 
 
 async def serve_http(
@@ -58,7 +59,7 @@ async def serve_http(
 
 
 async def run_http(transport: HttpTransport, host: str, port: int) -> None:
-    """:func:`serve_http` with signals: SIGINT/SIGTERM drain; a second one cancels."""
+    """:func:`serve_http` with signals: SIGINT/SIGTERM/SIGHUP drain; a second one cancels."""
     async with trio.open_nursery() as nursery:
         if threading.current_thread() is threading.main_thread():
             nursery.start_soon(_watch_signals, transport, nursery.cancel_scope)
@@ -67,7 +68,7 @@ async def run_http(transport: HttpTransport, host: str, port: int) -> None:
 
 
 async def _watch_signals(transport: HttpTransport, scope: trio.CancelScope) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT) as signals:
+    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, _SIGHUP) as signals:
         async for signum in signals:
             if not transport._stop.is_set():
                 log.info("trio_mcp: %s received; draining", signal.Signals(signum).name)

@@ -10,6 +10,7 @@ from ..._protocol import Era, IncomingRequest
 from ..._runtime import Peer
 from .._context import Context
 from .._core import ServerCore
+from .._functions import error_text
 from .._mrtr import InputRequired
 from .._tasks import (
     LEGACY_TASKS_VERSION,
@@ -83,7 +84,7 @@ async def call_tool(
         if ctx is not None and ctx.pending_input is not None:  # the tool swallowed it; still ask
             return input_required(core, ctx, ctx.pending_input, target)
         log.exception("trio_mcp: tool %r raised", name)
-        return error_result(f"Error executing tool {name}: {exc}")
+        return error_result(f"Error executing tool {name}: {error_text(exc)}")
     if ctx is not None and ctx.pending_input is not None:
         return input_required(core, ctx, ctx.pending_input, target)
     structured_ok = req.era is Era.MODERN or req.version not in _NO_STRUCTURED
