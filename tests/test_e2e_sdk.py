@@ -15,14 +15,11 @@ from pathlib import Path
 import pytest
 import sniffio
 import trio
+from _support.paths import HELLO, ROOT, SLOW
 
 mcp = pytest.importorskip("mcp")
 
 from mcp import Client, MCPError, StdioServerParameters  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-HELLO = ROOT / "examples" / "hello.py"
-SLOW = Path(__file__).resolve().parent / "servers" / "slow_server.py"
 
 # Generous: a hang fails the test instead of the whole run.
 LIMIT = 30

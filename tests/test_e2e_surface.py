@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 import trio
+from _support.paths import EVERYTHING, ROOT, SEED
 
 mcp = pytest.importorskip("mcp")
 
@@ -39,9 +40,6 @@ from mcp.client.subscriptions import (  # noqa: E402
     ToolsListChanged,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-EVERYTHING = ROOT / "examples" / "everything.py"
-SEED = ROOT / "examples" / "seed_server.py"
 LIMIT = 30
 MODES = ["legacy", "2026-07-28"]
 MODERN = "2026-07-28"

@@ -2,7 +2,7 @@
 parent death, signals under load, and exactly-once over a long randomized run.
 
 The subprocess tests drive ``tests/servers/faulty_server.py`` over real pipes
-(helpers from ``tests/_reliability.py`` / ``tests/test_stdio_process.py``). Time
+(helpers from ``tests/_support/``). Time
 bounds are generous (a noisy shared 2-core machine); the figures measured when
 this was written are in ``docs/reliability.md``. The exactly-once run is in
 memory under ``MockClock``: thousands of requests in well under a second.
@@ -23,7 +23,9 @@ from typing import Any
 import pytest
 import trio
 import trio.testing
-from _reliability import FAULTY, ServerProcess, alive, rss_kib, spawn_args, tool_call
+from _support.messages import tool_call
+from _support.paths import FAULTY
+from _support.process import ServerProcess, alive, rss_kib, spawn
 
 from trio_mcp import Context, McpError, Server
 from trio_mcp._wire import LineBuffer, encode_line
@@ -67,7 +69,7 @@ async def test_raising_hanging_and_blocking_handlers_do_not_stop_the_others() ->
     (ignoring cancellation): 200 other calls are all served meanwhile. Then EOF: the
     shutdown is bounded by the grace, the stuck ones are answered, and the process exits."""
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY, "--grace", str(GRACE)) as server:
+        async with spawn(FAULTY, "--grace", str(GRACE)) as server:
             await server.initialize()
             await server.send(tool_call("boom", "boom"))
             for i in range(3):
@@ -116,7 +118,7 @@ async def test_raising_hanging_and_blocking_handlers_do_not_stop_the_others() ->
 
 async def test_abandoned_thread_is_reported_on_stderr() -> None:
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY, "--grace", str(GRACE)) as server:
+        async with spawn(FAULTY, "--grace", str(GRACE)) as server:
             await server.initialize()
             await server.send(tool_call("b", "block", {"seconds": 60}))
             await wait_for(server, lambda d: d["blocked"] == 1, "block")
@@ -136,7 +138,7 @@ async def test_client_stops_reading_memory_bounded_then_every_response_arrives()
     stdin, so the client's own writes block). Then the client reads: all 3,000 arrive."""
     n, size = 3000, 32 * 1024
     with trio.fail_after(LIMIT * 2):
-        async with spawn_args(FAULTY, "--max-in-flight", "16") as server:
+        async with spawn(FAULTY, "--max-in-flight", "16") as server:
             await server.initialize()
             for _ in range(20):  # warm up with the same kind of call
                 reply = await server.request(
@@ -185,7 +187,7 @@ async def test_five_megabyte_result_does_not_stall_other_handlers() -> None:
     behind the big one. Then the client reads: all 21 answers, the big one intact."""
     size = 5 * 1000 * 1000
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY) as server:
+        async with spawn(FAULTY) as server:
             await server.initialize()
             await server.send(tool_call("big", "big", {"size": size}))
             await trio.sleep(0.2)
@@ -209,7 +211,7 @@ async def test_stdin_eof_and_broken_stdout_with_work_in_flight() -> None:
     """The parent's ends of both pipes close at once (as when it dies): with sleeps, a
     hung handler and a blocked thread in flight, the server exits within grace + 1 s."""
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY, "--grace", str(GRACE)) as server:
+        async with spawn(FAULTY, "--grace", str(GRACE)) as server:
             await server.initialize()
             for i in range(50):
                 await server.send(tool_call(i, "sleep", {"seconds": 30}))
@@ -311,7 +313,7 @@ async def test_signal_under_load_exits_zero_and_flushes_completed(signum: signal
     the client received exactly as many echo results as handlers finished."""
     grace = 1.0
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY, "--grace", str(grace)) as server:
+        async with spawn(FAULTY, "--grace", str(grace)) as server:
             await server.initialize()
             for i in range(5):
                 await server.send(tool_call(f"s{i}", "sleep", {"seconds": 30}))

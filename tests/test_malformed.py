@@ -17,7 +17,9 @@ from typing import Any, Final, Literal
 import attrs
 import pytest
 import trio
-from _reliability import FAULTY, MODERN_META, ServerProcess, spawn_args
+from _support.messages import MODERN_META
+from _support.paths import FAULTY
+from _support.process import ServerProcess, spawn
 
 from trio_mcp._protocol import IncomingRequest, Notified, Send, ServerInfo, ServerSession
 from trio_mcp._wire import DEFAULT_MAX_LINE, LineBuffer, OversizedLine
@@ -435,7 +437,7 @@ async def test_real_process_answers_every_row_then_ping() -> None:
     """One server process takes the whole table, in order; each row, then ``ping``."""
     failures: list[str] = []
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY) as server:
+        async with spawn(FAULTY) as server:
             await server.initialize(LEGACY)
             for row in TABLE:
                 if row.setup == "in_flight":
@@ -478,7 +480,7 @@ async def test_real_process_answers_every_row_then_ping() -> None:
 async def test_real_process_ten_megabyte_line_within_a_raised_limit() -> None:
     """With the limit raised, a 10 MB message is just a message: answered, then ping."""
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY, "--max-message-size", str(16 * 1024 * 1024)) as server:
+        async with spawn(FAULTY, "--max-message-size", str(16 * 1024 * 1024)) as server:
             await server.initialize(LEGACY)
             text = "y" * TEN_MB
             reply = await server.request(
@@ -491,7 +493,7 @@ async def test_real_process_ten_megabyte_line_within_a_raised_limit() -> None:
 async def test_real_process_modern_first_then_malformed() -> None:
     """No initialize at all (modern era only): broken lines, then a modern request works."""
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY) as server:
+        async with spawn(FAULTY) as server:
             for row in TABLE:
                 if row.layer != "protocol" or row.setup or row.name.startswith("initialize"):
                     continue
