@@ -21,7 +21,7 @@ import trio
 from .messages import LEGACY, MODERN, MODERN_META
 from .paths import ROOT
 
-__all__ = ["ServerProcess", "alive", "check_jsonrpc_line", "rss_kib", "spawn"]
+__all__ = ["ServerProcess", "alive", "check_jsonrpc_line", "rss_kib", "spawn", "wait_exit"]
 
 
 def check_jsonrpc_line(line: bytes) -> dict[str, Any]:
@@ -176,6 +176,18 @@ async def spawn(
         # Whatever the test did, stdout never carried anything but JSON-RPC lines.
         for line in server.stdout_lines:
             check_jsonrpc_line(line)
+
+
+async def wait_exit(server: ServerProcess, bound: float) -> tuple[int, float]:
+    """Read stdout to EOF and wait for exit; return (exit code, seconds taken).
+
+    The messages read on the way are left in ``server.final_messages``.
+    """
+    start = trio.current_time()
+    with trio.fail_after(bound):
+        server.final_messages = await server.read_to_eof()
+        code = await server.process.wait()
+    return code, trio.current_time() - start
 
 
 def rss_kib(pid: int) -> int:

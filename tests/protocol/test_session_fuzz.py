@@ -1,37 +1,36 @@
-"""Property-based fuzzing (hypothesis) of the framing, the sans-IO session and the runtime.
+"""Property-based tests (hypothesis) of the sans-IO :class:`ServerSession`.
 
-The properties (issue 7):
-
-* :class:`LineBuffer`: however the bytes are chunked, the lines out are exactly
-  the lines in (oversized ones replaced by one marker each, with the true size),
-  and no more than ``max_line`` bytes are ever held.
-* :class:`ServerSession`: no input raises out of ``receive_line``; everything it
-  sends is a well-formed JSON-RPC response; every request-shaped input (an object
-  with ``"method"`` and ``"id"``) gets exactly one answer carrying its id (or
-  ``null`` when the id is not a valid one). Requests handed to the application
-  count as answered once the test answers them through ``session.respond`` /
-  ``respond_error``; a cancelled one gets no answer at all. Batches (2025-03-26)
-  answer each of their requests exactly once, in one array.
-* The runtime, in memory: random lines never kill the connection, and every
-  request-shaped line gets exactly one response.
-
-``tests/test_wire.py`` and ``tests/test_protocol.py`` hold the example-based tests.
+No input raises out of ``receive_line``; everything it sends is a well-formed
+JSON-RPC response; every request-shaped input (an object with ``"method"`` and
+``"id"``) gets exactly one answer carrying its id (or ``null`` when the id is not a
+valid one). Requests handed to the application count as answered once the test
+answers them through ``session.respond`` / ``respond_error``; a cancelled one gets
+no answer at all. Batches (2025-03-26) answer each of their requests exactly once,
+in one array. ``tests/protocol/test_session.py`` holds the example-based tests.
 """
 
 from __future__ import annotations
 
-import itertools
 import json
 from collections import Counter
 from typing import Any
 
 import attrs
-import trio
-import trio.testing
-from hypothesis import HealthCheck, given, settings
+from _support.fuzzing import (
+    FUZZ,
+    check_response,
+    echo_id,
+    key,
+    messages,
+    near_valid,
+    needs_no_answer,
+    request_shaped,
+    valid_id,
+    versions,
+)
+from hypothesis import given
 from hypothesis import strategies as st
 
-from trio_mcp import Server
 from trio_mcp._errors import McpError
 from trio_mcp._protocol import (
     CancelRequest,
@@ -42,325 +41,7 @@ from trio_mcp._protocol import (
     ServerInfo,
     ServerSession,
 )
-from trio_mcp._wire import LineBuffer, OversizedLine, encode
-
-FUZZ = settings(
-    max_examples=300,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
-PV = "io.modelcontextprotocol/protocolVersion"
-CAPS = "io.modelcontextprotocol/clientCapabilities"
-INFO = "io.modelcontextprotocol/clientInfo"
-LEVEL = "io.modelcontextprotocol/logLevel"
-
-# ------------------------------------------------------------------ framing
-
-
-def reference_lines(data: bytes, limit: int) -> list[bytes | tuple[int, int]]:
-    """What LineBuffer must produce: ``(size, limit)`` stands for an OversizedLine."""
-    *complete, tail = data.split(b"\n")
-    out: list[bytes | tuple[int, int]] = []
-    for seg in complete:
-        if len(seg) > limit:
-            out.append((len(seg), limit))
-        else:
-            out.append(seg[:-1] if seg.endswith(b"\r") else seg)
-    if len(tail) > limit:
-        out.append((len(tail), limit))
-    elif tail.strip():
-        out.append(tail[:-1] if tail.endswith(b"\r") else tail)
-    return out
-
-
-line_bytes = st.lists(
-    st.tuples(
-        st.one_of(st.binary(max_size=40), st.sampled_from([b"", b"\r", b"{}", b"x" * 70])),
-        st.sampled_from([b"\n", b"\r\n", b"", b"\n\n"]),
-    ),
-    max_size=20,
-).map(lambda parts: b"".join(a + b for a, b in parts))
-
-
-@FUZZ
-@given(data=line_bytes, limit=st.integers(1, 64), cuts=st.lists(st.integers(0, 2000)))
-def test_linebuffer_any_chunking_gives_the_reference_lines(
-    data: bytes, limit: int, cuts: list[int]
-) -> None:
-    buf = LineBuffer(limit)
-    got: list[bytes | tuple[int, int]] = []
-    bounds = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
-    for start, end in itertools.pairwise(bounds):
-        for item in buf.feed(data[start:end]):
-            got.append((item.size, item.limit) if type(item) is OversizedLine else item)
-        assert len(buf._buf) <= limit  # never holds more than one line's worth
-    for item in buf.close():
-        got.append((item.size, item.limit) if type(item) is OversizedLine else item)
-    assert got == reference_lines(data, limit)
-    assert buf.pending == 0 and len(buf._buf) == 0
-
-
-@FUZZ
-@given(data=line_bytes, limit=st.integers(1, 64), chunk=st.integers(1, 50))
-def test_linebuffer_oversized_head_is_a_prefix_of_the_line(
-    data: bytes, limit: int, chunk: int
-) -> None:
-    """Where an OversizedLine keeps the line's first bytes, they are that line's."""
-    buf = LineBuffer(limit)
-    items: list[Any] = []
-    for i in range(0, len(data), chunk):
-        items += buf.feed(data[i : i + chunk])
-    items += buf.close()
-    segments = [s for s in data.split(b"\n")]
-    over = [s for s in segments if len(s) > limit]
-    heads = [getattr(i, "head", None) for i in items if type(i) is OversizedLine]
-    assert len(heads) == len(over)
-    for head, seg in zip(heads, over, strict=True):
-        if head is not None:
-            assert seg.startswith(head) and len(head) >= min(len(seg), 1)
-
-
-# ------------------------------------------------------------------ session
-
-json_scalars = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**63), 2**63 - 1),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=10),
-)
-json_values = st.recursive(
-    json_scalars,
-    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=6), c, max_size=4),
-    max_leaves=12,
-)
-ids = st.one_of(
-    st.integers(-5, 40),
-    st.sampled_from(["a", "b", "", "dup"]),
-    st.floats(allow_nan=False, allow_infinity=False),
-    st.none(),
-    st.booleans(),
-    st.lists(st.integers(), max_size=2),
-    st.dictionaries(st.text(max_size=2), st.integers(), max_size=2),
-)
-methods = st.one_of(
-    st.sampled_from(
-        [
-            "ping",
-            "initialize",
-            "tools/list",
-            "tools/call",
-            "logging/setLevel",
-            "server/discover",
-            "no/such/method",
-            "notifications/cancelled",
-            "notifications/initialized",
-            "notifications/whatever",
-            "resources/list",
-        ]
-    ),
-    st.text(max_size=8),
-    json_values,
-)
-versions = st.one_of(
-    st.sampled_from(["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05", "x"]),
-    json_values,
-)
-metas = st.one_of(
-    json_values,
-    st.fixed_dictionaries(
-        {PV: versions},
-        optional={
-            CAPS: st.one_of(st.just({}), json_values),
-            INFO: st.one_of(st.just({"name": "c", "version": "1"}), json_values),
-            LEVEL: st.one_of(st.sampled_from(["debug", "error", "loud"]), json_values),
-            "progressToken": json_values,
-        },
-    ),
-)
-params = st.one_of(
-    st.none(),
-    json_values,
-    st.fixed_dictionaries(
-        {},
-        optional={
-            "_meta": metas,
-            "protocolVersion": versions,
-            "capabilities": json_values,
-            "clientInfo": json_values,
-            "name": st.one_of(st.sampled_from(["echo", "add"]), json_values),
-            "arguments": json_values,
-            "level": st.one_of(st.sampled_from(["debug", "info"]), json_values),
-            "requestId": st.one_of(ids, json_values),
-            "reason": json_values,
-            "cursor": json_values,
-        },
-    ),
-)
-jsonrpcs = st.one_of(st.just("2.0"), st.sampled_from(["1.0", "2", 2.0, None]), json_values)
-
-
-@st.composite
-def messages(draw: st.DrawFn) -> Any:
-    """Mostly near-valid JSON-RPC objects (requests, notifications, responses)."""
-    kind = draw(st.sampled_from(["near", "near", "request", "notification", "response", "any"]))
-    if kind == "any":
-        return draw(json_values)
-    if kind == "near":
-        return draw(near_valid())
-    msg: dict[str, Any] = {}
-    if draw(st.integers(0, 9)):
-        msg["jsonrpc"] = draw(jsonrpcs) if draw(st.integers(0, 5)) == 0 else "2.0"
-    if kind in ("request", "response"):
-        msg["id"] = draw(ids)
-    if kind == "response":
-        which = draw(st.sampled_from(["result", "error", "both", "neither"]))
-        if which in ("result", "both"):
-            msg["result"] = draw(json_values)
-        if which in ("error", "both"):
-            msg["error"] = draw(
-                st.one_of(
-                    st.fixed_dictionaries({"code": st.integers(), "message": st.text()}),
-                    json_values,
-                )
-            )
-        return msg
-    msg["method"] = draw(methods)
-    if draw(st.booleans()):
-        msg["params"] = draw(params)
-    return msg
-
-
-MODERN_META: dict[str, Any] = {
-    PV: "2026-07-28",
-    CAPS: {"elicitation": {}},
-    INFO: {"name": "c", "version": "1"},
-    LEVEL: "info",
-    "progressToken": "p",
-}
-#: One valid request per method; fuzzing mutates a few of their fields.
-TEMPLATES: list[dict[str, Any]] = [
-    {"method": "ping"},
-    {"method": "initialize", "params": {"protocolVersion": "2025-03-26", "capabilities": {}}},
-    {"method": "logging/setLevel", "params": {"level": "info"}},
-    {"method": "server/discover", "params": {"_meta": MODERN_META}},
-    {"method": "tools/list", "params": {"cursor": "bzox", "_meta": MODERN_META}},
-    {"method": "tools/list", "params": {"cursor": "bzox"}},
-    {
-        "method": "tools/call",
-        "params": {"name": "echo", "arguments": {"text": "hi"}, "_meta": {"progressToken": 1}},
-    },
-    {
-        "method": "tools/call",
-        "params": {
-            "name": "add",
-            "arguments": {"a": 1, "b": 2},
-            "requestState": "x.y",
-            "inputResponses": {"k": {"action": "accept"}},
-            "_meta": MODERN_META,
-        },
-    },
-    {"method": "tools/call", "params": {"name": "sync_add", "arguments": {"a": 1, "b": 2}}},
-    {"method": "resources/list", "params": {}},
-    {"method": "resources/templates/list", "params": {}},
-    {"method": "resources/read", "params": {"uri": "mem://a"}},
-    {"method": "resources/read", "params": {"uri": "users://7/profile"}},
-    {"method": "resources/subscribe", "params": {"uri": "mem://a"}},
-    {"method": "resources/unsubscribe", "params": {"uri": "mem://a"}},
-    {"method": "prompts/list", "params": {}},
-    {"method": "prompts/get", "params": {"name": "greet", "arguments": {"who": "w"}}},
-    {
-        "method": "completion/complete",
-        "params": {
-            "ref": {"type": "ref/prompt", "name": "greet"},
-            "argument": {"name": "who", "value": "w"},
-            "context": {"arguments": {}},
-        },
-    },
-    {
-        "method": "subscriptions/listen",
-        "params": {"notifications": {"toolsListChanged": True}, "_meta": MODERN_META},
-    },
-    {"method": "notifications/cancelled", "params": {"requestId": 1, "reason": "r"}},
-    {"method": "notifications/initialized"},
-]
-
-
-def _paths(obj: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if type(obj) is dict:
-        for k, v in obj.items():
-            out += _paths(v, (*prefix, k))
-    return out
-
-
-@st.composite
-def near_valid(draw: st.DrawFn) -> dict[str, Any]:
-    """A valid request of some method with 0-2 params fields replaced by any JSON, or deleted.
-
-    (The envelope itself is fuzzed by :func:`messages`.)
-    """
-    msg: dict[str, Any] = json.loads(json.dumps(draw(st.sampled_from(TEMPLATES))))
-    msg["jsonrpc"] = "2.0"
-    if not msg["method"].startswith("notifications/"):
-        msg["id"] = draw(st.one_of(st.integers(0, 30), ids))
-    for _ in range(draw(st.integers(0, 2))):
-        paths = _paths(msg.get("params"), ("params",)) if type(msg.get("params")) is dict else []
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = msg
-        for k in path[:-1]:
-            parent = parent[k]
-        if draw(st.integers(0, 4)) == 0:
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = draw(json_values)
-    return msg
-
-
-def valid_id(value: Any) -> bool:
-    return type(value) in (int, str)
-
-
-def echo_id(msg: Any) -> Any:
-    return msg["id"] if valid_id(msg["id"]) else None
-
-
-def request_shaped(msg: Any) -> bool:
-    return type(msg) is dict and "method" in msg and "id" in msg
-
-
-def needs_no_answer(msg: Any) -> bool:
-    """An independent oracle: a valid notification or response gets no answer."""
-    if type(msg) is not dict or msg.get("jsonrpc") != "2.0":
-        return False
-    if "method" in msg:
-        p = msg.get("params")
-        return "id" not in msg and type(msg["method"]) is str and (p is None or type(p) is dict)
-    if ("result" in msg) == ("error" in msg):
-        return False
-    if "id" not in msg or not (msg["id"] is None or valid_id(msg["id"])):
-        return False
-    if "error" in msg:
-        err = msg["error"]
-        return type(err) is dict and type(err.get("code")) is int
-    return True
-
-
-def check_response(msg: Any) -> None:
-    """A well-formed JSON-RPC 2.0 response object, encodable as one JSON line."""
-    assert type(msg) is dict, msg
-    assert msg["jsonrpc"] == "2.0", msg
-    assert "id" in msg and (msg["id"] is None or valid_id(msg["id"])), msg
-    assert ("result" in msg) != ("error" in msg), msg
-    if "error" in msg:
-        err = msg["error"]
-        assert type(err["code"]) is int and type(err["message"]) is str, msg
-        assert set(err) <= {"code", "message", "data"}, msg
-    else:
-        assert type(msg["result"]) is dict, msg
-    assert b"\n" not in encode(msg)
+from trio_mcp._wire import OversizedLine, encode
 
 
 def check_send(ev: Send) -> list[dict[str, Any]]:
@@ -370,10 +51,6 @@ def check_send(ev: Send) -> list[dict[str, Any]]:
     for m in out:
         check_response(m)
     return out  # type: ignore[return-value]
-
-
-def key(rid: Any) -> tuple[str, Any]:
-    return (type(rid).__name__, rid)  # True == 1 as dict keys: keep them apart
 
 
 @attrs.define
@@ -641,112 +318,3 @@ def test_session_oversized_marker_gets_one_error(size: int, limit: int) -> None:
     [ev] = s.receive_line(OversizedLine(size, limit))
     [msg] = check_send(ev)  # type: ignore[arg-type]
     assert msg["error"]["code"] == -32600
-
-
-# --------------------------------------------------------------- runtime
-
-
-def fuzz_server() -> Server:
-    server = Server("fuzz", timeout=5, page_size=1)
-
-    @server.resource("mem://a")
-    async def mem_a() -> str:
-        return "a"
-
-    @server.resource("users://{user_id}/profile")
-    async def profile(user_id: int) -> dict[str, int]:
-        return {"id": user_id}
-
-    @server.prompt()
-    async def greet(who: str) -> str:
-        return f"hello {who}"
-
-    @server.completer
-    async def complete(request: Any) -> list[str]:
-        return ["w", "x"]
-
-    @server.tool()
-    async def echo(text: str) -> str:
-        return text
-
-    @server.tool()
-    async def add(a: float, b: float) -> float:
-        return a + b
-
-    @server.tool()
-    def sync_add(a: int, b: int) -> int:
-        return a + b
-
-    return server
-
-
-@st.composite
-def runtime_lines(draw: st.DrawFn) -> list[tuple[bytes, Any]]:
-    """Lines for a live connection; valid request ids are made unique (``r<n>``)."""
-    out: list[tuple[bytes, Any]] = []
-    for n, item in enumerate(
-        draw(
-            st.lists(
-                st.one_of(near_valid(), near_valid(), messages(), st.binary(max_size=20)),
-                max_size=25,
-            )
-        )
-    ):
-        if type(item) is bytes:
-            out.append((item.replace(b"\n", b" "), None))
-            continue
-        if request_shaped(item) and valid_id(item["id"]):
-            item["id"] = f"r{n}"
-        if type(item) is dict and item.get("method") == "notifications/cancelled":
-            continue  # cancellation is covered in test_faults; here every request is answered
-        try:
-            out.append((encode(item), item))
-        except TypeError:
-            continue
-    return out
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(lines=runtime_lines(), era=st.sampled_from(["2025-11-25", "2025-03-26", None]))
-def test_runtime_survives_and_answers_each_request_once(
-    lines: list[tuple[bytes, Any]], era: str | None
-) -> None:
-    async def main() -> None:
-        server = fuzz_server()
-        client, server_stream = trio.testing.memory_stream_pair()
-        received: list[Any] = []
-
-        async def read() -> None:
-            buf = LineBuffer(1 << 30)
-            while data := await client.receive_some(65536):
-                for line in buf.feed(bytes(data)):
-                    assert type(line) is bytes
-                    msg = json.loads(line)
-                    received.extend(msg if type(msg) is list else [msg])
-
-        with trio.fail_after(30):
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(server.serve, server_stream)
-                nursery.start_soon(read)
-                if era is not None:
-                    init = {
-                        "jsonrpc": "2.0",
-                        "id": "init",
-                        "method": "initialize",
-                        "params": {"protocolVersion": era, "capabilities": {}},
-                    }
-                    await client.send_all(encode(init) + b"\n")
-                for line, _ in lines:
-                    await client.send_all(line + b"\n")
-                await client.send_all(b'{"jsonrpc":"2.0","id":"last","method":"ping"}\n')
-                await client.send_stream.aclose()  # EOF: the server drains and returns
-        for msg in received:
-            if "method" not in msg:
-                check_response(msg)
-        answered = Counter(key(m["id"]) for m in received if "method" not in m)
-        assert answered[key("last")] == 1
-        for _, msg in lines:
-            if request_shaped(msg) and valid_id(msg["id"]):
-                assert answered[key(msg["id"])] == 1, (msg, received)
-
-    trio.run(main, clock=trio.testing.MockClock(autojump_threshold=0))

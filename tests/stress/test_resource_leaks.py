@@ -13,12 +13,12 @@ Each test prints its figures (run with ``-s`` to see them).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
 
 import trio
+from _support.faulty import diag
 from _support.messages import tool_call
 from _support.paths import FAULTY
 from _support.process import ServerProcess, rss_kib, spawn
@@ -33,11 +33,6 @@ WARMUP = 5_000 if STRESS else 1_000
 #: Allowed RSS growth after warm-up. The issue says "a few MB".
 RSS_SLACK_MIB = 4.0
 LIMIT = 1800 if STRESS else 120
-
-
-async def diag(server: ServerProcess) -> dict[str, Any]:
-    reply = await server.request("tools/call", {"name": "diag", "arguments": {}})
-    return json.loads(reply["result"]["content"][0]["text"])  # type: ignore[no-any-return]
 
 
 async def sequential(server: ServerProcess, n: int) -> None:

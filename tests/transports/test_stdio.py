@@ -1,48 +1,21 @@
-"""The stdio server as a real subprocess, driven over raw pipes.
+"""The stdio transport as a real subprocess, driven over raw pipes: framing and stdout.
 
 Each test spawns a server script with ``trio.lowlevel.open_process`` and writes
 bytes to its stdin. Every line the server writes to stdout is checked to be a
-single JSON-RPC 2.0 message: nothing else may ever appear there.
+single JSON-RPC 2.0 message: nothing else may ever appear there. Shutdown (EOF,
+signals, a dead parent) is in ``test_stdio_shutdown.py``.
 """
 
 from __future__ import annotations
 
-import signal
-import subprocess
-import sys
-
-import pytest
 import trio
+import trio.testing
 from _support.messages import MODERN
-from _support.paths import HELLO, ROOT, SLOW, SMALL
-from _support.process import ServerProcess, spawn
+from _support.paths import HELLO, SLOW, SMALL
+from _support.process import spawn, wait_exit
 
 # Generous bound per test, so that a hang fails instead of blocking the run.
 LIMIT = 30
-
-
-async def wait_exit(server: ServerProcess, bound: float) -> tuple[int, float]:
-    """Read stdout to EOF and wait for exit; return (exit code, seconds taken).
-
-    The messages read on the way are left in ``server.final_messages``.
-    """
-    start = trio.current_time()
-    with trio.fail_after(bound):
-        server.final_messages = await server.read_to_eof()
-        code = await server.process.wait()
-    return code, trio.current_time() - start
-
-
-def check_in_flight_answered(server: ServerProcess, ids: list[int]) -> None:
-    """Each request cut short by shutdown got exactly one answer before EOF."""
-    answered = [m["id"] for m in server.final_messages if "id" in m]
-    assert sorted(answered) == ids, answered
-    for msg in server.final_messages:
-        # The handlers were sleeping 30 s: none can have completed normally.
-        assert "error" in msg or msg["result"].get("isError"), msg
-
-
-# ------------------------------------------------------------------ framing
 
 
 async def test_malformed_line_is_parse_error_with_null_id() -> None:
@@ -141,9 +114,6 @@ async def test_oversized_line_then_ping() -> None:
             assert code == 0
 
 
-# ------------------------------------------------------------------- stdout
-
-
 async def test_print_in_handler_goes_to_stderr() -> None:
     marker = "STRAY-PRINT-MARKER"
     with trio.fail_after(LIMIT):
@@ -165,93 +135,3 @@ async def test_print_in_handler_goes_to_stderr() -> None:
             assert f"{marker}-{tool}\n" in stderr
             assert all(not line.startswith(marker.encode()) for line in server.stdout_lines)
         assert stdout.count(marker) == 2  # the two results
-
-
-# ----------------------------------------------------------------- shutdown
-
-
-async def start_sleeps(server: ServerProcess, n: int, seconds: float) -> list[int]:
-    """Send ``n`` sleep calls; return once the server has started all of them."""
-    ids = list(range(1, n + 1))
-    for i in ids:
-        await server.send(
-            {
-                "jsonrpc": "2.0",
-                "id": i,
-                "method": "tools/call",
-                "params": {"name": "sleep", "arguments": {"seconds": seconds}},
-            }
-        )
-    while True:
-        stats = await server.request("tools/call", {"name": "stats", "arguments": {}})
-        if stats["result"]["structuredContent"]["started"] >= n:
-            return ids
-        await trio.sleep(0.05)
-
-
-async def test_stdin_eof_with_calls_in_flight_exits_promptly() -> None:
-    with trio.fail_after(LIMIT):
-        async with spawn(SLOW) as server:
-            await server.initialize()
-            ids = await start_sleeps(server, 100, 30)
-            await server.close_stdin()
-            # Default grace is 2 s: well under the 30 s the calls would take.
-            code, took = await wait_exit(server, 10)
-            assert code == 0, server.stderr_text()
-            assert took < 10
-            check_in_flight_answered(server, ids)
-            assert "Traceback" not in server.stderr_text(), server.stderr_text()
-
-
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-async def test_signal_with_calls_in_flight_exits_zero(signum: signal.Signals) -> None:
-    with trio.fail_after(LIMIT):
-        async with spawn(SLOW) as server:
-            await server.initialize()
-            ids = await start_sleeps(server, 10, 30)
-            server.process.send_signal(signum)
-            code, took = await wait_exit(server, 10)
-            assert code == 0, server.stderr_text()
-            assert took < 10
-            check_in_flight_answered(server, ids)
-            assert "Traceback" not in server.stderr_text(), server.stderr_text()
-
-
-@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
-async def test_signal_when_idle_exits_zero(signum: signal.Signals) -> None:
-    with trio.fail_after(LIMIT):
-        async with spawn(HELLO) as server:
-            await server.initialize()
-            assert (await server.request("ping"))["result"] == {}
-            server.process.send_signal(signum)
-            code, took = await wait_exit(server, 10)
-            assert code == 0, server.stderr_text()
-            assert took < 5
-
-
-async def test_second_signal_cancels_at_once() -> None:
-    with trio.fail_after(LIMIT):
-        async with spawn(SLOW) as server:
-            await server.initialize()
-            await start_sleeps(server, 10, 30)
-            server.process.send_signal(signal.SIGTERM)
-            await trio.sleep(0.1)
-            server.process.send_signal(signal.SIGINT)
-            code, took = await wait_exit(server, 10)
-            assert code == 0, server.stderr_text()
-            assert took < 10
-            assert "Traceback" not in server.stderr_text(), server.stderr_text()
-
-
-async def test_stdin_from_dev_null_exits_zero() -> None:
-    with trio.fail_after(LIMIT):
-        result = await trio.run_process(
-            [sys.executable, str(HELLO)],
-            stdin=subprocess.DEVNULL,
-            capture_stdout=True,
-            capture_stderr=True,
-            check=False,
-            cwd=str(ROOT),
-        )
-    assert result.returncode == 0, result.stderr
-    assert result.stdout == b""
