@@ -68,13 +68,3 @@ def test_import_trio_mcp_never_imports_the_official_sdk() -> None:
     assert not {m for m in modules if m == "mcp" or m.startswith("mcp.")}
     assert "trio_mcp.testing" not in modules
     assert "pydantic" not in modules
-
-
-def test_public_names_are_reexported_from_private_modules() -> None:
-    public = [n for n in dir(trio_mcp) if not n.startswith("_")]
-    assert {"Server", "Context", "TTLCache", "McpError", "ToolResult", "TextContent"} <= set(public)
-    for name in public:
-        obj = getattr(trio_mcp, name)
-        module = getattr(obj, "__module__", "trio_mcp")
-        if isinstance(obj, type):
-            assert module.startswith("trio_mcp."), (name, module)
