@@ -161,12 +161,29 @@ async def test_client_timeout_cancels_the_handler(mode: str) -> None:
             assert result.content[0].text == "slept 0.01"
 
 
+async def cancel_once_started(client: Client, scope: trio.CancelScope, started: int) -> None:
+    """Cancel ``scope`` once the slow server has started ``started`` sleeps in all.
+
+    (Not after a fixed delay: on a loaded machine the call may not even have been
+    written yet, and a call never sent is never cancelled on the server.)
+    """
+    while True:
+        result = await client.call_tool("stats", {})
+        assert result.structured_content is not None
+        if result.structured_content["started"] >= started:
+            scope.cancel()
+            return
+        await trio.sleep(0.05)
+
+
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 async def test_caller_cancel_scope_cancels_the_handler(mode: str) -> None:
     with trio.fail_after(LIMIT):
         async with connect(SLOW, mode) as client:
-            with trio.move_on_after(0.5) as scope:
-                await client.call_tool("sleep", {"seconds": 20})
+            async with trio.open_nursery() as nursery:
+                with trio.CancelScope() as scope:
+                    nursery.start_soon(cancel_once_started, client, scope, 1)
+                    await client.call_tool("sleep", {"seconds": 20})
             assert scope.cancelled_caught
 
             stats = await wait_for_cancelled(client, 1)
@@ -182,7 +199,8 @@ async def test_caller_cancel_scope_cancels_the_handler(mode: str) -> None:
             async with trio.open_nursery() as nursery:
                 for i in range(5):
                     nursery.start_soon(call, i)
-                with trio.move_on_after(0.1):
+                with trio.CancelScope() as scope:
+                    nursery.start_soon(cancel_once_started, client, scope, 1 + 5 + 1)
                     await client.call_tool("sleep", {"seconds": 20})
             assert results == dict.fromkeys(range(5), "slept 0.2")
             stats = await wait_for_cancelled(client, 2)
