@@ -43,7 +43,7 @@ bench: $(BENCH_STAMP)
 # The MCP Inspector CLI (npm, with Node 22 from the node@22 package) drives examples/hello.py.
 inspector: $(STAMP)
 	scripts/install-inspector.sh
-	$(BIN)/pytest -q tests/test_e2e_inspector.py
+	$(BIN)/pytest -q tests/e2e/test_inspector.py
 
 DOCS_STAMP := $(VENV)/.installed-docs
 
@@ -60,10 +60,9 @@ docs: $(DOCS_STAMP)
 conformance: $(STAMP)
 	scripts/conformance.sh
 
-# Issue 7, the heavy runs (~1 min): 100,000 sequential + 100,000 pipelined calls (RSS
-# after warm-up vs end), 10,000 concurrent sleeps cancelled (x5; tasks, threads, memory
-# return), exactly-once over 3 x 30,000 randomized requests. Figures are printed.
+# Issue 7, the heavy runs of tests/stress (~1 min): 100,000 sequential + 100,000 pipelined
+# calls (RSS after warm-up vs end), 10,000 concurrent sleeps cancelled (x5; tasks, threads,
+# memory return), exactly-once over 3 x 30,000 randomized requests. Figures are printed.
 .PHONY: stress
 stress: $(STAMP)
-	TRIO_MCP_STRESS=1 $(BIN)/pytest -q -s tests/test_soak.py \
-		tests/test_faults.py::test_exactly_once_randomized
+	TRIO_MCP_STRESS=1 $(BIN)/pytest -q -s tests/stress

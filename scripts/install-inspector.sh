@@ -8,7 +8,7 @@
 #   .tools/node_modules/.bin/node                      (Node 22)
 #   .tools/node_modules/@modelcontextprotocol/inspector/
 #
-# Run the CLI as (see tests/test_e2e_inspector.py):
+# Run the CLI as (see tests/e2e/test_inspector.py):
 #
 #   .tools/node_modules/.bin/node \
 #       .tools/node_modules/@modelcontextprotocol/inspector/clients/launcher/build/index.js \

@@ -8,9 +8,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from _support import paths
 
-ROOT = Path(__file__).resolve().parent.parent
-HELLO = str(ROOT / "examples" / "hello.py")
+HELLO = str(paths.HELLO)
+ROOT = paths.ROOT
 SCRIPT = str(Path(sys.executable).with_name("trio-mcp"))
 
 

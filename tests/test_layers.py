@@ -70,16 +70,6 @@ def test_import_trio_mcp_never_imports_the_official_sdk() -> None:
     assert "pydantic" not in modules
 
 
-def test_public_names_are_reexported_from_private_modules() -> None:
-    public = [n for n in dir(trio_mcp) if not n.startswith("_")]
-    assert {"Server", "Context", "TTLCache", "McpError", "ToolResult", "TextContent"} <= set(public)
-    for name in public:
-        obj = getattr(trio_mcp, name)
-        module = getattr(obj, "__module__", "trio_mcp")
-        if isinstance(obj, type):
-            assert module.startswith("trio_mcp."), (name, module)
-
-
 def _module_graph() -> dict[str, set[str]]:
     """Every trio_mcp module -> the trio_mcp modules it imports at run time.
 

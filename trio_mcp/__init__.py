@@ -13,8 +13,14 @@ Write a server::
 
     if __name__ == "__main__":
         server.run()
+
+Two tiers: this namespace is what a server is written with (``Server``, ``Context``,
+content, errors, settings). The plumbing it is built from (the runtime's
+``Connection``, the sans-IO session, the HTTP transport, event stores, the protocol
+``Era``) is in :mod:`trio_mcp.lowlevel`.
 """
 
+from . import lowlevel as lowlevel
 from ._app import ClientCapabilityMissing as ClientCapabilityMissing
 from ._app import Completion as Completion
 from ._app import CompletionRequest as CompletionRequest
@@ -37,10 +43,9 @@ from ._errors import ParseError as ParseError
 from ._errors import ProtocolError as ProtocolError
 from ._errors import ResourceNotFound as ResourceNotFound
 from ._errors import UnsupportedProtocolVersion as UnsupportedProtocolVersion
+from ._exports import fixup_module_metadata
 from ._protocol import LEGACY_VERSIONS as LEGACY_VERSIONS
 from ._protocol import MODERN_VERSIONS as MODERN_VERSIONS
-from ._protocol import Era as Era
-from ._runtime import Connection as Connection
 from ._schema import AudioContent as AudioContent
 from ._schema import EmbeddedResource as EmbeddedResource
 from ._schema import ImageContent as ImageContent
@@ -50,9 +55,46 @@ from ._schema import TextContent as TextContent
 from ._schema import ToolResult as ToolResult
 from ._transports import AccessToken as AccessToken
 from ._transports import BearerAuth as BearerAuth
-from ._transports import EventStore as EventStore
 from ._transports import HttpOptions as HttpOptions
-from ._transports import HttpTransport as HttpTransport
-from ._transports import InMemoryEventStore as InMemoryEventStore
+
+__all__ = [
+    "LEGACY_VERSIONS",
+    "MODERN_VERSIONS",
+    "AccessToken",
+    "AudioContent",
+    "BearerAuth",
+    "ClientCapabilityMissing",
+    "Completion",
+    "CompletionRequest",
+    "Context",
+    "ElicitResult",
+    "EmbeddedResource",
+    "HttpOptions",
+    "ImageContent",
+    "InternalError",
+    "InvalidParams",
+    "InvalidRequest",
+    "LocalProtocolError",
+    "McpError",
+    "McpHeader",
+    "Message",
+    "MethodNotFound",
+    "ParseError",
+    "ProtocolError",
+    "ResourceContents",
+    "ResourceLink",
+    "ResourceNotFound",
+    "Server",
+    "Settings",
+    "SettingsError",
+    "TTLCache",
+    "TextContent",
+    "Tool",
+    "ToolResult",
+    "UnsupportedProtocolVersion",
+]
 
 __version__ = "0.1.0"
+
+fixup_module_metadata(__name__, globals(), __all__)
+del fixup_module_metadata

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 import trio
-from _rawproc import EXAMPLES, RawServer, spawn
+from _support.rawproc import EXAMPLES, RawServer, spawn
 
 SEED = EXAMPLES / "seed_server.py"
 SECRET = "OUTSIDE THE ROOT"

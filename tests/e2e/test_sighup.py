@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 import trio
-from _rawproc import EXAMPLES, ROOT, SERVERS, spawn
+from _support.rawproc import EXAMPLES, ROOT, SERVERS, spawn
 
 EVERYTHING = EXAMPLES / "everything.py"
 HANG_GUARD = 60  # a hang fails the test instead of stalling the run; not a timing assertion

@@ -13,7 +13,7 @@ import re
 import subprocess
 
 import trio
-from _rawproc import SERVERS, spawn
+from _support.rawproc import SERVERS, spawn
 
 SERVER = SERVERS / "traceback_server.py"
 CALLS = 1000

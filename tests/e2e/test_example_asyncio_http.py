@@ -13,19 +13,19 @@ import importlib.util
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from types import ModuleType
 
 import attrs
 import pytest
 import trio
+from _support.paths import ASYNCIO_HTTP
 
 pytest.importorskip("aiohttp")
 pytest.importorskip("trio_asyncio")
 
 from trio_mcp.testing import connect
 
-EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "asyncio_http.py"
+EXAMPLE = ASYNCIO_HTTP
 
 
 def load_example() -> ModuleType:

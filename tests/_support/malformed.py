@@ -1,12 +1,12 @@
-"""The malformed-input table of issue 7, against the real stdio process and the sans-IO layer.
+"""The malformed-input table of issue 7: each row one input line and the answer it must get.
 
-Every row of :data:`TABLE` is one input line and what the server must answer:
-a JSON-RPC error code, an ``isError`` tool result, or nothing at all (for
-notifications and responses). After every row, ``ping`` is answered at once:
-no input may wedge or kill the server. The rows are data, so the table in
+A JSON-RPC error code, an ``isError`` tool result, or nothing at all (for
+notifications and responses). The rows are data, driven through the sans-IO
+session by ``tests/protocol/test_malformed_input.py`` and through the real stdio
+process by ``tests/transports/test_stdio_malformed_input.py``; the table in
 ``docs/reliability.md`` is printed from here::
 
-    .venv/bin/python tests/test_malformed.py      # prints the Markdown table
+    .venv/bin/python tests/_support/malformed.py      # prints the Markdown table
 """
 
 from __future__ import annotations
@@ -15,18 +15,10 @@ import json
 from typing import Any, Final, Literal
 
 import attrs
-import pytest
-import trio
-from _reliability import FAULTY, MODERN_META, ServerProcess, spawn_args
 
-from trio_mcp._protocol import IncomingRequest, Notified, Send, ServerInfo, ServerSession
-from trio_mcp._wire import DEFAULT_MAX_LINE, LineBuffer, OversizedLine
-
-LIMIT = 60
 LEGACY = "2025-11-25"
 NESTING = 100_000
 TEN_MB = 10 * 1000 * 1000
-
 Expect = int | Literal["isError", "no answer"]
 
 
@@ -91,6 +83,8 @@ MODERN_META_DATA: Final = {
     "io.modelcontextprotocol/clientInfo": {"name": "raw", "version": "0"},
     "io.modelcontextprotocol/clientCapabilities": {},
 }
+
+
 PV = "io.modelcontextprotocol/protocolVersion"
 CAPS = "io.modelcontextprotocol/clientCapabilities"
 INFO = "io.modelcontextprotocol/clientInfo"
@@ -334,172 +328,6 @@ def check_answer(row: Row, msg: dict[str, Any] | None) -> None:
         assert "error" in msg, (row.name, msg)
         assert msg["error"]["code"] == row.expect, (row.name, msg)
         assert isinstance(msg["error"]["message"], str) and msg["error"]["message"], msg
-
-
-# ------------------------------------------------------------------ sans-IO
-
-
-def fresh_session() -> ServerSession:
-    s = ServerSession(
-        ServerInfo("srv", "1", methods=frozenset({"tools/call", "tools/list"}), capabilities={})
-    )
-    [ev] = s.receive_line(
-        j(
-            {
-                "jsonrpc": "2.0",
-                "id": 0,
-                "method": "initialize",
-                "params": {"protocolVersion": LEGACY, "capabilities": {}},
-            }
-        )
-    )
-    assert type(ev) is Send and "result" in ev.message  # type: ignore[operator]
-    return s
-
-
-@pytest.mark.parametrize("row", TABLE, ids=[r.name for r in TABLE])
-def test_sans_io(row: Row) -> None:
-    s = fresh_session()
-    if row.setup == "in_flight":
-        [first] = s.receive_line(call("dup", "sleep", {"seconds": 30}))
-        assert type(first) is IncomingRequest
-    # Through the framing layer, as the runtime does it (this is where size is enforced).
-    buf = LineBuffer(DEFAULT_MAX_LINE)
-    [line] = buf.feed(row.line + b"\n")
-    events = s.receive_line(line)
-    if row.layer == "app":
-        # The session validates the envelope and hands the request on, exactly once.
-        assert [type(e) for e in events] == [IncomingRequest], events
-        assert events[0].id == row.id  # type: ignore[union-attr]
-        assert s.respond(row.id, {"content": []}) is not None
-    else:
-        sends = [e for e in events if type(e) is Send]
-        # Besides at most one answer, only a Notified (the application may look at it).
-        assert all(type(e) in (Send, Notified) for e in events), events
-        assert len(sends) <= 1, events
-        msg = sends[0].message if sends else None
-        assert msg is None or type(msg) is dict
-        check_answer(row, msg)  # type: ignore[arg-type]
-    # ... and the session still answers.
-    [pong] = s.receive_line(b'{"jsonrpc":"2.0","id":"after","method":"ping"}')
-    assert pong == Send({"jsonrpc": "2.0", "id": "after", "result": {}})
-    if row.setup == "in_flight":
-        assert s.respond("dup", {}) is not None  # the first request is still answerable, once
-
-
-def test_sans_io_oversized_line() -> None:
-    """The framing layer turns the 10 MB line into one marker; the session answers it."""
-    row = next(r for r in TABLE if r.name.startswith("a 10 MB line"))
-    buf = LineBuffer(DEFAULT_MAX_LINE)
-    out: list[Any] = []
-    for i in range(0, len(row.line), 65536):
-        out += buf.feed(row.line[i : i + 65536])
-        assert len(buf._buf) <= DEFAULT_MAX_LINE  # bytes held, not counted-and-dropped
-    out += buf.feed(b'\n{"jsonrpc":"2.0","id":"after","method":"ping"}\n')
-    assert len(out) == 2 and type(out[0]) is OversizedLine and out[0].size == len(row.line)
-    s = fresh_session()
-    [err] = s.receive_line(out[0])
-    assert type(err) is Send and type(err.message) is dict
-    assert err.message["error"]["code"] == -32600 and err.message["id"] in (None, 23)
-    [pong] = s.receive_line(out[1])
-    assert type(pong) is Send and pong.message == {"jsonrpc": "2.0", "id": "after", "result": {}}
-
-
-# --------------------------------------------------------- the real process
-
-
-async def answer_to(server: ServerProcess, row: Row) -> dict[str, Any] | None:
-    """Send the row, then a ping; return the row's answer (``None``: nothing came).
-
-    Errors found by the session come back in order, before the pong; requests
-    handed to the application are answered by their own task, so in any order.
-    """
-    await server.write(row.line + b"\n")
-    await server.send({"jsonrpc": "2.0", "id": "ping-after", "method": "ping"})
-    answer: dict[str, Any] | None = None
-    ponged = False
-    while not ponged or (answer is None and row.expect != "no answer"):
-        msg = await server.recv()
-        if "method" in msg:
-            continue  # a server notification: not an answer
-        if msg.get("id") == "ping-after":
-            assert msg == {"jsonrpc": "2.0", "id": "ping-after", "result": {}}, (row.name, msg)
-            ponged = True
-            continue
-        assert answer is None, (row.name, "two answers", answer, msg)
-        answer = msg
-    return answer
-
-
-async def test_real_process_answers_every_row_then_ping() -> None:
-    """One server process takes the whole table, in order; each row, then ``ping``."""
-    failures: list[str] = []
-    with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY) as server:
-            await server.initialize(LEGACY)
-            for row in TABLE:
-                if row.setup == "in_flight":
-                    await server.send(
-                        {
-                            "jsonrpc": "2.0",
-                            "id": "dup",
-                            "method": "tools/call",
-                            "params": {"name": "sleep", "arguments": {"seconds": 30}},
-                        }
-                    )
-                try:
-                    check_answer(row, await answer_to(server, row))
-                except AssertionError as exc:
-                    failures.append(f"{row.name}: {exc}")
-                if row.setup == "in_flight":
-                    await server.send(
-                        {
-                            "jsonrpc": "2.0",
-                            "method": "notifications/cancelled",
-                            "params": {"requestId": "dup"},
-                        }
-                    )
-            assert not failures, "\n".join(failures)
-            # A modern request is served too, after all of that.
-            reply = await server.request("tools/list", {"_meta": MODERN_META})
-            assert reply["result"]["resultType"] == "complete", reply
-            assert (await server.request("ping"))["result"] == {}
-            await server.close_stdin()
-            with trio.fail_after(LIMIT):
-                rest = await server.read_to_eof()
-                code = await server.process.wait()
-            # The cancelled "dup" sleep got no answer: nothing else was pending.
-            assert [m for m in rest if "id" in m] == [], rest
-            assert code == 0, server.stderr_text()
-        assert "Traceback" not in server.stderr_text(), server.stderr_text()
-    assert not failures, "\n".join(failures)
-
-
-async def test_real_process_ten_megabyte_line_within_a_raised_limit() -> None:
-    """With the limit raised, a 10 MB message is just a message: answered, then ping."""
-    with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY, "--max-message-size", str(16 * 1024 * 1024)) as server:
-            await server.initialize(LEGACY)
-            text = "y" * TEN_MB
-            reply = await server.request(
-                "tools/call", {"name": "echo", "arguments": {"text": text}}
-            )
-            assert reply["result"]["content"][0]["text"] == text
-            assert (await server.request("ping"))["result"] == {}
-
-
-async def test_real_process_modern_first_then_malformed() -> None:
-    """No initialize at all (modern era only): broken lines, then a modern request works."""
-    with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY) as server:
-            for row in TABLE:
-                if row.layer != "protocol" or row.setup or row.name.startswith("initialize"):
-                    continue
-                if row.name.startswith("logging/setLevel"):
-                    continue  # legacy-only method: before initialize it is -32602 anyway
-                await server.write(row.line + b"\n")
-                reply = await server.request("tools/list", {"_meta": MODERN_META})
-                assert reply["result"]["resultType"] == "complete", (row.name, reply)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
-"""The whole server surface, end to end, through the official ``mcp`` client.
+"""``examples/everything.py``, the whole server surface, end to end through the official ``mcp`` client.
 
-The client (``mcp`` 2.3.0) runs inside the trio test and spawns
-``examples/everything.py`` (or ``examples/seed_server.py``) as a subprocess,
-speaking newline-delimited JSON-RPC over its pipes, in both eras:
-``mode="legacy"`` (the initialize handshake, 2025-11-25) and
-``mode="2026-07-28"`` (the modern era, ``_meta`` envelope on every request).
+The client (``mcp`` 2.3.0) runs inside the trio test and spawns ``examples/everything.py``
+as a subprocess, speaking newline-delimited JSON-RPC over its pipes, in both eras:
+``mode="legacy"`` (the initialize handshake, 2025-11-25) and ``mode="2026-07-28"``
+(the modern era, ``_meta`` envelope on every request); and once over Streamable HTTP.
 
 What the SDK client cannot express (a raw ``subscriptions/listen`` ack and its
 tags on the wire) is checked with raw JSON lines over the subprocess's pipes.
@@ -13,24 +12,20 @@ The README's "Spec coverage" table points at the tests here.
 
 from __future__ import annotations
 
-import http.server
 import json
-import os
 import subprocess
 import sys
-import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
+from _support.paths import EVERYTHING, ROOT
 
 mcp = pytest.importorskip("mcp")
 
 import mcp_types as types  # noqa: E402
-from mcp import Client, MCPError, StdioServerParameters  # noqa: E402
+from _support.sdk_client import LIMIT, MODES, Inbox, connect, text  # noqa: E402
+from mcp import Client, MCPError  # noqa: E402
 from mcp.client.subscriptions import (  # noqa: E402
     ListenNotSupportedError,
     PromptsListChanged,
@@ -39,15 +34,14 @@ from mcp.client.subscriptions import (  # noqa: E402
     ToolsListChanged,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
-EVERYTHING = ROOT / "examples" / "everything.py"
-SEED = ROOT / "examples" / "seed_server.py"
-LIMIT = 30
-MODES = ["legacy", "2026-07-28"]
 MODERN = "2026-07-28"
 
+
 TEST_IMAGE_BASE64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg=="
+
+
 TEST_AUDIO_BASE64 = "UklGRiYAAABXQVZFZm10IBAAAAABAAEAQB8AAAB9AAACABAAZGF0YQIAAAA="
+
 
 REFERENCE_TOOLS = {
     "test_simple_text",
@@ -63,7 +57,11 @@ REFERENCE_TOOLS = {
     "test_elicitation_sep1034_defaults",
     "test_elicitation_sep1330_enums",
 }
+
+
 REFERENCE_RESOURCES = {"test://static-text", "test://static-binary", "test://watched-resource"}
+
+
 REFERENCE_PROMPTS = {
     "test_simple_prompt",
     "test_prompt_with_arguments",
@@ -71,71 +69,11 @@ REFERENCE_PROMPTS = {
     "test_prompt_with_image",
 }
 
+
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
     pytest.mark.filterwarnings("ignore::mcp.MCPDeprecationWarning"),
 ]
-
-
-def server_params(
-    script: Path = EVERYTHING, *args: str, env: dict[str, str] | None = None
-) -> StdioServerParameters:
-    full_env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT)}
-    full_env.update(env or {})
-    return StdioServerParameters(
-        command=sys.executable, args=[str(script), *args], cwd=str(ROOT), env=full_env
-    )
-
-
-@asynccontextmanager
-async def connect(
-    mode: str,
-    script: Path = EVERYTHING,
-    *args: str,
-    env: dict[str, str] | None = None,
-    **kw: Any,
-) -> AsyncIterator[Client]:
-    kw.setdefault("cache", None)  # always reach the server (list_changed tests refetch)
-    async with Client(
-        server_params(script, *args, env=env),
-        mode=mode,  # type: ignore[arg-type]
-        read_timeout_seconds=LIMIT,
-        **kw,
-    ) as client:
-        yield client
-
-
-def texts(result: types.CallToolResult) -> list[str]:
-    return [c.text for c in result.content if isinstance(c, types.TextContent)]
-
-
-def text(result: types.CallToolResult) -> str:
-    [only] = texts(result)
-    return only
-
-
-class Inbox:
-    """A message_handler collecting the server's notifications."""
-
-    def __init__(self) -> None:
-        self.items: list[Any] = []
-        self._changed = trio.Event()
-
-    async def __call__(self, message: Any) -> None:
-        self.items.append(message)
-        self._changed.set()
-        self._changed = trio.Event()
-
-    def of(self, kind: type) -> list[Any]:
-        return [m for m in self.items if isinstance(m, kind)]
-
-    async def wait_for(self, kind: type, count: int = 1) -> list[Any]:
-        while len(self.of(kind)) < count:
-            await self._changed.wait()
-        return self.of(kind)
-
-
-# ------------------------------------------------------------ fixture set
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -166,9 +104,6 @@ async def test_fixture_set_is_listed(mode: str) -> None:
             assert caps.tools is not None and caps.resources is not None
             assert caps.prompts is not None and caps.completions is not None
             assert caps.logging is not None
-
-
-# --------------------------------------------------------- content types
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -249,9 +184,6 @@ async def test_error_handling(mode: str) -> None:
             assert info.value.code == -32602
 
 
-# -------------------------------------------------------------- resources
-
-
 @pytest.mark.parametrize("mode", MODES)
 async def test_resources_list_and_read(mode: str) -> None:
     with trio.fail_after(LIMIT):
@@ -303,9 +235,6 @@ async def test_resource_not_found_code(mode: str) -> None:
                     await client.read_resource(uri)
                 assert info.value.code == expected, info.value
                 assert info.value.error.data == {"uri": uri}
-
-
-# ------------------------------------------------------------ subscriptions
 
 
 async def test_legacy_subscribe_and_updated() -> None:
@@ -474,9 +403,6 @@ async def test_modern_listen_wire_ack_first_and_tagged() -> None:
             assert tag == "listen-1"
 
 
-# ------------------------------------------------------------ list_changed
-
-
 async def test_legacy_list_changed_notifications() -> None:
     inbox = Inbox()
     with trio.fail_after(LIMIT):
@@ -528,9 +454,6 @@ async def test_modern_list_changed_on_listen_stream() -> None:
             assert "extra://dynamic" in {r.uri for r in (await client.list_resources()).resources}
 
 
-# ---------------------------------------------------------------- prompts
-
-
 @pytest.mark.parametrize("mode", MODES)
 async def test_prompts(mode: str) -> None:
     with trio.fail_after(LIMIT):
@@ -574,9 +497,6 @@ async def test_prompts(mode: str) -> None:
                 assert info.value.code == -32602
 
 
-# ------------------------------------------------------------- completion
-
-
 @pytest.mark.parametrize("mode", MODES)
 async def test_completion(mode: str) -> None:
     with trio.fail_after(LIMIT):
@@ -608,9 +528,6 @@ async def test_completion(mode: str) -> None:
             assert info.value.code == -32602
 
 
-# ------------------------------------------------------------- pagination
-
-
 @pytest.mark.parametrize("mode", MODES)
 async def test_pagination(mode: str) -> None:
     with trio.fail_after(LIMIT):
@@ -636,9 +553,6 @@ async def test_pagination(mode: str) -> None:
             assert info.value.code == -32602
 
 
-# --------------------------------------------------------------- progress
-
-
 @pytest.mark.parametrize("mode", MODES)
 async def test_progress(mode: str) -> None:
     updates: list[tuple[float, float | None, str | None]] = []
@@ -662,9 +576,6 @@ async def test_progress(mode: str) -> None:
             assert text(r) == "tok-7"
             r = await client.call_tool("test_tool_with_progress", {})
             assert text(r) == "0"  # no token: the reference's fallback
-
-
-# ---------------------------------------------------------------- logging
 
 
 async def test_logging_legacy_set_level() -> None:
@@ -736,9 +647,6 @@ async def test_logging_bridge(mode: str) -> None:
             ]
 
 
-# ---------------------------------------------------------------- context
-
-
 @pytest.mark.parametrize("mode", MODES)
 async def test_context(mode: str) -> None:
     info = types.Implementation(name="surface-test", version="1.2")
@@ -783,9 +691,6 @@ async def test_older_legacy_versions(version: str, monkeypatch: pytest.MonkeyPat
                 r = await client.call_tool("test_elicitation", {"message": "m"})
                 assert text(r) == 'User response: action=accept, content={"response":"old"}'
                 assert len(seen) == 1
-
-
-# ------------------------------------------- server-to-client requests
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -987,168 +892,6 @@ async def test_roots(mode: str) -> None:
                 await client.call_tool("extra_list_roots", {})
             assert info.value.code == -32021
             assert "roots" in info.value.error.message
-
-
-# ------------------------------------------------------------ seed server
-
-
-class _Api(http.server.BaseHTTPRequestHandler):
-    hits: list[tuple[str, str | None]] = []
-
-    def do_GET(self) -> None:
-        _Api.hits.append((self.path, self.headers.get("Authorization")))
-        body = json.dumps({"path": self.path}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
-@contextmanager
-def fake_api() -> Iterator[str]:
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Api)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-
-
-@pytest.fixture
-def seed_root(tmp_path: Path) -> Path:
-    root = tmp_path / "root"
-    (root / "sub").mkdir(parents=True)
-    (root / "hello.txt").write_text("hello world")
-    (root / "sub" / "a b.txt").write_text("nested")
-    (root / "data.bin").write_bytes(b"\xff\x00\xfe")
-    (tmp_path / "secret.txt").write_text("top secret")
-    (root / "escape").symlink_to(tmp_path / "secret.txt")
-    (root / "inside").symlink_to(root / "hello.txt")
-    return root
-
-
-@pytest.mark.parametrize("mode", MODES)
-async def test_seed_server_tools_and_prompt(mode: str, seed_root: Path) -> None:
-    with trio.fail_after(LIMIT):
-        async with connect(mode, SEED, env={"SEED_ROOT": str(seed_root)}) as client:
-            tools = {t.name: t for t in (await client.list_tools()).tools}
-            assert set(tools) == {"add_numbers", "search", "api_get"}
-            assert tools["add_numbers"].input_schema["properties"]["a"] == {
-                "type": "number",
-                "description": "First number",
-            }
-            assert text(await client.call_tool("add_numbers", {"a": 2, "b": 3.5})) == (
-                "2.0 + 3.5 = 5.5"
-            )
-            found = await client.call_tool("search", {"query": "tr", "sort_by": "date"})
-            assert text(found).splitlines() == [
-                "Found 2 results for 'tr'",
-                "- Structured concurrency",
-                "- Trio tutorial",
-            ]
-            filtered = await client.call_tool(
-                "search", {"query": "t", "filters": ["protocol"], "limit": 5}
-            )
-            assert text(filtered).splitlines()[0] == "Found 1 results for 't'"
-            for bad in (
-                {"query": ""},
-                {"query": " padded "},
-                {"query": "x", "limit": 0},
-                {"query": "x", "limit": 101},
-                {"query": "x", "sort_by": "size"},
-                {"limit": 3},
-            ):
-                r = await client.call_tool("search", bad)
-                assert r.is_error, bad
-                assert text(r).startswith("Invalid arguments for tool search"), text(r)
-
-            [prompt] = (await client.list_prompts()).prompts
-            assert prompt.name == "code_review"
-            assert [(a.name, a.required, a.description) for a in prompt.arguments or []] == [
-                ("language", True, "Programming language"),
-                ("code", True, "Code to review"),
-            ]
-            got = await client.get_prompt("code_review", {"language": "python", "code": "x=1"})
-            assert got.messages[0].content.text == (  # type: ignore[union-attr]
-                "Review this python code for best practices:\n\nx=1"
-            )
-
-
-@pytest.mark.parametrize("mode", MODES)
-async def test_seed_server_resources_confined(mode: str, seed_root: Path) -> None:
-    not_found = -32002 if mode == "legacy" else -32602
-    with trio.fail_after(LIMIT):
-        async with connect(mode, SEED, env={"SEED_ROOT": str(seed_root)}) as client:
-            [settings] = (await client.read_resource("config://settings")).contents
-            config = json.loads(settings.text)  # type: ignore[union-attr]
-            assert config["api_key_configured"] is False
-            assert config["root"] == str(seed_root.resolve())
-            [tmpl] = (await client.list_resource_templates()).resource_templates
-            assert tmpl.uri_template == "file:///{+path}"
-
-            async def read(path: str) -> Any:
-                [content] = (await client.read_resource(f"file:///{path}")).contents
-                return content
-
-            assert (await read("hello.txt")).text == "hello world"
-            assert (await read("sub/a%20b.txt")).text == "nested"  # percent-decoded
-            assert (await read("sub%2Fa%20b.txt")).text == "nested"
-            assert (await read("sub/../hello.txt")).text == "hello world"  # stays inside
-            assert (await read("inside")).text == "hello world"  # a symlink within the root
-            assert (await read("data.bin")).blob == "/wD+"
-            for escape in (
-                "../secret.txt",
-                "sub/../../secret.txt",
-                "%2E%2E/secret.txt",
-                "..%2Fsecret.txt",
-                "%2Fetc%2Fpasswd",
-                "escape",  # a symlink pointing out of the root
-            ):
-                with pytest.raises(MCPError) as info:
-                    await read(escape)
-                assert info.value.code == -32602, escape
-                assert "outside the served directory" in info.value.error.message
-            for missing in ("nope.txt", "sub"):
-                with pytest.raises(MCPError) as info:
-                    await read(missing)
-                assert info.value.code == not_found, missing
-
-
-async def test_seed_server_api_key_required_only_for_api_get(seed_root: Path) -> None:
-    with trio.fail_after(LIMIT):
-        async with connect("legacy", SEED, env={"SEED_ROOT": str(seed_root)}) as client:
-            r = await client.call_tool("api_get", {"path": "items"})
-            assert r.is_error
-            assert "API_KEY environment variable is required" in text(r)
-            assert (
-                text(await client.call_tool("add_numbers", {"a": 1, "b": 1})) == "1.0 + 1.0 = 2.0"
-            )
-
-
-@pytest.mark.parametrize("mode", MODES)
-async def test_seed_server_api_get_cached(mode: str, seed_root: Path) -> None:
-    _Api.hits.clear()
-    with fake_api() as url, trio.fail_after(LIMIT):
-        env = {"SEED_ROOT": str(seed_root), "API_KEY": "k-123", "API_ENDPOINT": url}
-        async with connect(mode, SEED, env=env) as client:
-            first = await client.call_tool("api_get", {"path": "/items/1"})
-            again = await client.call_tool("api_get", {"path": "items/1"})
-            other = await client.call_tool("api_get", {"path": "items/2"})
-            assert json.loads(text(first)) == json.loads(text(again)) == {"path": "/items/1"}
-            assert json.loads(text(other)) == {"path": "/items/2"}
-            # The second call was served from ctx.cache: the API saw two requests, not three.
-            assert _Api.hits == [("/items/1", "Bearer k-123"), ("/items/2", "Bearer k-123")]
-            [settings] = (await client.read_resource("config://settings")).contents
-            assert "k-123" not in settings.text  # type: ignore[union-attr]
-
-
-# ------------------------------------------------------------------- CLI
 
 
 def _http_available() -> bool:

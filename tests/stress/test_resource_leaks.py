@@ -13,13 +13,15 @@ Each test prints its figures (run with ``-s`` to see them).
 
 from __future__ import annotations
 
-import json
 import os
 import time
 from typing import Any
 
 import trio
-from _reliability import FAULTY, ServerProcess, rss_kib, spawn_args, tool_call
+from _support.faulty import diag
+from _support.messages import tool_call
+from _support.paths import FAULTY
+from _support.process import ServerProcess, rss_kib, spawn
 
 STRESS = os.environ.get("TRIO_MCP_STRESS") == "1"
 SEQUENTIAL = 100_000 if STRESS else 2_000
@@ -31,11 +33,6 @@ WARMUP = 5_000 if STRESS else 1_000
 #: Allowed RSS growth after warm-up. The issue says "a few MB".
 RSS_SLACK_MIB = 4.0
 LIMIT = 1800 if STRESS else 120
-
-
-async def diag(server: ServerProcess) -> dict[str, Any]:
-    reply = await server.request("tools/call", {"name": "diag", "arguments": {}})
-    return json.loads(reply["result"]["content"][0]["text"])  # type: ignore[no-any-return]
 
 
 async def sequential(server: ServerProcess, n: int) -> None:
@@ -66,7 +63,7 @@ async def pipelined(server: ServerProcess, n: int, depth: int, tag: str) -> None
 
 async def test_soak_sequential_and_pipelined_rss_flat() -> None:
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY) as server:
+        async with spawn(FAULTY) as server:
             await server.initialize()
             pid = server.process.pid
             await sequential(server, WARMUP)
@@ -99,7 +96,7 @@ async def test_cancel_storm_leaves_nothing_behind() -> None:
     return to the idle count, and (``make stress``) live Python memory blocks do not grow
     from round to round."""
     with trio.fail_after(LIMIT):
-        async with spawn_args(FAULTY, "--max-in-flight", str(BURST + 100)) as server:
+        async with spawn(FAULTY, "--max-in-flight", str(BURST + 100)) as server:
             await server.initialize()
             idle = await diag(server)
             rounds: list[dict[str, Any]] = []

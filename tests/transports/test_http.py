@@ -16,7 +16,8 @@ import pytest
 import trio
 
 import trio_mcp
-from trio_mcp import AccessToken, BearerAuth, Context, InMemoryEventStore, Server
+from trio_mcp import AccessToken, BearerAuth, Context, Server
+from trio_mcp.lowlevel import HttpTransport, InMemoryEventStore
 
 httpx = pytest.importorskip("httpx2")
 
@@ -68,7 +69,7 @@ def build() -> tuple[Server, dict[str, Any]]:
 
 
 @asynccontextmanager
-async def serving(server: Server, **options: Any) -> AsyncIterator[trio_mcp.HttpTransport]:
+async def serving(server: Server, **options: Any) -> AsyncIterator[HttpTransport]:
     async with trio.open_nursery() as nursery:
         transport = await nursery.start(
             lambda task_status: server.serve_http(

@@ -1,4 +1,4 @@
-"""Runtime tests on memory streams, with MockClock: deadlines, cancellation, drain, load."""
+"""One connection on memory streams, with MockClock: deadlines, cancellation, drain, load."""
 
 from __future__ import annotations
 
@@ -8,13 +8,8 @@ import pytest
 import trio
 import trio.testing
 
-from trio_mcp import Context, McpError, Server, TTLCache
+from trio_mcp import Context, McpError, Server
 from trio_mcp.testing import connect
-
-
-@pytest.fixture
-def autojump_clock() -> trio.testing.MockClock:
-    return trio.testing.MockClock(autojump_threshold=0)
 
 
 def make_server(**kw: Any) -> tuple[Server, dict[str, Any]]:
@@ -211,61 +206,6 @@ async def test_sync_tool_runs_in_thread_without_blocking_loop() -> None:
         release.set()
         message = await client.response(rid)
         assert message["result"]["content"][0]["text"] == "true"
-
-
-async def test_ttl_cache_cleanup_task_runs_and_stops(
-    autojump_clock: trio.testing.MockClock,
-) -> None:
-    server = Server("t")
-    cache: TTLCache[str, int] = TTLCache(ttl=10, sweep_interval=5)
-    server.background(cache.run)
-
-    @server.tool()
-    async def remember(key: str, value: int, ctx: Context) -> int:
-        cache.set(key, value)
-        ctx.cache.set(key, value)
-        return len(cache)
-
-    async with connect(server) as client:
-        await client.call_tool("remember", {"key": "a", "value": 1})
-        assert cache.get("a") == 1
-        await trio.sleep(11)
-        assert len(cache) == 1 or cache.sweeps >= 2
-        await trio.sleep(5)
-        assert len(cache) == 0  # swept from memory, not just hidden
-        sweeps = cache.sweeps
-        assert sweeps >= 3
-    await trio.sleep(100)
-    assert cache.sweeps == sweeps  # the task stopped with the server
-
-
-async def test_lifespan_state_and_background_are_supervised() -> None:
-    from contextlib import asynccontextmanager
-
-    events: list[str] = []
-
-    @asynccontextmanager
-    async def lifespan(server: Server) -> Any:
-        events.append("enter")
-        yield {"db": "connected"}
-        events.append("exit")
-
-    server = Server("t", lifespan=lifespan)
-
-    @server.background
-    async def ticker() -> None:
-        try:
-            await trio.sleep_forever()
-        finally:
-            events.append("ticker stopped")
-
-    @server.tool()
-    async def state(ctx: Context) -> str:
-        return str(ctx.state["db"])
-
-    async with connect(server) as client:
-        assert (await client.call_tool("state"))["content"][0]["text"] == "connected"
-    assert events == ["enter", "ticker stopped", "exit"]
 
 
 async def test_stop_drains_gracefully(autojump_clock: trio.testing.MockClock) -> None:

@@ -15,14 +15,11 @@ from pathlib import Path
 import pytest
 import sniffio
 import trio
+from _support.paths import HELLO, ROOT, SLOW
 
 mcp = pytest.importorskip("mcp")
 
 from mcp import Client, MCPError, StdioServerParameters  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-HELLO = ROOT / "examples" / "hello.py"
-SLOW = Path(__file__).resolve().parent / "servers" / "slow_server.py"
 
 # Generous: a hang fails the test instead of the whole run.
 LIMIT = 30
@@ -147,16 +144,19 @@ async def wait_for_cancelled(client: Client, count: int) -> dict[str, int]:
 async def test_client_timeout_cancels_the_handler(mode: str) -> None:
     with trio.fail_after(LIMIT):
         async with connect(SLOW, mode) as client:
+            # Warm up (first-call costs on both sides), so that the timed call below
+            # reaches its handler well within the client's timeout, even on a loaded machine.
+            assert not (await client.call_tool("sleep", {"seconds": 0})).is_error
             start = trio.current_time()
             with pytest.raises(MCPError) as info:
-                await client.call_tool("sleep", {"seconds": 20}, read_timeout_seconds=0.5)
+                await client.call_tool("sleep", {"seconds": 20}, read_timeout_seconds=2)
             assert info.value.code == -32001  # the client's REQUEST_TIMEOUT
             assert trio.current_time() - start < 10
 
             # The client sent notifications/cancelled, and the server really
             # cancelled the handler (it did not run to completion).
             stats = await wait_for_cancelled(client, 1)
-            assert stats == {"started": 1, "finished": 0, "cancelled": 1}
+            assert stats == {"started": 2, "finished": 1, "cancelled": 1}
 
             # The session remains usable.
             result = await client.call_tool("sleep", {"seconds": 0.01})
@@ -164,12 +164,29 @@ async def test_client_timeout_cancels_the_handler(mode: str) -> None:
             assert result.content[0].text == "slept 0.01"
 
 
+async def cancel_once_started(client: Client, scope: trio.CancelScope, started: int) -> None:
+    """Cancel ``scope`` once the slow server has started ``started`` sleeps in all.
+
+    (Not after a fixed delay: on a loaded machine the call may not even have been
+    written yet, and a call never sent is never cancelled on the server.)
+    """
+    while True:
+        result = await client.call_tool("stats", {})
+        assert result.structured_content is not None
+        if result.structured_content["started"] >= started:
+            scope.cancel()
+            return
+        await trio.sleep(0.05)
+
+
 @pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
 async def test_caller_cancel_scope_cancels_the_handler(mode: str) -> None:
     with trio.fail_after(LIMIT):
         async with connect(SLOW, mode) as client:
-            with trio.move_on_after(0.5) as scope:
-                await client.call_tool("sleep", {"seconds": 20})
+            async with trio.open_nursery() as nursery:
+                with trio.CancelScope() as scope:
+                    nursery.start_soon(cancel_once_started, client, scope, 1)
+                    await client.call_tool("sleep", {"seconds": 20})
             assert scope.cancelled_caught
 
             stats = await wait_for_cancelled(client, 1)
@@ -185,7 +202,8 @@ async def test_caller_cancel_scope_cancels_the_handler(mode: str) -> None:
             async with trio.open_nursery() as nursery:
                 for i in range(5):
                     nursery.start_soon(call, i)
-                with trio.move_on_after(0.1):
+                with trio.CancelScope() as scope:
+                    nursery.start_soon(cancel_once_started, client, scope, 1 + 5 + 1)
                     await client.call_tool("sleep", {"seconds": 20})
             assert results == dict.fromkeys(range(5), "slept 0.2")
             stats = await wait_for_cancelled(client, 2)

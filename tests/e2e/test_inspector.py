@@ -25,9 +25,8 @@ from typing import Any
 
 import pytest
 import trio
+from _support.paths import HELLO, ROOT
 
-ROOT = Path(__file__).resolve().parent.parent
-HELLO = ROOT / "examples" / "hello.py"
 TOOLS = Path(os.environ.get("TRIO_MCP_TOOLS_DIR", ROOT / ".tools"))
 NODE = TOOLS / "node_modules" / ".bin" / "node"
 INSPECTOR = (
