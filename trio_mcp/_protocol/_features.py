@@ -35,6 +35,14 @@ vendored copies in ``tests/schemas/``):
   ``const`` + ``title``; ``enumNames`` exists wherever elicitation does) and
   ``elicitation_multi_select`` (``type: "array"`` enum properties), all 2025-11-25.
 * ``batches``: JSON-RPC batches (2025-03-26 only).
+* ``server_requests``: the server sends requests to the client (``sampling``,
+  ``elicitation``, ``roots``), legacy; ``input_required``: it asks for them in an
+  ``input_required`` result instead (multi round-trip requests, 2026-07-28).
+* ``set_level``: ``logging/setLevel`` sets a session's level (legacy); without
+  it the level rides on each request's ``_meta``.
+* ``subscriptions_listen``: change notifications come on a
+  ``subscriptions/listen`` stream (2026-07-28), not to the session
+  (``resources/subscribe``, ``list_changed`` to everyone).
 * ``tasks``: ``"core"`` (2025-11-25 ``params.task``, ``tasks/*``), ``"extension"``
   (2026-07-28, ``io.modelcontextprotocol/tasks``) or ``None``.
 * ``capabilities``: the ``ServerCapabilities`` keys the version defines.
@@ -85,6 +93,10 @@ TABLE: Final[dict[str, tuple[Any, ...]]] = {
     "elicitation_titled_enums":         (False,     False,      False,      True,       True),
     "elicitation_multi_select":         (False,     False,      False,      True,       True),
     "batches":                          (False,     True,       False,      False,      False),
+    "server_requests":                  (True,      True,       True,       True,       False),
+    "input_required":                   (False,     False,      False,      False,      True),
+    "set_level":                        (True,      True,       True,       True,       False),
+    "subscriptions_listen":             (False,     False,      False,      False,      True),
     "tasks":                            (None,      None,       None,       "core",     "extension"),
     "capabilities":                     (_CAPS,     _CAPS | {"completions"}, _CAPS | {"completions"},
                                          _CAPS | {"completions", "tasks"},
@@ -127,6 +139,10 @@ class Features:
     elicitation_titled_enums: bool
     elicitation_multi_select: bool
     batches: bool
+    server_requests: bool
+    input_required: bool
+    set_level: bool
+    subscriptions_listen: bool
     tasks: Literal["core", "extension"] | None
     capabilities: frozenset[str]
     invalid_arguments_protocol_error: bool
