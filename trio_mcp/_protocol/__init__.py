@@ -9,6 +9,7 @@ from ._events import (
     Outgoing,
     Send,
 )
+from ._features import FEATURES, Features, features_for
 from ._session import LOG_LEVELS, ServerInfo, ServerSession, log_enabled
 from ._versions import (
     LATEST_LEGACY,
@@ -20,6 +21,7 @@ from ._versions import (
 )
 
 __all__ = [
+    "FEATURES",
     "LATEST_LEGACY",
     "LATEST_MODERN",
     "LEGACY_VERSIONS",
@@ -30,11 +32,13 @@ __all__ = [
     "ClientResponse",
     "Era",
     "Event",
+    "Features",
     "IncomingRequest",
     "Notified",
     "Outgoing",
     "Send",
     "ServerInfo",
     "ServerSession",
+    "features_for",
     "log_enabled",
 ]

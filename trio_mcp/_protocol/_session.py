@@ -22,6 +22,13 @@ Lifecycle of the legacy era, as a table::
     NEW              | -> READY (answered) | ok   | -32602            | -32600
     READY            | -32600 (twice)      | ok   | handled           | only if 2025-03-26
 
+Versions: every rule that differs between protocol versions is a read of the
+feature table (``_features.py``): the row is chosen once per request (at
+``initialize`` for a legacy session, from ``_meta`` for a modern request),
+carried on :class:`IncomingRequest` as ``features``, and every outgoing message
+(results, server requests, notifications, the handshake) is shaped for it by
+``_shape.py``, in this class and nowhere else.
+
 Exactly-once: every request id handed out as :class:`IncomingRequest` is
 tracked until ``respond``/``respond_error``. A cancelled request's answer is
 dropped (``None``). Answering an unknown or already-answered id is a
@@ -38,7 +45,7 @@ from typing import Any
 import attrs
 
 from .._errors import (
-    INVALID_PARAMS,
+    RESOURCE_NOT_FOUND,
     UNSUPPORTED_PROTOCOL_VERSION,
     InvalidParams,
     InvalidRequest,
@@ -69,8 +76,15 @@ from ._events import (
     Outgoing,
     Send,
 )
+from ._features import FEATURES, Features
+from ._shape import (
+    shape_initialize,
+    shape_input_requests,
+    shape_notification,
+    shape_request,
+    shape_result,
+)
 from ._versions import (
-    BATCH_VERSIONS,
     LEGACY_VERSIONS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
@@ -145,7 +159,7 @@ class ServerInfo:
 @attrs.define(slots=True, eq=False)
 class _InFlight:
     method: str
-    era: Era
+    features: Features
     cancelled: bool = False
     batch: _Batch | None = None
 
@@ -163,6 +177,8 @@ class ServerSession:
     info: ServerInfo
     #: The negotiated legacy version, once ``initialize`` was answered.
     legacy_version: str | None = attrs.field(default=None, init=False)
+    #: Its row of the feature table.
+    legacy_features: Features | None = attrs.field(default=None, init=False)
     legacy_capabilities: dict[str, Any] = attrs.field(factory=dict, init=False)
     legacy_client_info: dict[str, Any] | None = attrs.field(default=None, init=False)
     #: Set by ``logging/setLevel`` (legacy); ``None`` means the client never asked.
@@ -206,7 +222,7 @@ class ServerSession:
         return events
 
     def _receive_batch(self, items: list[Any]) -> list[Event]:
-        if self.legacy_version not in BATCH_VERSIONS:
+        if self.legacy_features is None or not self.legacy_features.batches:
             err = InvalidRequest(
                 "Invalid Request: JSON-RPC batches are only accepted in protocol version 2025-03-26"
             )
@@ -263,7 +279,8 @@ class ServerSession:
         if method == "ping":
             events.append(Send(result_response(req.id, {})))
             return
-        if self.legacy_version is None:
+        features = self.legacy_features
+        if features is None:
             raise InvalidParams(
                 "Invalid params: missing _meta['io.modelcontextprotocol/protocolVersion']"
                 " (modern era), and no initialize was received (legacy era)",
@@ -279,18 +296,19 @@ class ServerSession:
         if method not in self.info.methods or method in self.info.modern_only:
             raise MethodNotFound(f"Method not found: {method}")
         token = meta.get("progressToken") if type(meta) is dict else None
-        self._track(req.id, method, Era.LEGACY, batch)
+        self._track(req.id, method, features, batch)
         events.append(
             IncomingRequest(
                 req.id,
                 method,
                 params,
                 Era.LEGACY,
-                self.legacy_version,
+                features.version,
                 self.legacy_capabilities,
                 self.legacy_client_info,
                 token,
                 self.legacy_log_level,
+                features,
             )
         )
 
@@ -322,13 +340,14 @@ class ServerSession:
         if method not in self.info.methods or method in self.info.legacy_only:
             raise MethodNotFound(f"Method not found: {method}")
         token = meta.get("progressToken")
-        self._track(req.id, method, Era.MODERN, batch)
+        features = FEATURES[version]
+        self._track(req.id, method, features, batch)
         return IncomingRequest(
-            req.id, method, req.params, Era.MODERN, version, caps, info, token, level
+            req.id, method, req.params, Era.MODERN, version, caps, info, token, level, features
         )
 
-    def _track(self, id: Id, method: str, era: Era, batch: _Batch | None) -> None:
-        self._in_flight[id] = _InFlight(method, era, False, batch)
+    def _track(self, id: Id, method: str, features: Features, batch: _Batch | None) -> None:
+        self._in_flight[id] = _InFlight(method, features, False, batch)
         if batch is not None:
             batch.pending += 1
 
@@ -343,7 +362,9 @@ class ServerSession:
             raise InvalidParams('Invalid params: "capabilities" must be an object')
         client_info = params.get("clientInfo")
         version = requested if requested in LEGACY_VERSIONS else LEGACY_VERSIONS[0]
+        features = FEATURES[version]
         self.legacy_version = version
+        self.legacy_features = features
         self.legacy_capabilities = caps
         self.legacy_client_info = client_info if type(client_info) is dict else None
         info = self.info
@@ -352,8 +373,10 @@ class ServerSession:
             "capabilities": info.capabilities_for(version),
             "serverInfo": info.implementation(),
         }
-        if info.instructions and version != "2024-11-05":
+        if info.instructions and features.instructions:
             result["instructions"] = info.instructions
+        if features.needs_shaping("initialize"):
+            result = shape_initialize(features, result)
         return result
 
     def _discover(self) -> dict[str, Any]:
@@ -403,16 +426,19 @@ class ServerSession:
             LocalProtocolError: ``id`` is not awaiting an answer.
         """
         flight = self._pop(id)
-        if flight.era is Era.MODERN:
-            result = self._modern_result(flight.method, result)
+        features = flight.features
+        if features.shaped and flight.method in features.shaped:
+            result = shape_result(features, flight.method, result)
+        if features.era is Era.MODERN:
+            result = self._modern_result(features, flight.method, result)
         return self._finish(flight, result_response(id, result))
 
     def respond_error(self, id: Id, error: McpError) -> Outgoing | None:
         """Answer request ``id`` with a JSON-RPC error. Same contract as :meth:`respond`."""
         flight = self._pop(id)
         err = error.to_error()
-        if flight.era is Era.MODERN and err["code"] == -32002:
-            err["code"] = INVALID_PARAMS  # retired in 2026-07-28: resource not found is -32602
+        if err["code"] == RESOURCE_NOT_FOUND:
+            err["code"] = flight.features.resource_not_found  # -32602 in 2026-07-28
         return self._finish(flight, error_response(id, err))
 
     def is_cancelled(self, id: Id) -> bool:
@@ -437,9 +463,13 @@ class ServerSession:
             return batch.responses
         return None
 
-    def _modern_result(self, method: str, result: dict[str, Any]) -> dict[str, Any]:
+    def _modern_result(
+        self, features: Features, method: str, result: dict[str, Any]
+    ) -> dict[str, Any]:
         if "resultType" not in result:
             result["resultType"] = "complete"
+        if "inputRequests" in result:  # input_required, a task's tasks/get: shape elicitations
+            result["inputRequests"] = shape_input_requests(features, result["inputRequests"])
         meta = result.get("_meta")
         if meta is None:
             result["_meta"] = {META_SERVER_INFO: self.info.implementation()}
@@ -451,7 +481,14 @@ class ServerSession:
         return result
 
     def notification(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Build a server notification (progress, log, list_changed...)."""
+        """Build a server notification (progress, log, list_changed...).
+
+        Shaped for the legacy session's version, if there is one (notifications
+        are the same in every modern version so far).
+        """
+        features = self.legacy_features
+        if features is not None and features.shaped and method in features.shaped:
+            params = shape_notification(features, method, params)
         return notification(method, params)
 
     def send_request(
@@ -459,11 +496,19 @@ class ServerSession:
     ) -> tuple[Id, dict[str, Any]]:
         """Build a server-to-client request (legacy era only). Returns ``(id, message)``.
 
+        ``params`` are shaped for the session's version first (see ``_shape.py``).
+
         Raises:
             LocalProtocolError: no legacy session was initialized.
+            InternalError: the request cannot be expressed in the negotiated
+                version (e.g. a multi-select elicitation in 2025-06-18); no id
+                was used and nothing must be sent.
         """
-        if self.legacy_version is None:
+        features = self.legacy_features
+        if features is None:
             raise LocalProtocolError("server-to-client requests need an initialized legacy session")
+        if params is not None and method in features.shaped:
+            params = shape_request(features, method, params)
         rid = self._next_id()
         self._outgoing.add(rid)
         return rid, request(rid, method, params)

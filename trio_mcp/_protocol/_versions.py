@@ -6,7 +6,6 @@ import enum
 from typing import Final
 
 __all__ = [
-    "BATCH_VERSIONS",
     "LATEST_LEGACY",
     "LATEST_MODERN",
     "LEGACY_VERSIONS",
@@ -38,8 +37,6 @@ MODERN_VERSIONS: Final = ("2026-07-28",)
 SUPPORTED_VERSIONS: Final = MODERN_VERSIONS + LEGACY_VERSIONS
 LATEST_LEGACY: Final = LEGACY_VERSIONS[0]
 LATEST_MODERN: Final = MODERN_VERSIONS[0]
-BATCH_VERSIONS: Final = frozenset({"2025-03-26"})
-"""Only 2025-03-26 carries JSON-RPC batches."""
 
 META_PROTOCOL_VERSION: Final = "io.modelcontextprotocol/protocolVersion"
 META_CLIENT_CAPABILITIES: Final = "io.modelcontextprotocol/clientCapabilities"

@@ -143,6 +143,8 @@ async def run_handler(
     try:
         with trio.CancelScope(deadline=deadline) as scope:
             scopes[rid] = scope
+            if peer.session.is_cancelled(rid):
+                scope.cancel()  # cancelled before its task started (same read as the request)
             try:
                 outcome = await app.handle(req, peer)
             except McpError as exc:

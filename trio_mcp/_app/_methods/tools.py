@@ -13,7 +13,6 @@ from .._core import ServerCore
 from .._functions import error_text
 from .._mrtr import InputRequired
 from .._tasks import (
-    LEGACY_TASKS_VERSION,
     TaskRun,
     declares_extension,
     missing_extension,
@@ -26,17 +25,11 @@ __all__ = ["call_tool", "tools_call", "tools_list"]
 
 log = logging.getLogger("trio_mcp")
 
-# Versions whose tool results carry no structuredContent.
-_NO_STRUCTURED = frozenset({"2024-11-05", "2025-03-26"})
-# Versions where invalid tool arguments are a protocol error (-32602); from
-# 2025-11-25 they are a tool execution error (isError), SEP-1303.
-_ARGS_AS_PROTOCOL_ERROR = frozenset({"2024-11-05", "2025-03-26", "2025-06-18"})
-
 
 async def tools_list(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    tasks = req.era is Era.LEGACY and req.version == LEGACY_TASKS_VERSION
+    tasks = req.features.task_support
     items = [t.definition(task_support=tasks) for t in core.registry.tools.values()]
     return core.registry.page("tools", items, req.params.get("cursor"))
 
@@ -70,7 +63,7 @@ async def call_tool(
     try:
         kwargs = tool.bind(arguments, ctx)
     except ToolArgumentsError as exc:
-        if req.era is Era.LEGACY and req.version in _ARGS_AS_PROTOCOL_ERROR:
+        if req.features.invalid_arguments_protocol_error:  # before 2025-11-25 (SEP-1303)
             raise InvalidParams(str(exc), {"errors": exc.lines}) from None
         return error_result(str(exc))
     try:
@@ -87,8 +80,7 @@ async def call_tool(
         return error_result(f"Error executing tool {name}: {error_text(exc)}")
     if ctx is not None and ctx.pending_input is not None:
         return input_required(core, ctx, ctx.pending_input, target)
-    structured_ok = req.era is Era.MODERN or req.version not in _NO_STRUCTURED
-    return to_call_result(tool, value, structured_ok=structured_ok)
+    return to_call_result(tool, value, structured_ok=True)  # the session drops it where undefined
 
 
 def _as_task(tool: Tool, req: IncomingRequest) -> bool:
@@ -108,7 +100,7 @@ def _as_task(tool: Tool, req: IncomingRequest) -> bool:
         if mode == "required":
             raise missing_extension()
         return False
-    meta = req.params.get("task") if req.version == LEGACY_TASKS_VERSION else None
+    meta = req.params.get("task") if req.features.tasks == "core" else None
     if meta is None:
         if mode == "required":
             raise MethodNotFound(f"Tool {tool.name} must be called as a task (params.task)")
@@ -137,7 +129,6 @@ async def _call_as_task(
         owner_of(req, peer),
         peer,
         task_meta.get("ttl") if isinstance(task_meta, dict) else None,
-        structured_ok=req.era is Era.MODERN or req.version not in _NO_STRUCTURED,
     )
     try:
         run.kwargs = tool.bind(arguments, ctx)
