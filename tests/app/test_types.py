@@ -671,3 +671,16 @@ def test_unsupported_and_recursive_types_fail_at_decoration() -> None:
 
     with pytest.raises(TypeError, match="strip_whitespace"):
         make_tool(h)
+
+
+class Tags(pydantic.RootModel[list[str]]):
+    pass
+
+
+def test_a_lone_root_model_stays_a_named_argument() -> None:
+    def f(tags: Tags) -> str:
+        return "ok"
+
+    tool = make_tool(f)
+    assert tool.input_schema["properties"]["tags"]["type"] == "array"
+    assert tool.bind({"tags": ["a"]}, None)["tags"] == Tags(["a"])

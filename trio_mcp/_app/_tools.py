@@ -186,10 +186,10 @@ def make_tool(
     model_param: str | None = None
     fields: tuple[str, ...] = ()
     defs: dict[str, Any] = {}
-    if len(params) == 1 and is_model_class(hints.get(params[0].name)):
-        model = hints[params[0].name]
+    lone = _lone_model_schema(params, hints)
+    if lone is not None:
+        model, input_schema = hints[params[0].name], lone
         model_param = params[0].name
-        input_schema = schema_for(model, defs)
     else:
         props: dict[str, Any] = {}
         required: list[str] = []
@@ -255,6 +255,14 @@ def make_tool(
         task_support=task,
         task_start=task_start,
     )
+
+
+def _lone_model_schema(params: list[inspect.Parameter], hints: dict[str, Any]) -> Any:
+    """The object schema of the only parameter's class, if it is a class of fields."""
+    if len(params) != 1 or not is_model_class(hints.get(params[0].name)):
+        return None
+    schema = schema_for(hints[params[0].name])
+    return schema if schema.get("type") == "object" else None  # e.g. a pydantic RootModel
 
 
 _PLAIN = (str, int, float, bool, type(None))

@@ -94,7 +94,10 @@ def describe(annotation: Any) -> str | None:
         for meta in annotation.__metadata__:
             if isinstance(meta, str):
                 return meta
-        found = constraints_of(annotation.__metadata__)
+        try:
+            found = constraints_of(annotation.__metadata__)
+        except UnsupportedType:  # reported where constraints matter (schema_for)
+            return None
         if found is not None:
             return found.description
     return None
