@@ -479,17 +479,19 @@ def build(page_size: int | None = None) -> Server:
         """EXTRA: add or remove a dynamic tool, prompt or resource ("tool"/"prompt"/"resource")."""
         if kind == "tool":
             if present:
-                server.tool(name="extra_dynamic_tool")(_dynamic_tool)
+                server.tool(name="extra_dynamic_tool", replace=True)(_dynamic_tool)
             else:
                 server.remove_tool("extra_dynamic_tool")
         elif kind == "prompt":
             if present:
-                server.prompt(name="extra_dynamic_prompt")(_dynamic_prompt)
+                server.prompt(name="extra_dynamic_prompt", replace=True)(_dynamic_prompt)
             else:
                 server.remove_prompt("extra_dynamic_prompt")
         elif kind == "resource":
             if present:
-                server.resource("extra://dynamic", mime_type="text/plain")(_dynamic_resource)
+                server.resource("extra://dynamic", mime_type="text/plain", replace=True)(
+                    _dynamic_resource
+                )
             else:
                 server.remove_resource("extra://dynamic")
         else:

@@ -50,6 +50,7 @@ from ._schema import AudioContent as AudioContent
 from ._schema import EmbeddedResource as EmbeddedResource
 from ._schema import ImageContent as ImageContent
 from ._schema import McpHeader as McpHeader
+from ._schema import Pattern as Pattern
 from ._schema import ResourceLink as ResourceLink
 from ._schema import TextContent as TextContent
 from ._schema import ToolResult as ToolResult
@@ -80,6 +81,7 @@ __all__ = [
     "Message",
     "MethodNotFound",
     "ParseError",
+    "Pattern",
     "ProtocolError",
     "ResourceContents",
     "ResourceLink",

@@ -30,6 +30,8 @@ __all__ = ["Server"]
 log = logging.getLogger("trio_mcp")
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=Completer)
+B = TypeVar("B", bound=Callable[..., Awaitable[Any]])
 Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
 
 
@@ -183,6 +185,7 @@ class Server(Serving):
         asyncio: bool = False,
         task: TaskSupport = "forbidden",
         task_start: Literal["immediate", "explicit"] = "immediate",
+        replace: bool = False,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -200,6 +203,7 @@ class Server(Serving):
         asyncio: bool = False,
         task: TaskSupport = "forbidden",
         task_start: Literal["immediate", "explicit"] = "immediate",
+        replace: bool = False,
     ) -> F | Callable[[F], F]:
         """Register a function as a tool. Use as ``@server.tool()`` or ``@server.tool``.
 
@@ -223,9 +227,11 @@ class Server(Serving):
                 handler starts. ``"explicit"``: the handler runs on behalf of the
                 request, resolving input synchronously, until it calls
                 ``await ctx.start_task()``.
+            replace: Replace a tool already registered under this name.
 
         Raises:
             TypeError: a parameter's annotation has no JSON Schema.
+            ValueError: a tool of this name is registered and ``replace`` is false.
         """
 
         def register(f: F) -> F:
@@ -242,18 +248,22 @@ class Server(Serving):
                     asyncio=asyncio,
                     task=task,
                     task_start=task_start,
-                )
+                ),
+                replace=replace,
             )
             return f
 
         return register(fn) if fn is not None else register
 
-    def add_tool(self, tool: Tool) -> None:
-        """Register a prepared :class:`Tool` (replacing one of the same name).
+    def add_tool(self, tool: Tool, *, replace: bool = False) -> None:
+        """Register a prepared :class:`Tool`.
 
         While serving, clients hear ``notifications/tools/list_changed``.
+
+        Raises:
+            ValueError: a tool of that name is registered and ``replace`` is false.
         """
-        self._registry.add_tool(tool)
+        self._registry.add_tool(tool, replace=replace)
 
     def remove_tool(self, name: str) -> None:
         """Unregister a tool. Raises ``KeyError`` if there is none by that name."""
@@ -271,6 +281,7 @@ class Server(Serving):
         annotations: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        replace: bool = False,
     ) -> Callable[[F], F]:
         """Register a resource handler for ``uri``: fixed, or an RFC 6570 template.
 
@@ -280,7 +291,16 @@ class Server(Serving):
         types. The handler returns ``str`` (text), ``bytes`` (blob), any
         JSON-able value (JSON text) or :class:`ResourceContents`. Raise
         ``FileNotFoundError`` or :class:`~trio_mcp.ResourceNotFound` for a missing one.
+
+        Raises:
+            TypeError: no URI was given (``@server.resource`` used bare).
+            ValueError: a resource (template) is registered at ``uri`` and
+                ``replace`` is false.
         """
+        if not isinstance(uri, str):
+            raise TypeError(
+                "server.resource needs the resource's URI: @server.resource('scheme://...')"
+            )
 
         def register(fn: F) -> F:
             handler = _Handler.of(fn)
@@ -299,7 +319,7 @@ class Server(Serving):
                 item: Resource | ResourceTemplate = ResourceTemplate(uri, **common)  # type: ignore[arg-type]
             else:
                 item = Resource(uri, size=size, **common)  # type: ignore[arg-type]
-            self._registry.add_resource(item)
+            self._registry.add_resource(item, replace=replace)
             return fn
 
         return register
@@ -308,41 +328,78 @@ class Server(Serving):
         """Unregister a resource or template by its URI (template). Raises ``KeyError``."""
         self._registry.remove_resource(uri)
 
+    @overload
+    def prompt(self, fn: F, /) -> F: ...
+
+    @overload
     def prompt(
         self,
+        fn: None = None,
+        /,
         *,
         name: str | None = None,
         title: str | None = None,
         description: str | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
-    ) -> Callable[[F], F]:
-        """Register a prompt. Arguments come from the signature (strings on the
-        wire, converted to the annotated types); the function returns a ``str``,
-        a :class:`~trio_mcp.Message`, content, or a list of them."""
+        replace: bool = False,
+    ) -> Callable[[F], F]: ...
 
-        def register(fn: F) -> F:
+    def prompt(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+        replace: bool = False,
+    ) -> F | Callable[[F], F]:
+        """Register a prompt. Use as ``@server.prompt()`` or ``@server.prompt``.
+
+        Arguments come from the signature (strings on the wire, converted to the
+        annotated types); the function returns a ``str``, a
+        :class:`~trio_mcp.Message`, content, or a list of them.
+
+        Raises:
+            ValueError: a prompt of this name is registered and ``replace`` is false.
+        """
+
+        def register(f: F) -> F:
             prompt = make_prompt(
-                fn, name=name, title=title, description=description, icons=icons, meta=meta
+                f, name=name, title=title, description=description, icons=icons, meta=meta
             )
-            self._registry.add_prompt(prompt)
-            return fn
+            self._registry.add_prompt(prompt, replace=replace)
+            return f
 
-        return register
+        return register(fn) if fn is not None else register
 
     def remove_prompt(self, name: str) -> None:
         """Unregister a prompt. Raises ``KeyError``."""
         self._registry.remove_prompt(name)
 
-    def completer(self, fn: Completer) -> Completer:
+    @overload
+    def completer(self, fn: C, /) -> C: ...
+
+    @overload
+    def completer(self, fn: None = None, /) -> Callable[[C], C]: ...
+
+    def completer(self, fn: C | None = None, /) -> C | Callable[[C], C]:
         """Register the completion handler for prompt arguments and template variables.
 
+        Use as ``@server.completer`` or ``@server.completer()``.
         ``fn(request: CompletionRequest)`` returns a list of strings or a
         :class:`Completion`; at most 100 values are sent, with ``total`` and
-        ``hasMore`` filled in.
+        ``hasMore`` filled in. A later registration replaces the handler.
         """
-        self._registry.completer = fn
-        return fn
+
+        def register(f: C) -> C:
+            self._registry.completer = f
+            return f
+
+        return register(fn) if fn is not None else register
 
     def notify_resource_updated(self, uri: str) -> int:
         """Tell every client subscribed to ``uri`` that it changed, in either era.
@@ -372,14 +429,25 @@ class Server(Serving):
         """The registered tools by name (a copy)."""
         return dict(self._registry.tools)
 
-    def background(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
+    @overload
+    def background(self, fn: B, /) -> B: ...
+
+    @overload
+    def background(self, fn: None = None, /) -> Callable[[B], B]: ...
+
+    def background(self, fn: B | None = None, /) -> B | Callable[[B], B]:
         """Run ``fn()`` in the server's nursery while it serves; cancelled at shutdown.
 
-        Usable as a decorator. ``fn`` may accept ``task_status`` (nursery start
-        protocol); serving begins once it called ``task_status.started()``.
+        Usable as a decorator, ``@server.background`` or ``@server.background()``.
+        ``fn`` may accept ``task_status`` (nursery start protocol); serving
+        begins once it called ``task_status.started()``.
         """
-        self._background.append(fn)
-        return fn
+
+        def register(f: B) -> B:
+            self._background.append(f)
+            return f
+
+        return register(fn) if fn is not None else register
 
 
 _LEVELS = {
