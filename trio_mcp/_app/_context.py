@@ -242,7 +242,7 @@ class Context:
 
     def _log_enabled(self, level: str) -> bool:
         threshold = self.request.log_level
-        if self.request.era is Era.LEGACY:
+        if self.request.features.set_level:  # legacy: logging/setLevel sets the session's
             threshold = self._conn.session.legacy_log_level
         return log_enabled(threshold, level)
 
@@ -290,8 +290,7 @@ class Context:
         requested.setdefault("type", "object")
         requested.setdefault("properties", {})
         params: dict[str, Any] = {"message": message, "requestedSchema": requested}
-        if self.request.era is Era.MODERN or self.protocol_version == "2025-11-25":
-            params["mode"] = "form"
+        params["mode"] = "form"  # the session drops it where the version has no mode
         result = await self._input("elicit", "elicitation/create", params, key)
         return ElicitResult(*check_elicitation(requested, result))
 
@@ -398,7 +397,7 @@ class Context:
     async def _input(
         self, kind: str, method: str, params: dict[str, Any], key: str | None = None
     ) -> dict[str, Any]:
-        if self.request.era is Era.LEGACY:
+        if self.request.features.server_requests:  # legacy: a real request to the client
             return await self._conn.request(method, params, related=self.request.id)
         if key is None:
             key = f"{kind}-{self._input_count}"
@@ -413,7 +412,9 @@ class Context:
 
     def _in_modern_task(self) -> bool:
         return (
-            self.request.era is Era.MODERN and self._run is not None and self._run.task is not None
+            self.request.features.tasks == "extension"
+            and self._run is not None
+            and self._run.task is not None
         )
 
     def _finish(self) -> None:

@@ -36,7 +36,7 @@ import attrs
 import trio
 
 from .._errors import CAPABILITY_NOT_SUPPORTED, InvalidParams, McpError
-from .._protocol import Era, IncomingRequest, ServerSession
+from .._protocol import FEATURES, Era, IncomingRequest, ServerSession
 from .._wire import Id
 from ._context import Context, current_context
 from ._functions import error_text
@@ -47,7 +47,6 @@ if TYPE_CHECKING:
     from .._runtime import Peer
 
 __all__ = [
-    "LEGACY_TASKS_VERSION",
     "RELATED_TASK",
     "TASKS_EXTENSION",
     "Task",
@@ -61,14 +60,17 @@ log = logging.getLogger("trio_mcp")
 TaskSupport = Literal["forbidden", "optional", "required"]
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
-LEGACY_TASKS_VERSION = "2025-11-25"
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
-#: What a server with task-capable tools adds to its capabilities, per protocol version.
+_DESIGN_CAPABILITIES: dict[str, dict[str, Any]] = {
+    "core": {"tasks": {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}},
+    "extension": {"extensions": {TASKS_EXTENSION: {}}},
+}
+#: What a server with task-capable tools adds to its capabilities, per protocol version
+#: (from each version's task design in the feature table).
 TASK_CAPABILITIES: dict[str, dict[str, Any]] = {
-    LEGACY_TASKS_VERSION: {
-        "tasks": {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
-    },
-    "2026-07-28": {"extensions": {TASKS_EXTENSION: {}}},
+    version: _DESIGN_CAPABILITIES[row.tasks]
+    for version, row in FEATURES.items()
+    if row.tasks is not None
 }
 
 

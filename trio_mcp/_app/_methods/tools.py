@@ -6,7 +6,7 @@ import logging
 from typing import Any
 
 from ..._errors import InternalError, InvalidParams, McpError, MethodNotFound
-from ..._protocol import Era, IncomingRequest
+from ..._protocol import IncomingRequest
 from ..._runtime import Peer
 from .._context import Context
 from .._core import ServerCore
@@ -92,7 +92,7 @@ def _as_task(tool: Tool, req: IncomingRequest) -> bool:
     ``params.task``; ``required`` without it, or ``forbidden`` with it, is ``-32601``.
     """
     mode = tool.task_support
-    if req.era is Era.MODERN:
+    if req.features.tasks == "extension":
         if mode == "forbidden":
             return False
         if declares_extension(req.client_capabilities):
@@ -121,7 +121,7 @@ async def _call_as_task(
     """
     ctx = Context(req, peer, core)
     target = resume(core, req, ctx, tool.name, arguments)
-    task_meta = req.params.get("task") if req.era is Era.LEGACY else None
+    task_meta = req.params.get("task") if req.features.tasks == "core" else None
     run = TaskRun(
         core.tasks,
         tool,
@@ -133,7 +133,7 @@ async def _call_as_task(
     try:
         run.kwargs = tool.bind(arguments, ctx)
     except ToolArgumentsError as exc:
-        if req.era is Era.MODERN:
+        if req.features.tasks == "extension":
             return error_result(str(exc))  # the server decides: no task for a call that cannot run
         run.start().finish(error_result(str(exc)))  # created "working", failed at once
         return run.created
