@@ -11,7 +11,7 @@ from typing import Any, Literal, TypeVar, overload
 from .._protocol import ServerInfo
 from .._wire import DEFAULT_MAX_LINE
 from ._cache import TTLCache
-from ._context import current_context
+from ._client_log import ClientLogHandler
 from ._core import ServerCore
 from ._dispatch import Dispatcher
 from ._functions import docstring
@@ -419,7 +419,7 @@ class Server(Serving):
         Returns the installed handler (remove it with ``logger.removeHandler``).
         """
         target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
-        handler = _ClientLogHandler(level)
+        handler = ClientLogHandler(level)
         target.addHandler(handler)
         self._core.bridged = True  # every request now carries a Context the bridge can find
         return handler
@@ -448,28 +448,3 @@ class Server(Serving):
             return f
 
         return register(fn) if fn is not None else register
-
-
-_LEVELS = {
-    logging.DEBUG: "debug",
-    logging.INFO: "info",
-    logging.WARNING: "warning",
-    logging.ERROR: "error",
-    logging.CRITICAL: "critical",
-}
-
-
-class _ClientLogHandler(logging.Handler):
-    """Forwards records emitted during a request to that request's client."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        ctx = current_context.get()
-        if ctx is None:
-            return
-        level = _LEVELS.get(record.levelno) or (
-            "debug" if record.levelno < logging.INFO else "info"
-        )
-        try:
-            ctx.log_nowait(level, self.format(record), logger=record.name)
-        except Exception:
-            self.handleError(record)

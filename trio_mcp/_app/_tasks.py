@@ -41,6 +41,7 @@ from .._wire import Id
 from ._context import Context, current_context
 from ._functions import error_text
 from ._mrtr import InputRequired
+from ._task_wire import created_result, legacy_task
 from ._tools import Tool, to_call_result
 
 if TYPE_CHECKING:
@@ -219,45 +220,6 @@ class Task:
         finally:
             self.legacy_asks -= 1
             self._after_input()
-
-
-def _base(task: Task) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "taskId": task.id,
-        "status": task.status,
-        "createdAt": task.created,
-        "lastUpdatedAt": task.updated,
-    }
-    if task.message is not None:
-        out["statusMessage"] = task.message
-    return out
-
-
-def legacy_task(task: Task) -> dict[str, Any]:
-    """The 2025-11-25 ``Task`` object (``ttl``, ``pollInterval``)."""
-    return {**_base(task), "ttl": task.ttl_ms, "pollInterval": task.poll_ms}
-
-
-def modern_task(task: Task, *, detailed: bool = False) -> dict[str, Any]:
-    """The extension's ``Task`` (``ttlMs``, ``pollIntervalMs``); ``detailed`` inlines the rest."""
-    out = {**_base(task), "ttlMs": task.ttl_ms, "pollIntervalMs": task.poll_ms}
-    if detailed:
-        if task.status == "completed" and task.result is not None:
-            out["result"] = task.result
-        elif task.status == "failed" and task.error is not None:
-            out["error"] = task.error
-        elif task.status == "input_required":
-            out["inputRequests"] = {
-                k: {"method": a.method, "params": a.params} for k, a in task.asks.items()
-            }
-    return out
-
-
-def created_result(task: Task) -> dict[str, Any]:
-    """The ``CreateTaskResult`` for the task's era."""
-    if task.era is Era.LEGACY:
-        return {"task": legacy_task(task)}
-    return {"resultType": "task", **modern_task(task)}
 
 
 class TaskStore:

@@ -14,13 +14,12 @@ from ..._protocol import IncomingRequest
 from ..._runtime import Peer
 from .._context import Context
 from .._core import ServerCore
+from .._task_wire import legacy_task, modern_task
 from .._tasks import (
     RELATED_TASK,
     Task,
     declares_extension,
-    legacy_task,
     missing_extension,
-    modern_task,
     owner_of,
 )
 
