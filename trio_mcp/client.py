@@ -30,7 +30,7 @@ for the rest, each with a one-line message naming the cause.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._client import (
     DEFAULT,
@@ -64,6 +64,9 @@ from ._client import (
     ToolTask,
     Transport,
 )
+
+if TYPE_CHECKING:
+    from ._client._http import StreamableHttp
 
 __all__ = [
     "DEFAULT",
