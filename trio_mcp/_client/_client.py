@@ -222,7 +222,8 @@ class Client(ClientCore):
         return parse(Completion, result.get("completion"), "completion")
 
     async def ping(self, *, timeout: Any = _DEFAULT) -> None:
-        await self.request("ping", timeout=timeout)
+        """Check the server answers: ``ping`` (legacy), ``server/discover`` (modern, which has no ping)."""
+        await self.request("ping" if self.era == "legacy" else "server/discover", timeout=timeout)
 
     async def set_log_level(self, level: str) -> None:
         """The level of log records wanted (legacy: ``logging/setLevel``; modern: per request)."""
