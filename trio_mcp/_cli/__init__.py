@@ -31,7 +31,7 @@ import logging
 import os
 import sys
 import traceback
-from typing import Any
+from typing import Any, NoReturn
 
 from ._commands import cmd_call, cmd_list, cmd_prompt, cmd_read
 from ._install import CLIENTS, cmd_install
@@ -51,6 +51,14 @@ class _OneName(logging.Filter):
         if isinstance(record.msg, str) and record.msg.startswith(prefix):
             record.msg = record.msg[len(prefix) :]
         return True
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line too (``trio-mcp run: error: ... (see trio-mcp run --help)``)."""
+
+    def error(self, message: str) -> NoReturn:
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        sys.exit(EXIT_USAGE)
 
 
 def _port(text: str) -> int:
@@ -132,9 +140,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     from .. import __version__
 
-    common = argparse.ArgumentParser(add_help=False)
+    common = _Parser(add_help=False)
     common.add_argument("--debug", action="store_true", help="show tracebacks on errors")
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="trio-mcp",
         description="Run and poke MCP servers.",
         parents=[common],
@@ -142,7 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         " configuration, 130 interrupted",
     )
     parser.add_argument("--version", action="version", version=f"trio-mcp {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     def add(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, parents=[common])

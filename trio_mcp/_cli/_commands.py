@@ -156,7 +156,16 @@ def _version() -> str:
 
 
 def _run(args: argparse.Namespace, action: Callable[[Any], Awaitable[int]]) -> int:
+    import logging
+
     import trio
+
+    # A server served in memory logs in this process: its records (a tool's traceback)
+    # would break the one-line rule. Shown with --debug only.
+    if args.debug:
+        logging.basicConfig(stream=sys.stderr, level=logging.INFO)
+    else:
+        logging.basicConfig(handlers=[logging.NullHandler()])
 
     return trio.run(_with_client, args, action)
 
