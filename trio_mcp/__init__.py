@@ -33,6 +33,7 @@ from ._app import Settings as Settings
 from ._app import SettingsError as SettingsError
 from ._app import Tool as Tool
 from ._app import TTLCache as TTLCache
+from ._client import Client as Client
 from ._errors import InternalError as InternalError
 from ._errors import InvalidParams as InvalidParams
 from ._errors import InvalidRequest as InvalidRequest
@@ -64,6 +65,7 @@ __all__ = [
     "AccessToken",
     "AudioContent",
     "BearerAuth",
+    "Client",
     "ClientCapabilityMissing",
     "Completion",
     "CompletionRequest",

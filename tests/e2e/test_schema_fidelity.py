@@ -56,8 +56,10 @@ jsonschema = pytest.importorskip("jsonschema")
 
 from jsonschema.exceptions import best_match  # noqa: E402
 
+from trio_mcp._client import ByteStream  # noqa: E402
 from trio_mcp._wire import LineBuffer, decode  # noqa: E402
-from trio_mcp.testing import Client  # noqa: E402
+from trio_mcp.testing import RawClient  # noqa: E402
+from trio_mcp.testing import _open as open_raw  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCHEMAS = ROOT / "tests" / "schemas"
@@ -301,28 +303,22 @@ CAPABILITIES = {
 @asynccontextmanager
 async def session(
     version: str, capabilities: dict[str, Any] | None = None
-) -> AsyncIterator[tuple[Client, Tap]]:
+) -> AsyncIterator[tuple[RawClient, Tap]]:
     """The everything server in memory, its client's stream tapped."""
     server = build()
     client_end, server_end = trio.testing.memory_stream_pair()
     tap = Tap(client_end)
-    client = Client(
-        tap,
-        era="modern" if version == MODERN else "legacy",
-        version=version,
-        capabilities=CAPABILITIES if capabilities is None else capabilities,
-        responders=ANSWER,
-    )
     async with trio.open_nursery() as nursery:
-        client._nursery = nursery
-        client.connection = await nursery.start(server.serve, server_end)
-        nursery.start_soon(client._read)
-        if version != MODERN:
-            await client.initialize()
-        try:
-            yield client, tap
-        finally:
-            await tap.send_eof()
+        await nursery.start(server.serve, server_end)
+        client = RawClient(
+            ByteStream(tap),
+            era="modern" if version == MODERN else "legacy",
+            version=version,
+            capabilities=CAPABILITIES if capabilities is None else capabilities,
+            responders=ANSWER,
+        )
+        async with open_raw(client, version != MODERN) as connected:
+            yield connected, tap
 
 
 # ------------------------------------------------------------ the drive
@@ -343,7 +339,9 @@ ARGUMENTS: dict[str, dict[str, Any]] = {
 SLOW = {"failing_job"}
 
 
-async def call(client: Client, method: str, params: dict[str, Any], **meta: Any) -> dict[str, Any]:
+async def call(
+    client: RawClient, method: str, params: dict[str, Any], **meta: Any
+) -> dict[str, Any]:
     """A request, retried with answers while the server asks for input (MRTR, modern)."""
     params = dict(params)
     for _ in range(5):
@@ -361,7 +359,7 @@ async def call(client: Client, method: str, params: dict[str, Any], **meta: Any)
     raise AssertionError(f"{method}: too many input rounds")
 
 
-async def drive(client: Client, tap: Tap, version: str) -> None:
+async def drive(client: RawClient, tap: Tap, version: str) -> None:
     """Everything a client can ask the everything server, in one version."""
     modern = version == MODERN
     log_meta: dict[str, Any] = {"io.modelcontextprotocol/logLevel": "debug"} if modern else {}
@@ -445,7 +443,7 @@ def _flat(messages: list[Any]) -> list[dict[str, Any]]:
     return [m for msg in messages for m in (msg if isinstance(msg, list) else [msg])]
 
 
-async def drive_listen(client: Client) -> None:
+async def drive_listen(client: RawClient) -> None:
     """Modern: list changes and resource updates on a subscriptions/listen stream."""
     wanted = {
         "toolsListChanged": True,
@@ -461,7 +459,7 @@ async def drive_listen(client: Client) -> None:
     await client.cancel(listen)
 
 
-async def drive_legacy_tasks(client: Client) -> None:
+async def drive_legacy_tasks(client: RawClient) -> None:
     """2025-11-25 tasks: created, polled, listed, input on the result stream, cancelled."""
     ids = []
     for name in (
@@ -487,7 +485,7 @@ async def drive_legacy_tasks(client: Client) -> None:
     await client.response(await client.start_request("tasks/get", {"taskId": "nope"}))
 
 
-async def drive_modern_tasks(client: Client) -> None:
+async def drive_modern_tasks(client: RawClient) -> None:
     """The tasks extension: task handles, tasks/get, tasks/update, cancel, listen on taskIds."""
     ids = []
     for name in (

@@ -108,7 +108,7 @@ async def test_cancel_in_the_same_read_as_its_request_stops_the_handler(
             "method": "notifications/cancelled",
             "params": {"requestId": "early"},
         }
-        await client.stream.send_all(encode_line(call) + encode_line(cancel))
+        await client.transport.send_raw(encode_line(call) + encode_line(cancel))  # one write
         await trio.sleep(100)
         assert seen["finished"] == 0
         assert (await client.call_tool("add", {"a": 1, "b": 1}))["content"][0]["text"] == "2.0"
