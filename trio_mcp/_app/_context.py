@@ -12,12 +12,11 @@ import trio
 from .._errors import CAPABILITY_NOT_SUPPORTED, McpError
 from .._protocol import Era, IncomingRequest, log_enabled
 from .._schema import schema_for
-from .._transports import AccessToken
 from .._wire import Id
 from ._mrtr import InputRequired
 
 if TYPE_CHECKING:
-    from .._runtime import Peer
+    from .._runtime import AccessToken, Peer
     from ._cache import TTLCache
     from ._server import Server
     from ._tasks import TaskRun
@@ -138,8 +137,7 @@ class Context:
 
         Its ``subject``, ``scopes`` and ``claims`` are what the verifier returned.
         """
-        token = getattr(self._conn, "token", None)
-        return token if isinstance(token, AccessToken) else None
+        return self._conn.token
 
     @property
     def cancel_scope(self) -> trio.CancelScope:
@@ -238,8 +236,7 @@ class Context:
         client reconnects with ``Last-Event-ID`` (SSE polling, SEP-1699). Returns
         False where there is no such stream (stdio, the modern era, JSON answers).
         """
-        close = getattr(self._conn, "close_stream", None)
-        return bool(close(self.request.id)) if close is not None else False
+        return self._conn.close_stream(self.request.id)
 
     # ------------------------------------------------- input from the client
 
