@@ -17,6 +17,7 @@ from ._versions import (
     MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
     Era,
+    era_of,
 )
 
 __all__ = [
@@ -36,5 +37,6 @@ __all__ = [
     "Send",
     "ServerInfo",
     "ServerSession",
+    "era_of",
     "log_enabled",
 ]
