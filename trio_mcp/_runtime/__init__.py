@@ -3,6 +3,7 @@
 from ._connection import Connection, serve_connection
 from ._dispatch import Application, EventSink, dispatch, encode_outcome, run_handler
 from ._peer import AccessToken, ClientRequests, Outbound, Peer
+from ._shutdown import Shutdown
 
 __all__ = [
     "AccessToken",
@@ -12,6 +13,7 @@ __all__ = [
     "EventSink",
     "Outbound",
     "Peer",
+    "Shutdown",
     "dispatch",
     "encode_outcome",
     "run_handler",

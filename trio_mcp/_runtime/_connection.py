@@ -36,6 +36,7 @@ from .._protocol import ClientResponse, IncomingRequest, Notified, Outgoing, Ser
 from .._wire import DEFAULT_MAX_LINE, Id, LineBuffer, encode_line
 from ._dispatch import Application, dispatch, encode_outcome, run_handler
 from ._peer import AccessToken, ClientRequests, Outbound
+from ._shutdown import Shutdown
 
 __all__ = ["Connection", "serve_connection"]
 
@@ -67,10 +68,9 @@ class Connection(Outbound):
     _client_requests: ClientRequests = attrs.field(init=False)
     _requests: trio.Nursery = attrs.field(init=False)  # set by _read
     _wait_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
+    #: Stop reading (``stop()``, a failed write); the drain follows.
     _stopping: bool = attrs.field(default=False, init=False)
-    _idle: trio.Event = attrs.field(factory=trio.Event, init=False)
-    _draining: bool = attrs.field(default=False, init=False)
-    _closing: bool = attrs.field(default=False, init=False)
+    _shutdown: Shutdown = attrs.field(factory=Shutdown, init=False)
     write_failed: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -186,22 +186,20 @@ class Connection(Outbound):
         if message is not None:
             await self.send(message)
 
-    def _is_closing(self) -> bool:
-        return self._closing
-
     async def _run_request(self, req: IncomingRequest) -> None:
         # The slot is held until the answer is queued for the writer, not just until
         # the handler returns: a finished request whose answer cannot be written yet
         # (the client stopped reading) still counts against max_in_flight, so reading
         # pauses instead of piling up finished tasks and their results without bound.
+        shutdown = self._shutdown
         try:
+            shutdown.begin()
             try:
                 outcome = await run_handler(
-                    self.app, self, req, self._scopes, closing=self._is_closing
+                    self.app, self, req, self._scopes, closing=shutdown.is_closing
                 )
             finally:
-                if self._draining and not self._scopes:
-                    self._idle.set()
+                shutdown.end()
             data = encode_outcome(self.session, req.id, outcome, encode_line)
             if data is not None:
                 try:
@@ -218,12 +216,11 @@ class Connection(Outbound):
 
     async def _drain(self) -> None:
         """Give in-flight requests the grace, then cancel what is left."""
-        self._draining = True
+        shutdown = self._shutdown
+        shutdown.draining = True
         self.app.draining(self)
-        if self._scopes:
-            with trio.move_on_after(self.grace):
-                await self._idle.wait()
-        self._closing = True
+        await shutdown.wait_idle(self.grace)
+        shutdown.closing = True
         for scope in list(self._scopes.values()):
             scope.cancel()
 

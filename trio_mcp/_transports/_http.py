@@ -42,7 +42,7 @@ import trio
 
 from .._errors import ParseError
 from .._protocol import LEGACY_VERSIONS, Era, era_of
-from .._runtime import AccessToken, Application, Peer
+from .._runtime import AccessToken, Application, Peer, Shutdown
 from .._wire import decode
 from ._asgi import ClientGone, HttpError, Receive, Responder, Scope, header, read_body
 from ._asgi import Send as AsgiSend
@@ -51,7 +51,7 @@ from ._http_headers import check_headers
 from ._http_legacy import LegacySessions
 from ._http_modern import ModernRequests
 from ._http_options import HttpOptions
-from ._http_session import LegacySession, Requests
+from ._http_session import LegacySession
 from ._security import check_host_and_origin
 
 __all__ = ["HttpOptions", "HttpTransport", "choose_era"]
@@ -87,8 +87,8 @@ class HttpTransport:
         self.urls: list[str] = []
         self._app_running = running or nullcontext
         self._tool_schema = tool_schema
-        #: The shutdown state both eras share (reset each time the transport runs).
-        self._requests = Requests()
+        #: The handlers in flight and the shutdown phase, shared by both eras (reset each run).
+        self._requests = Shutdown()
         self._modern = ModernRequests(app, self._requests, options.keepalive)
         self._legacy = LegacySessions(app, options, self.store, self._requests, max_in_flight)
         self._nursery: trio.Nursery | None = None
@@ -143,15 +143,11 @@ class HttpTransport:
         peers: list[Peer] = [*self._modern.peers, *self._legacy.sessions.values()]
         for peer in peers:
             self.app.draining(peer)
-        if requests.count:
-            with trio.move_on_after(self.grace):
-                await requests.idle.wait()
+        await requests.wait_idle(self.grace)
         requests.closing = True
         self._modern.cancel_all()
         self._legacy.cancel_all()
-        if requests.count:
-            with trio.move_on_after(1.0):  # let the "shutting down" answers be written
-                await requests.idle.wait()
+        await requests.wait_idle(1.0)  # let the "shutting down" answers be written
         await self._legacy.close_all()
 
     # ----------------------------------------------------------------- ASGI

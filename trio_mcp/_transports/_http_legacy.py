@@ -34,12 +34,12 @@ from .._protocol import (
     Outgoing,
     Send,
 )
-from .._runtime import AccessToken, Application, dispatch
+from .._runtime import AccessToken, Application, Shutdown, dispatch
 from .._wire import Id, encode
 from ._asgi import HttpError, Receive, Responder, Scope, header
 from ._eventstore import EventStore
 from ._http_options import HttpOptions
-from ._http_session import STANDALONE, LegacySession, Requests, Stream
+from ._http_session import STANDALONE, LegacySession, Stream
 
 __all__ = ["LegacySessions"]
 
@@ -53,7 +53,7 @@ class LegacySessions:
     app: Application
     options: HttpOptions
     store: EventStore
-    requests: Requests
+    requests: Shutdown
     max_in_flight: int
     sessions: dict[str, LegacySession] = attrs.field(factory=dict)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
@@ -223,7 +223,7 @@ class _Post:
 
     app: Application
     session: LegacySession
-    requests: Requests
+    requests: Shutdown
     nursery: trio.Nursery
     stream: Stream | None = None
     live: trio.MemoryReceiveChannel[tuple[str, bytes]] | None = None

@@ -43,10 +43,17 @@ from .._protocol import (
     Outgoing,
     ServerSession,
 )
-from .._runtime import AccessToken, Application, Outbound, dispatch, encode_outcome, run_handler
+from .._runtime import (
+    AccessToken,
+    Application,
+    Outbound,
+    Shutdown,
+    dispatch,
+    encode_outcome,
+    run_handler,
+)
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, HttpError, Receive, Responder, sse_event
-from ._http_session import Requests
 
 __all__ = ["HTTP_STATUS", "ModernRequests", "RequestPeer", "http_status", "write_modern"]
 
@@ -122,7 +129,7 @@ class ModernRequests:
     """Serves the modern era's POSTs (one per transport). :attr:`peers` are those running."""
 
     app: Application
-    requests: Requests
+    requests: Shutdown
     keepalive: float | None
     peers: set[RequestPeer] = attrs.field(factory=set)
 
@@ -163,7 +170,7 @@ class ModernRequests:
                     inner.start_soon(write_modern, recv_ch, responder, peer, self.keepalive)
                     async with send_ch:
                         outcome = await run_handler(
-                            self.app, peer, req, peer._scopes, closing=lambda: requests.closing
+                            self.app, peer, req, peer._scopes, closing=requests.is_closing
                         )
                         data = encode_outcome(session, req.id, outcome, encode)
                         if data is not None:

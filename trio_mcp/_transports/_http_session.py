@@ -36,6 +36,7 @@ from .._runtime import (
     Application,
     ClientRequests,
     Outbound,
+    Shutdown,
     encode_outcome,
     run_handler,
 )
@@ -43,35 +44,12 @@ from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 from ._eventstore import EventStore
 
-__all__ = ["LegacySession", "Requests", "Stream"]
+__all__ = ["LegacySession", "Stream"]
 
 log = logging.getLogger("trio_mcp")
 
 _LIVE_BUFFER = 256
 STANDALONE = "g"
-
-
-@attrs.define(eq=False)
-class Requests:
-    """In-flight handler accounting shared by both eras, for the shutdown drain."""
-
-    count: int = 0
-    draining: bool = False
-    closing: bool = False
-    idle: trio.Event = attrs.field(factory=trio.Event)
-
-    def reset(self) -> None:
-        """Serve again (the transport runs anew after a shutdown)."""
-        self.count, self.draining, self.closing = 0, False, False
-        self.idle = trio.Event()
-
-    def begin(self) -> None:
-        self.count += 1
-
-    def end(self) -> None:
-        self.count -= 1
-        if self.draining and self.count == 0:
-            self.idle.set()
 
 
 @attrs.define(eq=False)
@@ -108,7 +86,7 @@ class LegacySession(Outbound):
     app: Application
     session: ServerSession
     store: EventStore
-    requests: Requests
+    requests: Shutdown
     #: The verified bearer token the session was opened with, if auth is configured.
     token: AccessToken | None
     retry_ms: int
