@@ -165,8 +165,11 @@ class Connection(Outbound):
             if scope.cancelled_caught:
                 return
             lines = buffer.feed(bytes(data)) if data else buffer.close()
-            for line in lines:
-                await dispatch(session.receive_line(line), self)
+            # One dispatch per read, not per line: the events keep the lines' order.
+            if len(lines) == 1:
+                await dispatch(session.receive_line(lines[0]), self)
+            elif lines:
+                await dispatch([ev for line in lines for ev in session.receive_line(line)], self)
             if not data:
                 return
 
