@@ -13,14 +13,13 @@ import trio
 from .._errors import CAPABILITY_NOT_SUPPORTED, McpError
 from .._protocol import Era, IncomingRequest, log_enabled
 from .._schema import schema_for
-from .._transports import AccessToken
 from .._wire import Id
 from ._answers import check_elicitation, check_roots, check_sampling
 from ._messages import messages_of
 from ._mrtr import InputRequired
 
 if TYPE_CHECKING:
-    from .._runtime import Peer
+    from .._runtime import AccessToken, Peer
     from ._cache import TTLCache
     from ._core import ServerCore
     from ._server import Server
@@ -153,8 +152,7 @@ class Context:
 
         Its ``subject``, ``scopes`` and ``claims`` are what the verifier returned.
         """
-        token = getattr(self._conn, "token", None)
-        return token if isinstance(token, AccessToken) else None
+        return self._conn.token
 
     @property
     def cancel_scope(self) -> trio.CancelScope:
@@ -253,8 +251,7 @@ class Context:
         client reconnects with ``Last-Event-ID`` (SSE polling, SEP-1699). Returns
         False where there is no such stream (stdio, the modern era, JSON answers).
         """
-        close = getattr(self._conn, "close_stream", None)
-        return bool(close(self.request.id)) if close is not None else False
+        return self._conn.close_stream(self.request.id)
 
     # ------------------------------------------------- input from the client
 

@@ -45,7 +45,7 @@ from ._task_wire import created_result, legacy_task
 from ._tools import Tool, to_call_result
 
 if TYPE_CHECKING:
-    from .._runtime import Peer
+    from .._runtime import AccessToken, Peer
 
 __all__ = [
     "RELATED_TASK",
@@ -97,7 +97,7 @@ def owner_of(req: IncomingRequest, peer: Peer) -> object:
     """Who may see a task: the legacy session, or the modern request's auth subject."""
     if req.era is Era.LEGACY:
         return peer.session
-    return getattr(peer, "subject", None)
+    return peer.subject
 
 
 @attrs.define(eq=False)
@@ -392,8 +392,19 @@ class TaskPeer:
     inner: Peer
     task: Task
 
+    @property
+    def token(self) -> AccessToken | None:
+        return self.inner.token  # who started the task
+
+    @property
+    def subject(self) -> str | None:
+        return self.inner.subject
+
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self.task.scope
+
+    def close_stream(self, rid: Id) -> bool:
+        return False  # the call was answered with the task: no stream of it is left
 
     def _params(self, params: dict[str, Any] | None) -> dict[str, Any]:
         params = dict(params or {})

@@ -18,6 +18,7 @@ from ._versions import (
     MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
     Era,
+    era_of,
 )
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "Send",
     "ServerInfo",
     "ServerSession",
+    "era_of",
     "features_for",
     "log_enabled",
 ]

@@ -15,6 +15,9 @@ Era selection (``basic/versioning`` of 2026-07-28), decided *per request*:
 * any other request without modern ``_meta`` is legacy and needs a completed
   ``initialize``; before it, the answer is ``-32602`` naming both ways in.
 
+:func:`era_of` is that rule for one message, for a transport that must route a
+message before it has a session for it (Streamable HTTP).
+
 Lifecycle of the legacy era, as a table::
 
     state            | initialize          | ping | other request     | batch (array)
@@ -93,6 +96,7 @@ from ._versions import (
     META_SERVER_INFO,
     MODERN_VERSIONS,
     Era,
+    names_version,
 )
 
 __all__ = ["LOG_LEVELS", "ServerInfo", "ServerSession"]
@@ -268,7 +272,7 @@ class ServerSession:
         params = req.params
         meta = params.get("_meta")
         method = req.method
-        if type(meta) is dict and META_PROTOCOL_VERSION in meta:
+        if names_version(meta):
             events.append(self._modern_request(req, meta, batch))
             return
         if method == "initialize":

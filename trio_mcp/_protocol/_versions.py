@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from typing import Final
+from typing import Any, Final, TypeGuard
 
 __all__ = [
     "LATEST_LEGACY",
@@ -18,6 +18,8 @@ __all__ = [
     "MODERN_VERSIONS",
     "SUPPORTED_VERSIONS",
     "Era",
+    "era_of",
+    "names_version",
 ]
 
 
@@ -44,3 +46,27 @@ META_CLIENT_INFO: Final = "io.modelcontextprotocol/clientInfo"
 META_LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
 META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
+
+
+def names_version(meta: Any) -> TypeGuard[dict[str, Any]]:
+    """True if a ``_meta`` value names a protocol version: the mark of a modern message."""
+    return type(meta) is dict and META_PROTOCOL_VERSION in meta
+
+
+def era_of(msg: Any) -> Era | None:
+    """The era one decoded message chooses by its own body, or ``None`` if it does not say.
+
+    The session's rule, for a transport that must route a message before it
+    has a session for it (Streamable HTTP): ``params._meta`` naming a protocol
+    version is :attr:`Era.MODERN`; ``initialize`` is :attr:`Era.LEGACY`.
+    Anything else (a request of an initialized legacy session, a notification
+    or response without modern ``_meta``, a batch) names no era.
+    """
+    if type(msg) is not dict:
+        return None
+    params = msg.get("params")
+    if type(params) is dict and names_version(params.get("_meta")):
+        return Era.MODERN
+    if msg.get("method") == "initialize":
+        return Era.LEGACY
+    return None

@@ -37,12 +37,14 @@ def check_headers(
     msg: dict[str, Any],
     tool_schema: Callable[[str], dict[str, Any] | None] | None,
 ) -> None:
-    """The modern request headers must mirror the body (else 400, -32020)."""
-    params = msg.get("params")
-    meta = params.get("_meta") if type(params) is dict else None
-    if type(meta) is not dict or META_PROTOCOL_VERSION not in meta:
-        return  # the session answers that (-32602)
-    assert type(params) is dict
+    """The modern request headers must mirror the body (else 400, -32020).
+
+    ``msg`` names the modern era itself (``params._meta`` names a protocol
+    version: :func:`~trio_mcp._protocol.era_of`); a body that does not is
+    answered by the session (-32602), with no headers to compare.
+    """
+    params = msg["params"]
+    meta = params["_meta"]
     rid = msg.get("id")
 
     def mismatch(text: str) -> HttpError:

@@ -23,26 +23,12 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .._runtime import AccessToken
 from ._asgi import HttpError, Scope, header
 
-__all__ = ["LOOPBACK_HOSTS", "AccessToken", "BearerAuth", "check_host_and_origin"]
+__all__ = ["LOOPBACK_HOSTS", "BearerAuth", "check_host_and_origin"]
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
-
-
-@attrs.frozen
-class AccessToken:
-    """Who a verified bearer token belongs to.
-
-    Attributes:
-        subject: The identity a legacy session is bound to.
-        scopes: The scopes the token grants.
-        claims: Anything else the verifier wants handlers to see.
-    """
-
-    subject: str
-    scopes: frozenset[str] = frozenset()
-    claims: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
