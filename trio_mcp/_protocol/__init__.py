@@ -10,7 +10,9 @@ from ._events import (
     Send,
 )
 from ._features import FEATURES, Features, features_for
-from ._session import LOG_LEVELS, ServerInfo, ServerSession, log_enabled
+from ._info import ServerInfo
+from ._levels import LOG_LEVELS, log_enabled
+from ._session import ServerSession
 from ._versions import (
     LATEST_LEGACY,
     LATEST_MODERN,

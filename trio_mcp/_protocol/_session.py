@@ -41,8 +41,7 @@ dropped (``None``). Answering an unknown or already-answered id is a
 from __future__ import annotations
 
 import itertools
-import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import attrs
@@ -80,8 +79,9 @@ from ._events import (
     Send,
 )
 from ._features import FEATURES, Features
+from ._info import ServerInfo
+from ._levels import _LOG_RANK, sniff_id
 from ._shape import (
-    shape_initialize,
     shape_input_requests,
     shape_notification,
     shape_request,
@@ -99,65 +99,12 @@ from ._versions import (
     names_version,
 )
 
-__all__ = ["LOG_LEVELS", "ServerInfo", "ServerSession"]
-
-LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
-_LOG_RANK = {name: i for i, name in enumerate(LOG_LEVELS)}
+__all__ = ["ServerSession"]
 
 # Modern results that carry caching hints (server/utilities/caching).
 _CACHEABLE = frozenset(
     {"tools/list", "prompts/list", "resources/list", "resources/templates/list", "resources/read"}
 )
-
-
-@attrs.define(eq=False)
-class ServerInfo:
-    """What the session says about the server. The application owns and may update it.
-
-    Attributes:
-        name, version, title: The server's ``Implementation``.
-        instructions: Sent in ``initialize`` (2025-03-26+) and ``server/discover``.
-        capabilities: The server capabilities object, for every version.
-        extra_capabilities: Per protocol version, what that version's sessions
-            see on top of ``capabilities`` (merged one level deep): e.g. the
-            legacy ``tasks`` capability only for 2025-11-25, the tasks extension
-            only in ``server/discover`` (2026-07-28). See :meth:`capabilities_for`.
-        methods: Every method the application answers (beyond the lifecycle
-            ones the session answers itself). Anything else is ``-32601``.
-        ttl_ms, cache_scope: Modern caching hints for discover and list results.
-    """
-
-    name: str
-    version: str
-    title: str | None = None
-    instructions: str | None = None
-    capabilities: dict[str, Any] = attrs.field(factory=dict)
-    extra_capabilities: dict[str, dict[str, Any]] = attrs.field(factory=dict)
-    methods: Collection[str] = frozenset()
-    legacy_only: Collection[str] = frozenset()
-    modern_only: Collection[str] = frozenset()
-    ttl_ms: int = 0
-    cache_scope: str = "public"
-
-    def capabilities_for(self, version: str) -> dict[str, Any]:
-        """The capabilities object a session at protocol ``version`` announces."""
-        extra = self.extra_capabilities.get(version)
-        if not extra:
-            return self.capabilities
-        caps = dict(self.capabilities)
-        for key, value in extra.items():
-            base = caps.get(key)
-            if isinstance(base, dict) and isinstance(value, dict):
-                caps[key] = {**base, **value}
-            else:
-                caps[key] = value
-        return caps
-
-    def implementation(self) -> dict[str, Any]:
-        impl: dict[str, Any] = {"name": self.name, "version": self.version}
-        if self.title:
-            impl["title"] = self.title
-        return impl
 
 
 @attrs.define(slots=True, eq=False)
@@ -210,7 +157,7 @@ class ServerSession:
                 f"Invalid Request: message of {line.size} bytes exceeds the {line.limit}-byte limit",
                 {"limit": line.limit},
             )
-            return [Send(error_response(_sniff_id(line.head), err.to_error()))]
+            return [Send(error_response(sniff_id(line.head), err.to_error()))]
         try:
             msg = decode(line)  # type: ignore[arg-type]
         except ProtocolError as exc:
@@ -371,31 +318,10 @@ class ServerSession:
         self.legacy_features = features
         self.legacy_capabilities = caps
         self.legacy_client_info = client_info if type(client_info) is dict else None
-        info = self.info
-        result: dict[str, Any] = {
-            "protocolVersion": version,
-            "capabilities": info.capabilities_for(version),
-            "serverInfo": info.implementation(),
-        }
-        if info.instructions and features.instructions:
-            result["instructions"] = info.instructions
-        if features.needs_shaping("initialize"):
-            result = shape_initialize(features, result)
-        return result
+        return self.info.initialize_result(features)
 
     def _discover(self) -> dict[str, Any]:
-        info = self.info
-        result: dict[str, Any] = {
-            "resultType": "complete",
-            "supportedVersions": list(MODERN_VERSIONS),
-            "capabilities": info.capabilities_for(MODERN_VERSIONS[0]),
-            "ttlMs": info.ttl_ms,
-            "cacheScope": info.cache_scope,
-            "_meta": {META_SERVER_INFO: info.implementation()},
-        }
-        if info.instructions:
-            result["instructions"] = info.instructions
-        return result
+        return self.info.discover_result()
 
     def _receive_notification(self, note: Notification, events: list[Event]) -> None:
         method = note.method
@@ -520,31 +446,3 @@ class ServerSession:
     def forget_request(self, id: Id) -> None:
         """Stop waiting for the answer to a server-to-client request (it was cancelled)."""
         self._outgoing.discard(id)
-
-
-_ID_RE = re.compile(rb'"id"\s*:\s*(-?\d{1,18}(?![\d.eE])|"(?:[^"\\]|\\.){0,128}")')
-
-
-def _sniff_id(head: bytes) -> Id | None:
-    """Recover a request id from the start of a line too long to parse whole.
-
-    Only a top-level-looking ``"id"`` that is an integer or a simple string is
-    trusted; anything else answers with ``id: null``, as JSON-RPC prescribes
-    when the id cannot be determined.
-    """
-    m = _ID_RE.search(head)
-    if m is None or head.count(b"{", 0, m.start()) != 1:
-        return None  # absent, or inside a nested object: not the request's id
-    raw = m.group(1)
-    try:
-        value = decode(raw)
-    except ProtocolError:
-        return None
-    return value if type(value) in (int, str) else None
-
-
-def log_enabled(threshold: str | None, level: str) -> bool:
-    """True if a message at ``level`` passes a client's ``threshold`` (``None``: off)."""
-    if threshold is None:
-        return False
-    return _LOG_RANK.get(level, 0) >= _LOG_RANK[threshold]
