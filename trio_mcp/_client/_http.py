@@ -39,6 +39,7 @@ import httpx
 import trio
 
 from .._errors import ParseError
+from .._protocol._versions import MCP_NAME_PARAM as _NAMED
 from .._protocol._versions import META_PROTOCOL_VERSION
 from .._wire import Id, decode, encode
 from ._errors import ClientError, ConnectionClosed, HttpError, ServerMisbehaved
@@ -50,14 +51,6 @@ __all__ = ["StreamableHttp"]
 
 log = logging.getLogger("trio_mcp.client")
 
-_NAMED = {
-    "tools/call": "name",
-    "prompts/get": "name",
-    "resources/read": "uri",
-    "tasks/get": "taskId",
-    "tasks/update": "taskId",
-    "tasks/cancel": "taskId",
-}
 _RESUME_ATTEMPTS = 5
 _LISTEN_FAILURES = 5
 

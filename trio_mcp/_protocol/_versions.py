@@ -9,6 +9,7 @@ __all__ = [
     "LATEST_LEGACY",
     "LATEST_MODERN",
     "LEGACY_VERSIONS",
+    "MCP_NAME_PARAM",
     "META_CLIENT_CAPABILITIES",
     "META_CLIENT_INFO",
     "META_LOG_LEVEL",
@@ -46,6 +47,17 @@ META_CLIENT_INFO: Final = "io.modelcontextprotocol/clientInfo"
 META_LOG_LEVEL: Final = "io.modelcontextprotocol/logLevel"
 META_SERVER_INFO: Final = "io.modelcontextprotocol/serverInfo"
 META_SUBSCRIPTION_ID: Final = "io.modelcontextprotocol/subscriptionId"
+
+MCP_NAME_PARAM: Final = {
+    "tools/call": "name",
+    "prompts/get": "name",
+    "resources/read": "uri",
+    # the tasks extension (SEP-2663): Mcp-Name carries params.taskId
+    "tasks/get": "taskId",
+    "tasks/update": "taskId",
+    "tasks/cancel": "taskId",
+}
+"""Modern Streamable HTTP: the param each method's ``Mcp-Name`` header carries."""
 
 
 def names_version(meta: Any) -> TypeGuard[dict[str, Any]]:

@@ -16,20 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import HEADER_MISMATCH
+from .._protocol._versions import MCP_NAME_PARAM as _NAMED
 from .._protocol._versions import META_PROTOCOL_VERSION
 from ._asgi import HttpError, Scope, header
 
 __all__ = ["check_headers"]
-
-_NAMED = {
-    "tools/call": "name",
-    "prompts/get": "name",
-    "resources/read": "uri",
-    # the tasks extension (SEP-2663): Mcp-Name carries params.taskId
-    "tasks/get": "taskId",
-    "tasks/update": "taskId",
-    "tasks/cancel": "taskId",
-}
 
 
 def check_headers(
