@@ -9,6 +9,12 @@ measurement on stderr and a summary on stdout::
 
     git worktree add /tmp/base <commit> && make -C /tmp/base .venv/.installed-dev
     .venv/bin/python -m benchmarks.compare /tmp/base . --reps 5 --concs 1,64
+    .venv/bin/python -m benchmarks.compare /tmp/base . --instructions   # valgrind counts
+
+``--instructions`` counts the instructions per request of ``benchmarks/inproc.py``
+(the real runtime over an in-memory stream) under callgrind: the difference
+between a run of 8,000 and one of 2,000 requests, divided by 6,000, so start-up
+cancels out. Exact and repeatable; slow (minutes).
 """
 
 from __future__ import annotations
@@ -51,6 +57,41 @@ def measure(tree: Path, concs: str, duration: float, tool: str) -> dict[str, flo
     }
 
 
+def instructions(tree: Path, n: int, conc: int) -> int:
+    """Instructions callgrind counts for ``benchmarks/inproc.py N C`` in ``tree``."""
+    out = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            str(tree / ".venv/bin/python"),
+            "-m",
+            "benchmarks.inproc",
+            str(n),
+            str(conc),
+        ],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(ln for ln in out.stderr.splitlines() if "Collected" in ln)
+    return int(line.split()[-1])
+
+
+def main_instructions(trees: dict[str, Path], concs: str) -> int:
+    print("instructions per request (callgrind, benchmarks/inproc.py, (N=8000 - N=2000) / 6000)")
+    for conc in (int(c) for c in concs.split(",")):
+        per = {}
+        for name, tree in trees.items():
+            per[name] = (instructions(tree, 8000, conc) - instructions(tree, 2000, conc)) / 6000
+        print(
+            f"  {conc:>4} in flight: before {per['before']:,.0f}  after {per['after']:,.0f}"
+            f"  after/before {per['after'] / per['before']:.3f}"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=Path, help="checkout of the base commit (with .venv)")
@@ -59,8 +100,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concs", default="64")
     parser.add_argument("--duration", type=float, default=2.0)
     parser.add_argument("--tool", default="echo", choices=["echo", "add"])
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under callgrind instead"
+    )
     args = parser.parse_args(argv)
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    if args.instructions:
+        return main_instructions(trees, args.concs)
     samples: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     for rep in range(args.reps):
         order = ["before", "after"] if rep % 2 == 0 else ["after", "before"]
