@@ -37,14 +37,14 @@ except ImportError as exc:  # pragma: no cover - depends on the install
         f"trio_mcp.auth needs the 'auth' extra: pip install 'trio_mcp[auth]' ({exc})"
     ) from exc
 
-from .._exports import fixup_module_metadata
-from .._runtime import SubjectFilter as SubjectFilter
-from .._transports import InvalidToken as InvalidToken
-from .._transports import VerifierUnavailable as VerifierUnavailable
-from ._introspection import IntrospectionVerifier as IntrospectionVerifier
-from ._jwks import KeySet as KeySet
-from ._jwt import JWTVerifier as JWTVerifier
-from ._static import StaticTokens as StaticTokens
+from ._auth import IntrospectionVerifier as IntrospectionVerifier
+from ._auth import JWTVerifier as JWTVerifier
+from ._auth import KeySet as KeySet
+from ._auth import StaticTokens as StaticTokens
+from ._exports import fixup_module_metadata
+from ._runtime import SubjectFilter as SubjectFilter
+from ._transports import InvalidToken as InvalidToken
+from ._transports import VerifierUnavailable as VerifierUnavailable
 
 __all__ = [
     "IntrospectionVerifier",
