@@ -363,3 +363,31 @@ async def test_shared_secret_hs256(signer: Signer) -> None:
     verify = JWTVerifier(secret=secret, issuer=ISSUER, audience=RESOURCE, algorithms=["HS256"])
     claims = signer.claims()
     assert (await verify(jwt.encode(claims, secret, algorithm="HS256"))).subject == "alice"
+
+
+@pytest.mark.parametrize("mode", ["legacy", "2026-07-28"])
+async def test_the_official_client_with_a_bearer_token(
+    mode: str, idp: IdpServer, signer: Signer
+) -> None:
+    mcp = pytest.importorskip("mcp")
+    httpx2 = pytest.importorskip("httpx2")
+    from mcp.client.streamable_http import streamable_http_client
+
+    token = signer.token("ec-1", sub="carol")
+    with trio.fail_after(30):
+        async with serving(whoami_server(), bearer(verifier(idp))) as t:
+            headers = {"authorization": f"Bearer {token}"}
+            async with (
+                httpx2.AsyncClient(headers=headers) as http,
+                mcp.Client(
+                    streamable_http_client(t.urls[0], http_client=http),
+                    mode=mode,
+                    read_timeout_seconds=10,
+                ) as client,
+            ):
+                tools = await client.list_tools()
+                assert [tool.name for tool in tools.tools] == ["whoami"]
+                result = await client.call_tool("whoami", {})
+                assert result.structured_content["subject"] == "carol"
+            if mode == "legacy":
+                assert not t.sessions  # the client ended its session (DELETE, with the token)
