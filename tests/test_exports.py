@@ -20,12 +20,13 @@ import pytest
 from _support.paths import ROOT
 
 import trio_mcp
+import trio_mcp.auth
 import trio_mcp.lowlevel
 from trio_mcp._schema import schema_for
 
 PACKAGE = Path(trio_mcp.__file__).parent
 REFERENCE = ROOT / "docs" / "reference"
-NAMESPACES = [trio_mcp, trio_mcp.lowlevel]
+NAMESPACES = [trio_mcp, trio_mcp.lowlevel, trio_mcp.auth]
 #: Moved to trio_mcp.lowlevel; the top level must not offer them any more.
 PLUMBING = ["Connection", "Era", "EventStore", "HttpTransport", "InMemoryEventStore"]
 #: Classes whose annotations name types imported only under TYPE_CHECKING: their hints

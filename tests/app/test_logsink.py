@@ -163,3 +163,28 @@ def test_stderr_logging_routes_basic_config_and_restores() -> None:
         assert root.handlers == [plain]
     finally:
         root.handlers = saved
+
+
+@pytest.mark.parametrize("subject", [False, True])
+def test_the_sink_it_installs_names_the_caller_when_asked(subject: bool) -> None:
+    from trio_mcp._runtime import current_subject
+
+    root = logging.getLogger()
+    saved, level = root.handlers[:], root.level
+    root.handlers = []
+    try:
+        with stderr_logging(subject=subject):
+            [sink] = root.handlers
+            reset = current_subject.set("alice")
+            try:
+                rec = record("hello")
+                assert sink.filter(rec)
+                line = sink.format(rec)
+            finally:
+                current_subject.reset(reset)
+        assert ("[alice]" in line) is subject and line.endswith("hello")
+    finally:
+        for handler in root.handlers:
+            handler.close()
+        root.handlers = saved
+        root.setLevel(level)

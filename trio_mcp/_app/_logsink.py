@@ -49,9 +49,20 @@ from typing import Final
 
 import trio
 
-__all__ = ["DEFAULT_FORMAT", "StderrSink", "divert_stdout", "start_sinks", "stderr_logging"]
+from .._runtime import SubjectFilter
+
+__all__ = [
+    "DEFAULT_FORMAT",
+    "SUBJECT_FORMAT",
+    "StderrSink",
+    "divert_stdout",
+    "start_sinks",
+    "stderr_logging",
+]
 
 DEFAULT_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+#: The format with the calling identity (``-`` outside a request with a token).
+SUBJECT_FORMAT: Final = "%(asctime)s %(levelname)s [%(subject)s] %(name)s: %(message)s"
 _MAX_RECORD: Final = 64 * 1024
 _PIPE_BUF: Final = getattr(select, "PIPE_BUF", 512)
 
@@ -281,12 +292,13 @@ async def start_sinks(nursery: trio.Nursery) -> None:
 
 
 @contextmanager
-def stderr_logging(level: int | str = logging.INFO) -> Iterator[None]:
+def stderr_logging(level: int | str = logging.INFO, *, subject: bool = False) -> Iterator[None]:
     """Route the process's stderr logging through :class:`StderrSink` for the block.
 
     With no handler on the root logger, one ``StderrSink`` (``DEFAULT_FORMAT``
-    at ``level``) is installed, and stays (as ``logging.basicConfig`` would).
-    Handlers the program installed that write to stderr (a plain
+    at ``level``, or ``SUBJECT_FORMAT`` when ``subject``: a server with bearer
+    auth names the caller on each line) is installed, and stays (as
+    ``logging.basicConfig`` would). Handlers the program installed that write to stderr (a plain
     ``logging.StreamHandler`` on ``sys.stderr``, as ``basicConfig`` makes) are
     replaced by a sink with the same level, formatter and filters for the
     block, and restored after it.
@@ -294,7 +306,8 @@ def stderr_logging(level: int | str = logging.INFO) -> Iterator[None]:
     root = logging.getLogger()
     if not root.handlers:
         sink = StderrSink()
-        sink.setFormatter(logging.Formatter(DEFAULT_FORMAT))
+        sink.addFilter(SubjectFilter())
+        sink.setFormatter(logging.Formatter(SUBJECT_FORMAT if subject else DEFAULT_FORMAT))
         root.addHandler(sink)
         root.setLevel(level)
     swapped: list[tuple[logging.Handler, StderrSink]] = []

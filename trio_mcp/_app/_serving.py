@@ -247,7 +247,8 @@ class Serving:
         """
         if transport not in ("stdio", "http"):
             raise ValueError(f"unknown transport {transport!r}; expected 'stdio' or 'http'")
-        with stderr_logging(logging.INFO):  # never a blocking write on the Trio thread
+        subject = options.get("auth") is not None  # name the caller on each line
+        with stderr_logging(logging.INFO, subject=subject):  # never blocking the Trio thread
             if transport == "http":
                 from .._transports import run_http
 

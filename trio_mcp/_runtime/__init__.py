@@ -2,7 +2,7 @@
 
 from ._connection import Connection, serve_connection
 from ._dispatch import Application, EventSink, dispatch, encode_outcome, run_handler
-from ._peer import AccessToken, ClientRequests, Outbound, Peer
+from ._peer import AccessToken, ClientRequests, Outbound, Peer, SubjectFilter, current_subject
 from ._shutdown import Shutdown
 
 __all__ = [
@@ -14,6 +14,8 @@ __all__ = [
     "Outbound",
     "Peer",
     "Shutdown",
+    "SubjectFilter",
+    "current_subject",
     "dispatch",
     "encode_outcome",
     "run_handler",

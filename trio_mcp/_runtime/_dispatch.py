@@ -35,7 +35,7 @@ from .._protocol import (
     ServerSession,
 )
 from .._wire import Id, error_response
-from ._peer import Peer
+from ._peer import Peer, current_subject
 
 __all__ = ["Application", "EventSink", "dispatch", "encode_outcome", "run_handler"]
 
@@ -133,11 +133,17 @@ async def run_handler(
     for any other ``Exception`` (its detail only in the log, never on the wire), or the
     timeout answer. ``Cancelled`` from outside this request (the connection being torn
     down) propagates; only this request's own scope absorbs its cancellation.
+
+    While the handler runs, :data:`~trio_mcp._runtime.current_subject` is the
+    peer's token subject when it has a token (log records carry it through
+    :class:`~trio_mcp._runtime.SubjectFilter`); without a token nothing is set.
     """
     rid = req.id
     timeout = app.timeout_for(req)
     deadline = trio.current_time() + timeout if timeout is not None else math.inf
     outcome: dict[str, Any] | McpError
+    token = peer.token
+    who = current_subject.set(token.subject) if token is not None else None
     try:
         with trio.CancelScope(deadline=deadline) as scope:
             scopes[rid] = scope
@@ -152,6 +158,8 @@ async def run_handler(
                 outcome = InternalError(message="Internal error")  # details: the log only
     finally:
         del scopes[rid]
+        if who is not None:
+            current_subject.reset(who)
     if scope.cancelled_caught:
         if peer.session.is_cancelled(rid):
             return InternalError(message="cancelled")  # dropped by the session

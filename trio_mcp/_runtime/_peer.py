@@ -18,10 +18,16 @@ POST, or a task's wrapper around one of those. The protocol declares all a
 the message with the session, encode it once, hand the bytes to the transport's
 writer through a memory channel. :class:`ClientRequests` is the one round trip
 of a server-to-client request.
+
+Who is calling is also in :data:`current_subject` while a request's handler
+runs (set by :func:`~trio_mcp._runtime.run_handler`, only when the peer has a
+token), and :class:`SubjectFilter` puts it on log records.
 """
 
 from __future__ import annotations
 
+import contextvars
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -32,7 +38,14 @@ from .._errors import McpError
 from .._protocol import ServerSession
 from .._wire import Id, encode
 
-__all__ = ["AccessToken", "ClientRequests", "Outbound", "Peer"]
+__all__ = [
+    "AccessToken",
+    "ClientRequests",
+    "Outbound",
+    "Peer",
+    "SubjectFilter",
+    "current_subject",
+]
 
 _GONE = (trio.BrokenResourceError, trio.ClosedResourceError)
 
@@ -50,6 +63,32 @@ class AccessToken:
     subject: str
     scopes: frozenset[str] = frozenset()
     claims: dict[str, Any] = attrs.field(factory=dict)
+
+
+#: The token subject of the request the current task is handling, if it has one.
+current_subject: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "trio_mcp_subject", default=None
+)
+
+
+class SubjectFilter(logging.Filter):
+    """Puts the calling identity on every record: ``record.subject``.
+
+    ``record.subject`` is the verified token's subject while a request's
+    handler runs (and in what it starts), ``"-"`` otherwise. Add the filter to
+    a handler and name the field in its format::
+
+        handler.addFilter(SubjectFilter())
+        handler.setFormatter(logging.Formatter("%(asctime)s %(subject)s %(message)s"))
+
+    It never drops a record. On a handler (not a logger) it sees the records
+    of every logger, the application's too.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Set ``record.subject``; keep the record."""
+        record.subject = current_subject.get() or "-"
+        return True
 
 
 class Peer(Protocol):

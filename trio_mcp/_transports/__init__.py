@@ -4,7 +4,7 @@ from .._runtime import AccessToken
 from ._eventstore import EventStore, InMemoryEventStore
 from ._http import HttpOptions, HttpTransport
 from ._http_serve import run_http, serve_http
-from ._security import BearerAuth
+from ._security import BearerAuth, InvalidToken, VerifierUnavailable, is_loopback
 from ._stdio import stdio_streams
 
 __all__ = [
@@ -14,6 +14,9 @@ __all__ = [
     "HttpOptions",
     "HttpTransport",
     "InMemoryEventStore",
+    "InvalidToken",
+    "VerifierUnavailable",
+    "is_loopback",
     "run_http",
     "serve_http",
     "stdio_streams",

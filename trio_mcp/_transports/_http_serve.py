@@ -49,6 +49,8 @@ async def serve_http(
     if config is None:
         cfg.accesslog = None
         cfg.errorlog = logging.getLogger("hypercorn.error")
+    if transport.options.auth is not None:
+        transport.options.auth.serving([host])  # StaticTokens warns off loopback
     async with transport.running(), trio.open_nursery() as nursery:
         urls: list[str] = await nursery.start(
             partial(serve, transport, cfg, shutdown_trigger=transport.wait_stopped)  # type: ignore[arg-type]

@@ -8,16 +8,37 @@
   origin (same host and port as ``Host``), or one of ``allowed_origins``;
   otherwise ``403 Forbidden`` (the spec's MUST).
 * **Bearer tokens.** ``BearerAuth(verify=...)``: ``verify(token)`` returns an
-  :class:`AccessToken` or ``None``. A missing or refused token is ``401`` with
-  ``WWW-Authenticate: Bearer ...``, naming the protected resource metadata
-  (RFC 9728) when ``resource`` is set; that metadata is then served at
-  ``/.well-known/oauth-protected-resource<path>``. Legacy sessions are bound to
-  the token's ``subject``: another subject presenting the session id gets 404.
+  :class:`AccessToken`, or refuses it by returning ``None`` or raising
+  :class:`InvalidToken`; it raises :class:`VerifierUnavailable` when it cannot
+  tell now (its key set or introspection endpoint is unreachable). The
+  verifiers of :mod:`trio_mcp.auth` do all three. The status table:
+
+  ====================================  ======  ====================================
+  the request                           status  ``WWW-Authenticate``
+  ====================================  ======  ====================================
+  no ``Authorization: Bearer``          401     ``Bearer scope=..., resource_metadata=...``
+  refused token                         401     ``Bearer error="invalid_token", ...``
+  token lacking ``required_scopes``     403     ``Bearer error="insufficient_scope", scope=...``
+  verifier unreachable                  503     none (``Retry-After`` instead)
+  ====================================  ======  ====================================
+
+  ``scope=`` names every required scope (the spec's step-up: the client asks
+  for them all again, keeping what it had); ``resource_metadata=`` names the
+  protected resource metadata (RFC 9728) when ``resource`` is set, which is
+  then served at ``/.well-known/oauth-protected-resource<path>``, listing
+  ``scopes_supported`` (the required scopes unless told otherwise). Legacy
+  sessions are bound to the token's ``subject``: another subject presenting
+  the session id gets 404.
+
+  A verifier that is unreachable is a 503, not a 401: the token may well be
+  good, and a 401 tells an MCP client to throw it away and send its user
+  through the authorization flow again, for an outage on the server's side.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Collection
+import ipaddress
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,22 +47,77 @@ import attrs
 from .._runtime import AccessToken
 from ._asgi import HttpError, Scope, header
 
-__all__ = ["LOOPBACK_HOSTS", "BearerAuth", "check_host_and_origin"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "BearerAuth",
+    "InvalidToken",
+    "VerifierUnavailable",
+    "check_host_and_origin",
+    "is_loopback",
+]
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 
-@attrs.frozen(kw_only=True)
-class BearerAuth:
-    """Bearer-token authentication for the HTTP endpoint.
+class InvalidToken(Exception):
+    """A verifier refuses the token: ``401`` with ``error="invalid_token"``.
 
     Args:
-        verify: ``async verify(token) -> AccessToken | None``; ``None`` refuses it.
-            Exceptions it raises are errors of the server (500), not refusals.
+        description: Why, for the client (``error_description``): say what is
+            wrong (``"the token has expired"``), never echo the token. Keep it
+            to printable ASCII; quotes and backslashes are dropped.
+    """
+
+    def __init__(self, description: str = "invalid token") -> None:
+        super().__init__(description)
+        self.description = description
+
+
+class VerifierUnavailable(Exception):
+    """A verifier cannot decide now (its keys or its endpoint are unreachable): ``503``.
+
+    Args:
+        description: What failed, for the log and the response body.
+        retry_after: Seconds the client should wait (the ``Retry-After`` header).
+    """
+
+    def __init__(self, description: str, *, retry_after: int = 5) -> None:
+        super().__init__(description)
+        self.description = description
+        self.retry_after = retry_after
+
+
+def is_loopback(host: str) -> bool:
+    """Whether a bind address (``127.0.0.1``, ``::1``, ``localhost``) is loopback only."""
+    name = host.strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def _quoted(text: str) -> str:
+    """``text`` as the inside of an RFC 9110 quoted-string we emit (no quotes, no escapes)."""
+    return "".join(c for c in text if " " <= c <= "~" and c not in '"\\')
+
+
+@attrs.frozen(kw_only=True)
+class BearerAuth:
+    """Bearer-token authentication for the HTTP endpoint (statuses: the module docstring).
+
+    Args:
+        verify: ``async verify(token) -> AccessToken | None``: ``None`` or
+            :class:`InvalidToken` refuses it (401), :class:`VerifierUnavailable`
+            is a 503. Any other exception is an error of the server (500), not
+            a refusal. It runs in the HTTP request's task, inside its cancel
+            scope. A verifier with a ``serving(hosts)`` method is told the
+            addresses :func:`~trio_mcp.lowlevel.serve_http` binds.
         resource: This server's canonical URL (e.g. ``https://mcp.example.com/mcp``);
             when set, RFC 9728 metadata is served and named in ``WWW-Authenticate``.
         authorization_servers: Issuers listed in the metadata.
-        scopes_supported: Scopes listed in the metadata.
+        scopes_supported: Scopes listed in the metadata (default: ``required_scopes``).
         required_scopes: Scopes every token must carry (else 403 ``insufficient_scope``).
     """
 
@@ -59,18 +135,26 @@ class BearerAuth:
         return "/.well-known/oauth-protected-resource" + path
 
     def metadata(self) -> dict[str, Any]:
+        """The RFC 9728 protected resource metadata document."""
         doc: dict[str, Any] = {"resource": self.resource, "bearer_methods_supported": ["header"]}
         if self.authorization_servers:
             doc["authorization_servers"] = list(self.authorization_servers)
-        if self.scopes_supported:
-            doc["scopes_supported"] = list(self.scopes_supported)
+        scopes = self.scopes_supported or self.required_scopes
+        if scopes:
+            doc["scopes_supported"] = list(scopes)
         return doc
+
+    def serving(self, hosts: Sequence[str]) -> None:
+        """The server is about to listen on ``hosts``: tell the verifier, if it asks."""
+        hook = getattr(self.verify, "serving", None)
+        if callable(hook):
+            hook(hosts)
 
     def _challenge(self, error: str | None, description: str) -> bytes:
         parts = []
         if error is not None:
             parts.append(f'error="{error}"')
-            parts.append(f'error_description="{description}"')
+            parts.append(f'error_description="{_quoted(description)}"')
         if self.required_scopes:
             parts.append(f'scope="{" ".join(self.required_scopes)}"')
         if self.resource is not None:
@@ -79,11 +163,19 @@ class BearerAuth:
             parts.append(f'resource_metadata="{url}"')
         return ("Bearer " + ", ".join(parts)).rstrip(", ").encode()
 
+    def _refused(self, description: str) -> HttpError:
+        return HttpError(
+            401,
+            f"Unauthorized: {description}",
+            headers=[(b"www-authenticate", self._challenge("invalid_token", description))],
+        )
+
     async def authenticate(self, scope: Scope) -> AccessToken:
         """The request's token, verified.
 
         Raises:
-            HttpError: 401 (missing or invalid token) or 403 (insufficient scope).
+            HttpError: 401 (missing or refused token), 403 (insufficient scope),
+                503 (the verifier is unreachable).
         """
         value = header(scope, b"authorization")
         if value is None or not value[:7].lower() == "bearer ":
@@ -92,13 +184,19 @@ class BearerAuth:
                 "Unauthorized: a bearer token is required",
                 headers=[(b"www-authenticate", self._challenge(None, ""))],
             )
-        token = await self.verify(value[7:].strip())
-        if token is None:
+        try:
+            token = await self.verify(value[7:].strip())
+        except InvalidToken as exc:
+            raise self._refused(exc.description) from None
+        except VerifierUnavailable as exc:
             raise HttpError(
-                401,
-                "Unauthorized: invalid or expired token",
-                headers=[(b"www-authenticate", self._challenge("invalid_token", "invalid token"))],
-            )
+                503,
+                f"Service Unavailable: the token cannot be verified now ({exc.description})",
+                -32603,
+                headers=[(b"retry-after", str(exc.retry_after).encode())],
+            ) from None
+        if token is None:
+            raise self._refused("invalid or expired token")
         missing = set(self.required_scopes) - set(token.scopes)
         if missing:
             raise HttpError(
@@ -107,7 +205,10 @@ class BearerAuth:
                 headers=[
                     (
                         b"www-authenticate",
-                        self._challenge("insufficient_scope", "insufficient scope"),
+                        self._challenge(
+                            "insufficient_scope",
+                            f"the token lacks scope(s) {' '.join(sorted(missing))}",
+                        ),
                     )
                 ],
             )
