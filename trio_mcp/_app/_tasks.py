@@ -44,7 +44,7 @@ from ._mrtr import InputRequired
 from ._tools import Tool, to_call_result
 
 if TYPE_CHECKING:
-    from .._runtime import Peer
+    from .._runtime import HttpRequestInfo, Peer
 
 __all__ = [
     "LEGACY_TASKS_VERSION",
@@ -430,6 +430,9 @@ class TaskPeer:
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self.task.scope
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        return self.inner.http_request(rid)
 
     def _params(self, params: dict[str, Any] | None) -> dict[str, Any]:
         params = dict(params or {})

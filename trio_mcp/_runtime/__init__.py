@@ -8,11 +8,14 @@ from ._connection import (
     run_handler,
     serve_connection,
 )
+from ._identity import AccessToken, HttpRequestInfo
 
 __all__ = [
+    "AccessToken",
     "Application",
     "ClientRequests",
     "Connection",
+    "HttpRequestInfo",
     "Peer",
     "run_handler",
     "serve_connection",

@@ -43,6 +43,7 @@ from .._protocol import (
     ServerSession,
 )
 from .._wire import DEFAULT_MAX_LINE, Id, LineBuffer, encode_line, error_response
+from ._identity import HttpRequestInfo
 
 __all__ = [
     "Application",
@@ -117,6 +118,10 @@ class Peer(Protocol):
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
     ) -> dict[str, Any]:
         """Send a server-to-client request (legacy era) and wait for its result."""
+        ...
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        """The HTTP request that carried request ``rid`` (``None`` off HTTP, or once it ended)."""
         ...
 
 
@@ -311,6 +316,10 @@ class Connection:
             LocalProtocolError: no legacy session is initialized.
         """
         return await self._client_requests.call(method, params, self.send)
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        """A stream connection carries no HTTP request: ``None``."""
+        return None
 
     # ------------------------------------------------------------- internals
 

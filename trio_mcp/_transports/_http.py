@@ -47,7 +47,7 @@ from .._protocol import (
     ServerSession,
 )
 from .._protocol._versions import META_PROTOCOL_VERSION
-from .._runtime import Application, Peer, run_handler
+from .._runtime import Application, HttpRequestInfo, Peer, run_handler
 from .._wire import DEFAULT_MAX_LINE, Id, decode, encode
 from ._asgi import (
     ClientGone,
@@ -61,7 +61,13 @@ from ._asgi import (
 from ._asgi import Send as AsgiSend
 from ._eventstore import EventStore, InMemoryEventStore
 from ._http_headers import check_headers
-from ._http_modern import HANDLER_STATUS, PRE_HANDLER_STATUS, RequestPeer, write_modern
+from ._http_modern import (
+    HANDLER_STATUS,
+    PRE_HANDLER_STATUS,
+    RequestPeer,
+    handler_headers,
+    write_modern,
+)
 from ._http_session import STANDALONE, LegacySession, Requests, Stream
 from ._security import AccessToken, BearerAuth, check_host_and_origin
 
@@ -333,7 +339,8 @@ class HttpTransport:
                 await responder.full(status, encode(message))
                 return
             if type(event) is IncomingRequest:
-                await self._modern_request(receive, responder, session, event, token)
+                http = _http_info(scope, token)
+                await self._modern_request(receive, responder, session, event, token, http)
                 return
             if type(event) is Notified:
                 await self.app.notified(
@@ -348,9 +355,10 @@ class HttpTransport:
         session: ServerSession,
         req: IncomingRequest,
         token: AccessToken | None = None,
+        http: HttpRequestInfo | None = None,
     ) -> None:
         send_ch, recv_ch = trio.open_memory_channel[tuple[bytes, int | None]](64)
-        peer = RequestPeer(session, send_ch, token=token)
+        peer = RequestPeer(session, send_ch, token=token, http=http)
         self._peers.add(peer)
         self.app.connected(peer)
         self._requests.begin()
@@ -374,6 +382,7 @@ class HttpTransport:
                             assert isinstance(outcome, McpError)
                             message = session.respond_error(req.id, outcome)
                             status = HANDLER_STATUS.get(outcome.code, 200)
+                            peer.answer_headers = handler_headers(outcome, self.options.auth)
                         if message is not None:
                             await send_ch.send((_encode_answer(req.id, message), status))
                 nursery.cancel_scope.cancel()
@@ -455,7 +464,9 @@ class HttpTransport:
                 self._requests.begin()
                 session.in_flight += 1
                 assert self._nursery is not None
-                self._nursery.start_soon(session.run_request, event, stream)
+                self._nursery.start_soon(
+                    session.run_request, event, stream, _http_info(scope, token)
+                )
             elif type(event) is Send:
                 answer = event.message
             elif type(event) is CancelRequest:
@@ -519,6 +530,17 @@ def _is_modern(scope: Scope, msg: Any) -> bool:
         return False
     version = header(scope, b"mcp-protocol-version")
     return version is not None and version not in LEGACY_VERSIONS
+
+
+def _http_info(scope: Scope, token: AccessToken | None) -> HttpRequestInfo:
+    return HttpRequestInfo.of(
+        scope.get("method", "POST"),
+        scope.get("path", ""),
+        scope.get("query_string", b""),
+        scope.get("headers", ()),
+        scope.get("client"),
+        token,
+    )
 
 
 def _has_request(msg: Any) -> bool:

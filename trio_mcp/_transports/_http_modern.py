@@ -14,12 +14,20 @@ from typing import Any
 import attrs
 import trio
 
+from .._errors import INSUFFICIENT_SCOPE, RATE_LIMITED, McpError
 from .._protocol import CancelRequest, ServerSession
+from .._runtime import HttpRequestInfo
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, HttpError, Responder, sse_event
-from ._security import AccessToken
+from ._security import AccessToken, BearerAuth, insufficient_scope_challenge
 
-__all__ = ["HANDLER_STATUS", "PRE_HANDLER_STATUS", "RequestPeer", "write_modern"]
+__all__ = [
+    "HANDLER_STATUS",
+    "PRE_HANDLER_STATUS",
+    "RequestPeer",
+    "handler_headers",
+    "write_modern",
+]
 
 # Errors the session raises before any handler runs, and their HTTP status (modern era).
 PRE_HANDLER_STATUS = {
@@ -32,7 +40,25 @@ PRE_HANDLER_STATUS = {
     -32022: 400,
 }
 # Errors from handlers that the modern transport maps to an HTTP status.
-HANDLER_STATUS = {-32601: 404, -32021: 400, -32020: 400, -32022: 400}
+HANDLER_STATUS = {
+    -32601: 404,
+    -32021: 400,
+    -32020: 400,
+    -32022: 400,
+    RATE_LIMITED: 429,  # with Retry-After (handler_headers)
+    INSUFFICIENT_SCOPE: 403,  # with WWW-Authenticate: Bearer error="insufficient_scope"
+}
+
+
+def handler_headers(error: McpError, auth: BearerAuth | None) -> list[tuple[bytes, bytes]]:
+    """The headers that go with a handler error's HTTP status (see :data:`HANDLER_STATUS`)."""
+    data = error.data if type(error.data) is dict else {}
+    if error.code == RATE_LIMITED and isinstance(data.get("retryAfter"), int | float):
+        return [(b"retry-after", str(max(1, math.ceil(data["retryAfter"]))).encode())]
+    if error.code == INSUFFICIENT_SCOPE:
+        scopes = [s for s in data.get("requiredScopes") or () if type(s) is str]
+        return [(b"www-authenticate", insufficient_scope_challenge(auth, scopes))]
+    return []
 
 
 @attrs.define(eq=False)
@@ -45,6 +71,10 @@ class RequestPeer:
     gone: bool = False
     #: The verified bearer token of the request, if auth is configured.
     token: AccessToken | None = None
+    #: The HTTP request this POST is (``ctx.http``).
+    http: HttpRequestInfo | None = None
+    #: Headers for the answer's HTTP status (``handler_headers``).
+    answer_headers: list[tuple[bytes, bytes]] = attrs.field(factory=list)
 
     @property
     def subject(self) -> str | None:
@@ -53,6 +83,9 @@ class RequestPeer:
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self._scopes.get(rid)
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        return self.http
 
     async def notify(
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
@@ -123,7 +156,7 @@ async def write_modern(
                     continue
                 data, status = item
                 if status is not None and not sse:
-                    await responder.full(status, data)
+                    await responder.full(status, data, peer.answer_headers)
                     continue
                 if not sse:
                     sse = True

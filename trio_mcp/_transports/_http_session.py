@@ -32,7 +32,7 @@ import trio
 
 from .._errors import InternalError, McpError
 from .._protocol import IncomingRequest, ServerSession
-from .._runtime import Application, ClientRequests, run_handler
+from .._runtime import Application, ClientRequests, HttpRequestInfo, run_handler
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 from ._eventstore import EventStore
@@ -112,6 +112,7 @@ class LegacySession:
     streams: dict[str, Stream] = attrs.field(factory=dict)
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
     _stream_of: dict[Id, Stream] = attrs.field(factory=dict)
+    _http_of: dict[Id, HttpRequestInfo] = attrs.field(factory=dict)
     _client_requests: ClientRequests = attrs.field(init=False)
     _outbox: trio.MemorySendChannel[bytes] = attrs.field(init=False)
     _outbox_recv: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
@@ -127,6 +128,9 @@ class LegacySession:
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self._scopes.get(rid)
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        return self._http_of.get(rid)
 
     async def notify(
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
@@ -205,9 +209,13 @@ class LegacySession:
                 stream.detach()
                 self.streams.pop(stream.sid, None)
 
-    async def run_request(self, req: IncomingRequest, stream: Stream) -> None:
+    async def run_request(
+        self, req: IncomingRequest, stream: Stream, http: HttpRequestInfo | None = None
+    ) -> None:
         """Run one request's handler (in the transport's nursery) and emit its answer."""
         self._stream_of[req.id] = stream
+        if http is not None:
+            self._http_of[req.id] = http
         try:
             outcome = await run_handler(
                 self.app,
@@ -220,6 +228,7 @@ class LegacySession:
             self.requests.end()
             self.in_flight -= 1
             self._stream_of.pop(req.id, None)
+            self._http_of.pop(req.id, None)
         if type(outcome) is dict:
             message = self.session.respond(req.id, outcome)
         else:

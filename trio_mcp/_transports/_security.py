@@ -23,26 +23,18 @@ from urllib.parse import urlsplit
 
 import attrs
 
+from .._runtime import AccessToken
 from ._asgi import HttpError, Scope, header
 
-__all__ = ["LOOPBACK_HOSTS", "AccessToken", "BearerAuth", "check_host_and_origin"]
+__all__ = [
+    "LOOPBACK_HOSTS",
+    "AccessToken",
+    "BearerAuth",
+    "check_host_and_origin",
+    "insufficient_scope_challenge",
+]
 
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
-
-
-@attrs.frozen
-class AccessToken:
-    """Who a verified bearer token belongs to.
-
-    Attributes:
-        subject: The identity a legacy session is bound to.
-        scopes: The scopes the token grants.
-        claims: Anything else the verifier wants handlers to see.
-    """
-
-    subject: str
-    scopes: frozenset[str] = frozenset()
-    claims: dict[str, Any] = attrs.field(factory=dict)
 
 
 @attrs.frozen(kw_only=True)
@@ -80,13 +72,16 @@ class BearerAuth:
             doc["scopes_supported"] = list(self.scopes_supported)
         return doc
 
-    def _challenge(self, error: str | None, description: str) -> bytes:
+    def _challenge(
+        self, error: str | None, description: str, scopes: Collection[str] = ()
+    ) -> bytes:
         parts = []
         if error is not None:
             parts.append(f'error="{error}"')
             parts.append(f'error_description="{description}"')
-        if self.required_scopes:
-            parts.append(f'scope="{" ".join(self.required_scopes)}"')
+        wanted = [*self.required_scopes, *(s for s in scopes if s not in self.required_scopes)]
+        if wanted:
+            parts.append(f'scope="{" ".join(wanted)}"')
         if self.resource is not None:
             split = urlsplit(self.resource)
             url = f"{split.scheme}://{split.netloc}{self.metadata_path()}"
@@ -126,6 +121,17 @@ class BearerAuth:
                 ],
             )
         return token
+
+
+def insufficient_scope_challenge(auth: BearerAuth | None, scopes: Collection[str]) -> bytes:
+    """``WWW-Authenticate`` for a component that needs ``scopes`` (RFC 6750 section 3.1)."""
+    return (auth or BearerAuth(verify=_refuse))._challenge(
+        "insufficient_scope", "insufficient scope", sorted(scopes)
+    )
+
+
+async def _refuse(token: str) -> AccessToken | None:
+    return None
 
 
 def _host_name(netloc: str) -> str:
