@@ -12,8 +12,8 @@ import trio
 
 from .._errors import CAPABILITY_NOT_SUPPORTED, McpError
 from .._protocol import Era, IncomingRequest, log_enabled
+from .._runtime import AccessToken, HttpRequestInfo
 from .._schema import schema_for
-from .._transports import AccessToken
 from .._wire import Id
 from ._answers import check_elicitation, check_roots, check_sampling
 from ._messages import messages_of
@@ -91,6 +91,48 @@ class Context:
     _input_count: int = attrs.field(default=0, init=False)
     pending_input: InputRequired | None = attrs.field(default=None, init=False)
     _run: TaskRun | None = attrs.field(default=None, init=False)
+    #: The exception the handler raised, when it became a result (a tool's ``isError``).
+    exception: Exception | None = attrs.field(default=None, init=False)
+    _timings: dict[str, float] | None = attrs.field(default=None, init=False)
+    _dependency_cache: dict[Any, Any] | None = attrs.field(default=None, init=False)
+    _http: HttpRequestInfo | None = attrs.field(default=None, init=False)
+
+    @property
+    def method(self) -> str:
+        """The MCP method of this request (``"tools/call"``...)."""
+        return self.request.method
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The request's params (``_meta`` included).
+
+        A middleware may replace them before calling the next one
+        (``ctx.params = {...}``); what follows, the handler included, sees the
+        new params. Mutate a copy, not the dict itself: the original is also
+        what the request's deadline and MRTR state were computed from.
+        """
+        return self.request.params
+
+    @params.setter
+    def params(self, params: dict[str, Any]) -> None:
+        self.request = attrs.evolve(self.request, params=params)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds spent, by name, as middleware recorded them (see ``Timing``)."""
+        if self._timings is None:
+            self._timings = {}
+        return self._timings
+
+    @property
+    def http(self) -> HttpRequestInfo | None:
+        """The HTTP request this request came in (method, path, headers, client, token).
+
+        ``None`` over stdio and other streams.
+        """
+        if self._http is None:
+            self._http = self._conn.http_request(self.request.id)
+        return self._http
 
     @property
     def server(self) -> Server:
@@ -144,6 +186,7 @@ class Context:
         return run.start().id
 
     def _enter_task(self, run: TaskRun, peer: Peer) -> None:
+        self.http  # noqa: B018  (kept: the request that carried it ends before the task)
         self._run = run
         self._conn = peer
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, TypeVar, overload
 
@@ -16,6 +16,7 @@ from ._core import ServerCore
 from ._dispatch import Dispatcher
 from ._functions import docstring
 from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY
+from ._middleware import Middleware, MiddlewareFunction
 from ._mrtr import RequestState
 from ._prompts import make_prompt
 from ._registry import Completer, Registry
@@ -57,6 +58,8 @@ class Server(Serving):
             client's requested ``ttl`` is honoured up to it. A task still
             running when it expires is cancelled.
         task_poll_interval: The poll interval suggested to task clients, in seconds.
+        middleware: Middleware around every request, outermost first (see
+            :meth:`add_middleware`).
     """
 
     def __init__(
@@ -76,6 +79,7 @@ class Server(Serving):
         cache_ttl_ms: int = 0,
         task_ttl: float | None = 3600.0,
         task_poll_interval: float = 1.0,
+        middleware: Iterable[Middleware | MiddlewareFunction] = (),
     ) -> None:
         self.name = name
         self.version = version
@@ -121,6 +125,49 @@ class Server(Serving):
             self.timeout,
         )
         self._dispatcher = Dispatcher(self._core)
+        for mw in middleware:
+            self.add_middleware(mw)
+
+    # -------------------------------------------------------------- middleware
+
+    def add_middleware(self, middleware: Middleware | MiddlewareFunction) -> None:
+        """Add a middleware, inside those added before (the first added is outermost).
+
+        ``middleware`` is an ``async def mw(ctx, call_next)`` around every
+        request, or a :class:`~trio_mcp.middleware.Middleware` with hooks per
+        family (``on_call_tool``, ``on_read_resource``, ``on_list_tools``...).
+        It runs in the request's task and cancel scope; see
+        docs/how-to/middleware.md.
+        """
+        if isinstance(middleware, Middleware):
+            middleware.attach(self)
+        elif not callable(middleware):
+            raise TypeError(f"middleware must be a Middleware or a callable, not {middleware!r}")
+        self._core.add_middleware(middleware)
+
+    @property
+    def middleware(self) -> list[Middleware | MiddlewareFunction]:
+        """The server's middleware, outermost first (a copy)."""
+        return list(self._core.middleware)
+
+    # -------------------------------------------------------------- visibility
+
+    def enable(self, *, names: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
+        """Enable tools, resources and prompts by name (or URI) and by tag.
+
+        A name enabled here wins over a disabled tag. Clients hear
+        ``list_changed`` for every list that changed.
+        """
+        self._registry.enable(names, tags)
+
+    def disable(self, *, names: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
+        """Disable tools, resources and prompts by name (or URI) and by tag.
+
+        A disabled component is not listed and is answered as unknown; the
+        rules also apply to components registered later. Clients hear
+        ``list_changed`` for every list that changed.
+        """
+        self._registry.disable(names, tags)
 
     @property
     def cache(self) -> TTLCache[Any, Any]:
@@ -183,6 +230,8 @@ class Server(Serving):
         asyncio: bool = False,
         task: TaskSupport = "forbidden",
         task_start: Literal["immediate", "explicit"] = "immediate",
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -200,6 +249,8 @@ class Server(Serving):
         asyncio: bool = False,
         task: TaskSupport = "forbidden",
         task_start: Literal["immediate", "explicit"] = "immediate",
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
     ) -> F | Callable[[F], F]:
         """Register a function as a tool. Use as ``@server.tool()`` or ``@server.tool``.
 
@@ -223,6 +274,9 @@ class Server(Serving):
                 handler starts. ``"explicit"``: the handler runs on behalf of the
                 request, resolving input synchronously, until it calls
                 ``await ctx.start_task()``.
+            tags: Labels for ``server.enable(tags=...)`` / ``server.disable(tags=...)``.
+            scopes: Bearer-token scopes a caller over HTTP needs to see and call
+                it (else not listed, and refused with ``InsufficientScope``).
 
         Raises:
             TypeError: a parameter's annotation has no JSON Schema.
@@ -242,6 +296,8 @@ class Server(Serving):
                     asyncio=asyncio,
                     task=task,
                     task_start=task_start,
+                    tags=tags,
+                    scopes=scopes,
                 )
             )
             return f
@@ -271,6 +327,8 @@ class Server(Serving):
         annotations: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
         """Register a resource handler for ``uri``: fixed, or an RFC 6570 template.
 
@@ -294,6 +352,8 @@ class Server(Serving):
                 "annotations": annotations,
                 "icons": icons,
                 "meta": meta,
+                "tags": tags,
+                "scopes": scopes,
             }
             if "{" in uri:
                 item: Resource | ResourceTemplate = ResourceTemplate(uri, **common)  # type: ignore[arg-type]
@@ -316,6 +376,8 @@ class Server(Serving):
         description: str | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
     ) -> Callable[[F], F]:
         """Register a prompt. Arguments come from the signature (strings on the
         wire, converted to the annotated types); the function returns a ``str``,
@@ -323,7 +385,14 @@ class Server(Serving):
 
         def register(fn: F) -> F:
             prompt = make_prompt(
-                fn, name=name, title=title, description=description, icons=icons, meta=meta
+                fn,
+                name=name,
+                title=title,
+                description=description,
+                icons=icons,
+                meta=meta,
+                tags=tags,
+                scopes=scopes,
             )
             self._registry.add_prompt(prompt)
             return fn
@@ -350,7 +419,7 @@ class Server(Serving):
         Legacy sessions subscribed with ``resources/subscribe``; modern clients
         through ``subscriptions/listen``. Returns how many were notified.
         """
-        return self._core.hub.resource_updated(uri)
+        return self._core.resource_updated(uri)
 
     def forward_logging(
         self, logger: logging.Logger | str | None = None, level: int = logging.DEBUG
