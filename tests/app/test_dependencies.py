@@ -60,7 +60,7 @@ def build(pool: Pool, **kw: Any) -> Server:
     @server.tool()
     async def both(
         who: Annotated[str, Depends(user)],
-        db: str = Depends(get_db),  # noqa: B008  (the default form; once per request)
+        db: str = Depends(get_db),
         conf: dict[str, str] = Depends(settings),  # noqa: B008
     ) -> str:
         return f"{who} {db} {conf['region']}"
