@@ -23,7 +23,7 @@ from .._tools import Tool, ToolArgumentsError, to_call_result
 from .._visibility import caller_scopes, check_scopes, may_list
 from ._common import error_result, input_required, resume
 
-__all__ = ["call_tool", "tools_call", "tools_list"]
+__all__ = ["call_tool", "tools_list"]
 
 log = logging.getLogger("trio_mcp")
 
@@ -45,12 +45,6 @@ async def tools_list(
         if may_list(t, granted)
     ]
     return core.registry.page("tools", items, req.params.get("cursor"))
-
-
-async def tools_call(
-    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
-) -> dict[str, Any]:
-    return await call_tool(core, req, peer, ctx)
 
 
 async def call_tool(
