@@ -9,6 +9,12 @@ measurement on stderr and a summary on stdout::
 
     git worktree add /tmp/base <commit> && make -C /tmp/base .venv/.installed-dev
     .venv/bin/python -m benchmarks.compare /tmp/base . --reps 5 --concs 1,64
+    .venv/bin/python -m benchmarks.compare /tmp/base . --instructions   # valgrind counts
+
+``--instructions`` counts the instructions per request of ``benchmarks/inproc.py``
+(the real runtime over an in-memory stream) under callgrind: the difference
+between a run of 8,000 and one of 2,000 requests, divided by 6,000, so start-up
+cancels out. Exact and repeatable; slow (minutes).
 
 ``--peer`` picks the server (a name of ``benchmarks/peers.py``) for both trees,
 ``--after-peer`` another one for the second: ``benchmarks.compare . . --peer
@@ -57,6 +63,41 @@ def measure(
     }
 
 
+def instructions(tree: Path, n: int, conc: int) -> int:
+    """Instructions callgrind counts for ``benchmarks/inproc.py N C`` in ``tree``."""
+    out = subprocess.run(
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            str(tree / ".venv/bin/python"),
+            "-m",
+            "benchmarks.inproc",
+            str(n),
+            str(conc),
+        ],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    line = next(ln for ln in out.stderr.splitlines() if "Collected" in ln)
+    return int(line.split()[-1])
+
+
+def main_instructions(trees: dict[str, Path], concs: str) -> int:
+    print("instructions per request (callgrind, benchmarks/inproc.py, (N=8000 - N=2000) / 6000)")
+    for conc in (int(c) for c in concs.split(",")):
+        per = {}
+        for name, tree in trees.items():
+            per[name] = (instructions(tree, 8000, conc) - instructions(tree, 2000, conc)) / 6000
+        print(
+            f"  {conc:>4} in flight: before {per['before']:,.0f}  after {per['after']:,.0f}"
+            f"  after/before {per['after'] / per['before']:.3f}"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("before", type=Path, help="checkout of the base commit (with .venv)")
@@ -67,8 +108,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tool", default="echo", choices=["echo", "add"])
     parser.add_argument("--peer", default="trio_mcp", help="server of benchmarks/peers.py")
     parser.add_argument("--after-peer", default=None, help="another server for 'after'")
+    parser.add_argument(
+        "--instructions", action="store_true", help="count instructions under callgrind instead"
+    )
     args = parser.parse_args(argv)
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
+    if args.instructions:
+        return main_instructions(trees, args.concs)
     peers = {"before": args.peer, "after": args.after_peer or args.peer}
     samples: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     for rep in range(args.reps):

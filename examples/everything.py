@@ -20,7 +20,7 @@ and the tasks fixtures (``greet``, ``slow_compute``, ``failing_job``,
 Everything named ``extra_*`` / ``extra://*`` is NOT in the reference: it exists so
 tests can reach the rest of the server surface (resource-updated notifications,
 run-time list changes, roots, URL elicitation, resource links and tool metadata,
-completion values).
+structured output, completion values).
 
 Run it::
 
@@ -37,7 +37,7 @@ import inspect
 import json
 import logging
 import sys
-from typing import Annotated, Any
+from typing import Annotated, Any, TypedDict
 
 from trio_mcp import (
     AudioContent,
@@ -479,17 +479,19 @@ def build(page_size: int | None = None) -> Server:
         """EXTRA: add or remove a dynamic tool, prompt or resource ("tool"/"prompt"/"resource")."""
         if kind == "tool":
             if present:
-                server.tool(name="extra_dynamic_tool")(_dynamic_tool)
+                server.tool(name="extra_dynamic_tool", replace=True)(_dynamic_tool)
             else:
                 server.remove_tool("extra_dynamic_tool")
         elif kind == "prompt":
             if present:
-                server.prompt(name="extra_dynamic_prompt")(_dynamic_prompt)
+                server.prompt(name="extra_dynamic_prompt", replace=True)(_dynamic_prompt)
             else:
                 server.remove_prompt("extra_dynamic_prompt")
         elif kind == "resource":
             if present:
-                server.resource("extra://dynamic", mime_type="text/plain")(_dynamic_resource)
+                server.resource("extra://dynamic", mime_type="text/plain", replace=True)(
+                    _dynamic_resource
+                )
             else:
                 server.remove_resource("extra://dynamic")
         else:
@@ -553,10 +555,23 @@ def build(page_size: int | None = None) -> Server:
             meta={"example.com/trace": "t-1"},
         )
 
+    @server.tool(title="Weather")
+    def extra_structured_weather(city: str = "Paris") -> Weather:
+        """EXTRA: structured output (an outputSchema, structuredContent from 2025-06-18)."""
+        return {"city": city, "celsius": 21.5, "conditions": ["sunny", "dry"]}
+
     # The logging bridge: records of "everything.*" loggers emitted while a request
     # is handled reach that request's client (subject to the client's level).
     server.forward_logging("everything")
     return server
+
+
+class Weather(TypedDict):
+    """What extra_structured_weather returns (its outputSchema)."""
+
+    city: str
+    celsius: float
+    conditions: list[str]
 
 
 EXTRA_ITEMS_TEMPLATE = "extra://items/{category}/{item}"

@@ -28,12 +28,13 @@ def test_list_and_call() -> None:
     assert listed.returncode == 0, listed.stderr
     assert "add(a: number, b: number)" in listed.stdout
     raw = run("list", HELLO, "--json")
-    assert [t["name"] for t in json.loads(raw.stdout)] == ["add", "echo"]
+    assert [t["name"] for t in json.loads(raw.stdout)["tools"]] == ["add", "echo"]
     called = run("call", HELLO, "add", "a=1", "b=2.5")
     assert (called.returncode, called.stdout.strip()) == (0, "3.5")
+    # text is a string parameter: the value is taken as it is, JSON-looking or not
     echoed = run("call", HELLO, "echo", 'text={"not": "a string"}', "--json")
-    assert echoed.returncode == 1  # a JSON object is not a string: the tool reports an error
-    assert json.loads(echoed.stdout)["isError"] is True
+    assert echoed.returncode == 0, echoed.stderr
+    assert json.loads(echoed.stdout)["content"][0]["text"] == '{"not": "a string"}'
 
 
 def test_call_any_server_by_command_line() -> None:

@@ -63,11 +63,98 @@ def test_layer_imports_only_lower_layers(layer: str) -> None:
         )
 
 
+def test_client_never_imports_the_server() -> None:
+    """The client is beside the server stack, not on it: _errors, _wire, _schema and
+    _protocol (constants), and trio; never _runtime, _transports or _app."""
+    imported = imports_of("_client")
+    forbidden = ["_runtime", "_transports", "_app", "testing", "client", "_cli"]
+    offenders = {
+        m
+        for m in imported
+        for f in forbidden
+        if m == f"trio_mcp.{f}" or m.startswith(f"trio_mcp.{f}.")
+    }
+    assert not offenders, f"_client imports {sorted(offenders)}"
+    lower = {
+        m for m in imported if m.startswith("trio_mcp.") and not m.startswith("trio_mcp._client")
+    }
+    assert {m.split(".")[1] for m in lower} <= {"_errors", "_wire", "_schema", "_protocol"}
+
+
+def test_import_trio_mcp_imports_only_its_dependencies() -> None:
+    """trio, attrs, cattrs, orjson: httpx only once an HTTP client is made."""
+    code = (
+        "import sys; before = set(sys.modules); import trio_mcp, trio_mcp.client;"
+        " print('\\n'.join(sorted(set(sys.modules) - before)))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    tops = {m.split(".")[0] for m in out.stdout.split()}
+    third_party = {m for m in tops if m not in sys.stdlib_module_names and not m.startswith("_")}
+    assert third_party <= {
+        "trio_mcp",
+        "trio",
+        "attrs",
+        "attr",
+        "cattrs",
+        "cattr",
+        "orjson",
+        "outcome",
+        "sniffio",
+        "sortedcontainers",
+        "idna",
+        "exceptiongroup",
+        "typing_extensions",
+    }, third_party
+    assert "httpx" not in tops
+
+
 def test_import_trio_mcp_never_imports_the_official_sdk() -> None:
     modules = loaded_after_import("trio_mcp")
     assert not {m for m in modules if m == "mcp" or m.startswith("mcp.")}
     assert "trio_mcp.testing" not in modules
-    assert "pydantic" not in modules
+    assert not {m for m in modules if m.split(".")[0] in ("pydantic", "annotated_types")}
+
+
+def test_typed_tools_without_pydantic_never_import_it() -> None:
+    # Every type trio_mcp supports natively, registered and called: pydantic and
+    # annotated-types are looked up in sys.modules, never imported.
+    code = """
+import dataclasses, datetime, decimal, pathlib, sys, uuid
+from typing import Annotated, NamedTuple
+import trio
+from trio_mcp import Pattern, Server
+from trio_mcp.testing import connect
+
+@dataclasses.dataclass
+class Box:
+    size: int
+
+class Pair(NamedTuple):
+    a: int
+
+server = Server("typed")
+
+@server.tool
+def typed(box: Box, pair: Pair, when: datetime.datetime, who: uuid.UUID, price: decimal.Decimal,
+          where: pathlib.Path, data: bytes, code: Annotated[str, Pattern("^[a-z]+$")]) -> Box:
+    return box
+
+async def main():
+    async with connect(server) as client:
+        args = {"box": {"size": 1}, "pair": {"a": 1}, "when": "2024-01-02T03:04:05Z",
+                "who": str(uuid.uuid4()), "price": "1.5", "where": "/", "data": "aGk=", "code": "ab"}
+        result = await client.call_tool("typed", args)
+        assert result["structuredContent"] == {"size": 1}, result
+        bad = await client.call_tool("typed", {**args, "code": "AB"})
+        assert bad["isError"], bad
+
+trio.run(main)
+print("\\n".join(sorted(sys.modules)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = set(out.stdout.split())
+    assert "trio_mcp" in modules
+    assert not {m for m in modules if m.split(".")[0] in ("pydantic", "annotated_types")}
 
 
 def _module_graph() -> dict[str, set[str]]:

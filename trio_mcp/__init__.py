@@ -34,6 +34,7 @@ from ._app import Settings as Settings
 from ._app import SettingsError as SettingsError
 from ._app import Tool as Tool
 from ._app import TTLCache as TTLCache
+from ._client import Client as Client
 from ._errors import InsufficientScope as InsufficientScope
 from ._errors import InternalError as InternalError
 from ._errors import InvalidParams as InvalidParams
@@ -55,6 +56,7 @@ from ._schema import AudioContent as AudioContent
 from ._schema import EmbeddedResource as EmbeddedResource
 from ._schema import ImageContent as ImageContent
 from ._schema import McpHeader as McpHeader
+from ._schema import Pattern as Pattern
 from ._schema import ResourceLink as ResourceLink
 from ._schema import TextContent as TextContent
 from ._schema import ToolResult as ToolResult
@@ -67,6 +69,7 @@ __all__ = [
     "AccessToken",
     "AudioContent",
     "BearerAuth",
+    "Client",
     "ClientCapabilityMissing",
     "Completion",
     "CompletionRequest",
@@ -87,6 +90,7 @@ __all__ = [
     "Message",
     "MethodNotFound",
     "ParseError",
+    "Pattern",
     "ProtocolError",
     "RateLimited",
     "ResourceContents",

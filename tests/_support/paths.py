@@ -11,6 +11,7 @@ SERVERS = ROOT / "tests" / "servers"
 HELLO = EXAMPLES / "hello.py"
 EVERYTHING = EXAMPLES / "everything.py"
 SEED = EXAMPLES / "seed_server.py"
+SEED_TYPED = EXAMPLES / "seed_server_typed.py"  # the same server, pydantic + dataclasses
 ASYNCIO_HTTP = EXAMPLES / "asyncio_http.py"
 
 FAULTY = SERVERS / "faulty_server.py"

@@ -22,7 +22,7 @@ from trio_mcp._app._answers import (
     check_roots,
     check_sampling,
 )
-from trio_mcp.client import open_process_client
+from trio_mcp.testing import connect_process
 
 EVERYTHING = [sys.executable, str(Path(__file__).resolve().parents[2] / "examples/everything.py")]
 CAPS = {"elicitation": {"form": {}}}
@@ -39,7 +39,7 @@ FORGED: list[dict[str, Any]] = [
 @pytest.mark.parametrize("answer", FORGED)
 async def test_forged_elicitation_answers_are_refused_legacy(answer: dict[str, Any]) -> None:
     with trio.fail_after(60):
-        async with open_process_client(EVERYTHING, capabilities=CAPS) as client:
+        async with connect_process(EVERYTHING, capabilities=CAPS) as client:
             client.responders["elicitation/create"] = lambda params: answer
             with pytest.raises(McpError) as info:
                 await client.call_tool("confirm_delete", {"filename": "prod.db"})
@@ -56,7 +56,7 @@ async def test_forged_elicitation_answers_are_refused_legacy(answer: dict[str, A
 @pytest.mark.parametrize("answer", FORGED)
 async def test_forged_elicitation_answers_are_refused_modern(answer: dict[str, Any]) -> None:
     with trio.fail_after(60):
-        async with open_process_client(EVERYTHING, era="modern", capabilities=CAPS) as client:
+        async with connect_process(EVERYTHING, era="modern", capabilities=CAPS) as client:
             first = await client.call_tool("confirm_delete", {"filename": "prod.db"})
             assert first["resultType"] == "input_required"
             (key,) = first["inputRequests"]

@@ -108,7 +108,7 @@ async def test_legacy_server_request_obeys_deadline(autojump_clock: trio.testing
         server, capabilities={"elicitation": {}}
     ) as client:  # no responder answers...
         client.responders.clear()
-        client._nursery = None  # ...and the client never replies at all
+        client.answer_server_requests = False  # ...and the client never replies at all
         result = await client.call_tool("ask")
         assert result["isError"] is True and "timed out" in result["content"][0]["text"]
         await trio.sleep(0.1)

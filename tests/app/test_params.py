@@ -14,8 +14,7 @@ import pytest
 import trio
 
 from trio_mcp import McpError, Server
-from trio_mcp.client import open_process_client
-from trio_mcp.testing import connect
+from trio_mcp.testing import connect, connect_process
 
 EVERYTHING = Path(__file__).resolve().parents[2] / "examples" / "everything.py"
 
@@ -131,7 +130,7 @@ async def test_listen_params_are_checked() -> None:
 async def test_completion_with_wrong_types_over_stdio_real_process() -> None:
     """The real process answers -32602 (not -32603 "unhashable type") and stays up."""
     with trio.fail_after(60):
-        async with open_process_client([sys.executable, str(EVERYTHING)]) as client:
+        async with connect_process([sys.executable, str(EVERYTHING)]) as client:
             for params in [
                 {"ref": {"type": "ref/prompt", "name": ["x"]}, "argument": {"name": "a"}},
                 {"ref": {"type": "ref/resource", "uri": {"u": 1}}, "argument": {"name": "a"}},

@@ -15,7 +15,8 @@ import trio
 import trio.testing
 
 from trio_mcp import Context, McpError, Server, TextContent, ToolResult
-from trio_mcp.testing import Client, connect
+from trio_mcp.testing import RawClient as Client
+from trio_mcp.testing import connect
 
 TASKS = "io.modelcontextprotocol/tasks"
 RELATED = "io.modelcontextprotocol/related-task"

@@ -16,12 +16,14 @@ from typing import Any
 
 import pytest
 import trio
-from _support.paths import SEED
+from _support.paths import SEED, SEED_TYPED
 
 mcp = pytest.importorskip("mcp")
 
 from _support.sdk_client import LIMIT, MODES, connect, text  # noqa: E402
 from mcp import MCPError  # noqa: E402
+
+SEEDS = pytest.mark.parametrize("seed", [SEED, SEED_TYPED], ids=["attrs", "pydantic"])
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -70,10 +72,11 @@ def seed_root(tmp_path: Path) -> Path:
     return root
 
 
+@SEEDS
 @pytest.mark.parametrize("mode", MODES)
-async def test_seed_server_tools_and_prompt(mode: str, seed_root: Path) -> None:
+async def test_seed_server_tools_and_prompt(mode: str, seed: Path, seed_root: Path) -> None:
     with trio.fail_after(LIMIT):
-        async with connect(mode, SEED, env={"SEED_ROOT": str(seed_root)}) as client:
+        async with connect(mode, seed, env={"SEED_ROOT": str(seed_root)}) as client:
             tools = {t.name: t for t in (await client.list_tools()).tools}
             assert set(tools) == {"add_numbers", "search", "api_get"}
             assert tools["add_numbers"].input_schema["properties"]["a"] == {
@@ -104,6 +107,16 @@ async def test_seed_server_tools_and_prompt(mode: str, seed_root: Path) -> None:
                 r = await client.call_tool("search", bad)
                 assert r.is_error, bad
                 assert text(r).startswith("Invalid arguments for tool search"), text(r)
+            if seed == SEED_TYPED:  # pydantic's errors, as $.path lines
+                r = await client.call_tool("search", {"query": " x", "limit": 0})
+                assert text(r) == (
+                    "Invalid arguments for tool search: $.query: Value error, query cannot "
+                    "have leading/trailing whitespace; $.limit: Input should be greater than "
+                    "or equal to 1"
+                )
+                schema = tools["search"].input_schema
+                assert schema["properties"]["limit"]["maximum"] == 100
+                assert schema["additionalProperties"] is False
 
             [prompt] = (await client.list_prompts()).prompts
             assert prompt.name == "code_review"
@@ -117,11 +130,12 @@ async def test_seed_server_tools_and_prompt(mode: str, seed_root: Path) -> None:
             )
 
 
+@SEEDS
 @pytest.mark.parametrize("mode", MODES)
-async def test_seed_server_resources_confined(mode: str, seed_root: Path) -> None:
+async def test_seed_server_resources_confined(mode: str, seed: Path, seed_root: Path) -> None:
     not_found = -32002 if mode == "legacy" else -32602
     with trio.fail_after(LIMIT):
-        async with connect(mode, SEED, env={"SEED_ROOT": str(seed_root)}) as client:
+        async with connect(mode, seed, env={"SEED_ROOT": str(seed_root)}) as client:
             [settings] = (await client.read_resource("config://settings")).contents
             config = json.loads(settings.text)  # type: ignore[union-attr]
             assert config["api_key_configured"] is False
@@ -157,9 +171,10 @@ async def test_seed_server_resources_confined(mode: str, seed_root: Path) -> Non
                 assert info.value.code == not_found, missing
 
 
-async def test_seed_server_api_key_required_only_for_api_get(seed_root: Path) -> None:
+@SEEDS
+async def test_seed_server_api_key_required_only_for_api_get(seed: Path, seed_root: Path) -> None:
     with trio.fail_after(LIMIT):
-        async with connect("legacy", SEED, env={"SEED_ROOT": str(seed_root)}) as client:
+        async with connect("legacy", seed, env={"SEED_ROOT": str(seed_root)}) as client:
             r = await client.call_tool("api_get", {"path": "items"})
             assert r.is_error
             assert "API_KEY environment variable is required" in text(r)
@@ -168,12 +183,13 @@ async def test_seed_server_api_key_required_only_for_api_get(seed_root: Path) ->
             )
 
 
+@SEEDS
 @pytest.mark.parametrize("mode", MODES)
-async def test_seed_server_api_get_cached(mode: str, seed_root: Path) -> None:
+async def test_seed_server_api_get_cached(mode: str, seed: Path, seed_root: Path) -> None:
     _Api.hits.clear()
     with fake_api() as url, trio.fail_after(LIMIT):
         env = {"SEED_ROOT": str(seed_root), "API_KEY": "k-123", "API_ENDPOINT": url}
-        async with connect(mode, SEED, env=env) as client:
+        async with connect(mode, seed, env=env) as client:
             first = await client.call_tool("api_get", {"path": "/items/1"})
             again = await client.call_tool("api_get", {"path": "items/1"})
             other = await client.call_tool("api_get", {"path": "items/2"})

@@ -78,10 +78,7 @@ def test_initialize_echoes_supported_version(version: str) -> None:
     assert result["protocolVersion"] == version
     assert result["serverInfo"] == {"name": "srv", "version": "1.2"}
     assert result["capabilities"] == {"tools": {"listChanged": True}}
-    if version == "2024-11-05":
-        assert "instructions" not in result
-    else:
-        assert result["instructions"] == "Be nice."
+    assert result["instructions"] == "Be nice."  # every legacy schema defines it, 2024-11-05 too
 
 
 def test_initialize_unknown_version_answers_latest_legacy() -> None:

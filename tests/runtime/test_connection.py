@@ -9,6 +9,7 @@ import trio
 import trio.testing
 
 from trio_mcp import Context, McpError, Server
+from trio_mcp._wire import encode_line
 from trio_mcp.testing import connect
 
 
@@ -88,6 +89,30 @@ async def test_cancelled_handler_stops_and_gets_no_response(
         assert seen["finished"] == 0
     assert client.unmatched == []
     assert client._waiters[rid].message is None
+
+
+async def test_cancel_in_the_same_read_as_its_request_stops_the_handler(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    """The cancel arrives before the request's task started (one read holds both)."""
+    server, seen = make_server()
+    async with connect(server) as client:
+        call = {
+            "jsonrpc": "2.0",
+            "id": "early",
+            "method": "tools/call",
+            "params": {"name": "sleep", "arguments": {"seconds": 50}},
+        }
+        cancel = {
+            "jsonrpc": "2.0",
+            "method": "notifications/cancelled",
+            "params": {"requestId": "early"},
+        }
+        await client.transport.send_raw(encode_line(call) + encode_line(cancel))  # one write
+        await trio.sleep(100)
+        assert seen["finished"] == 0
+        assert (await client.call_tool("add", {"a": 1, "b": 1}))["content"][0]["text"] == "2.0"
+    assert client.unmatched == []
 
 
 async def test_thousand_concurrent_calls_complete(autojump_clock: trio.testing.MockClock) -> None:

@@ -283,7 +283,7 @@ async def test_modern_listen_stream_and_graceful_shutdown() -> None:
                             msg = json.loads(ev["data"])
                             got.append(msg)
                             if msg.get("method") == "notifications/subscriptions/acknowledged":
-                                server.add_tool(server.tools["echo"])
+                                server.add_tool(server.tools["echo"], replace=True)
                             elif msg.get("method") == "notifications/tools/list_changed":
                                 t.stop()  # the open stream ends gracefully with a result
             methods = [m.get("method") for m in got]
@@ -561,7 +561,9 @@ async def test_legacy_get_stream_gets_list_changed_and_closes_at_shutdown() -> N
                     async for chunk in r.aiter_text():
                         for ev in sse_events(chunk):
                             if not ev.get("data"):
-                                server.add_tool(server.tools["echo"])  # -> list_changed
+                                server.add_tool(
+                                    server.tools["echo"], replace=True
+                                )  # -> list_changed
                                 continue
                             seen.append(json.loads(ev["data"])["method"])
                             t.stop()  # graceful shutdown ends the open stream

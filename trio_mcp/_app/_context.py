@@ -12,15 +12,15 @@ import trio
 
 from .._errors import CAPABILITY_NOT_SUPPORTED, McpError
 from .._protocol import Era, IncomingRequest, log_enabled
-from .._runtime import AccessToken, HttpRequestInfo
 from .._schema import schema_for
 from .._wire import Id
 from ._answers import check_elicitation, check_roots, check_sampling
 from ._messages import messages_of
 from ._mrtr import InputRequired
+from ._request_view import RequestView
 
 if TYPE_CHECKING:
-    from .._runtime import Peer
+    from .._runtime import AccessToken, HttpRequestInfo, Peer
     from ._cache import TTLCache
     from ._core import ServerCore
     from ._server import Server
@@ -65,7 +65,7 @@ current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar
 
 
 @attrs.define(eq=False)
-class Context:
+class Context(RequestView):
     """What a handler knows about its request and can do with it.
 
     Declare it by annotation and the runtime injects it::
@@ -96,43 +96,6 @@ class Context:
     _timings: dict[str, float] | None = attrs.field(default=None, init=False)
     _dependency_cache: dict[Any, Any] | None = attrs.field(default=None, init=False)
     _http: HttpRequestInfo | None = attrs.field(default=None, init=False)
-
-    @property
-    def method(self) -> str:
-        """The MCP method of this request (``"tools/call"``...)."""
-        return self.request.method
-
-    @property
-    def params(self) -> dict[str, Any]:
-        """The request's params (``_meta`` included).
-
-        A middleware may replace them before calling the next one
-        (``ctx.params = {...}``); what follows, the handler included, sees the
-        new params. Mutate a copy, not the dict itself: the original is also
-        what the request's deadline and MRTR state were computed from.
-        """
-        return self.request.params
-
-    @params.setter
-    def params(self, params: dict[str, Any]) -> None:
-        self.request = attrs.evolve(self.request, params=params)
-
-    @property
-    def timings(self) -> dict[str, float]:
-        """Seconds spent, by name, as middleware recorded them (see ``Timing``)."""
-        if self._timings is None:
-            self._timings = {}
-        return self._timings
-
-    @property
-    def http(self) -> HttpRequestInfo | None:
-        """The HTTP request this request came in (method, path, headers, client, token).
-
-        ``None`` over stdio and other streams.
-        """
-        if self._http is None:
-            self._http = self._conn.http_request(self.request.id)
-        return self._http
 
     @property
     def server(self) -> Server:
@@ -196,8 +159,7 @@ class Context:
 
         Its ``subject``, ``scopes`` and ``claims`` are what the verifier returned.
         """
-        token = getattr(self._conn, "token", None)
-        return token if isinstance(token, AccessToken) else None
+        return self._conn.token
 
     @property
     def cancel_scope(self) -> trio.CancelScope:
@@ -285,7 +247,7 @@ class Context:
 
     def _log_enabled(self, level: str) -> bool:
         threshold = self.request.log_level
-        if self.request.era is Era.LEGACY:
+        if self.request.features.set_level:  # legacy: logging/setLevel sets the session's
             threshold = self._conn.session.legacy_log_level
         return log_enabled(threshold, level)
 
@@ -296,8 +258,7 @@ class Context:
         client reconnects with ``Last-Event-ID`` (SSE polling, SEP-1699). Returns
         False where there is no such stream (stdio, the modern era, JSON answers).
         """
-        close = getattr(self._conn, "close_stream", None)
-        return bool(close(self.request.id)) if close is not None else False
+        return self._conn.close_stream(self.request.id)
 
     # ------------------------------------------------- input from the client
 
@@ -333,8 +294,7 @@ class Context:
         requested.setdefault("type", "object")
         requested.setdefault("properties", {})
         params: dict[str, Any] = {"message": message, "requestedSchema": requested}
-        if self.request.era is Era.MODERN or self.protocol_version == "2025-11-25":
-            params["mode"] = "form"
+        params["mode"] = "form"  # the session drops it where the version has no mode
         result = await self._input("elicit", "elicitation/create", params, key)
         return ElicitResult(*check_elicitation(requested, result))
 
@@ -441,7 +401,7 @@ class Context:
     async def _input(
         self, kind: str, method: str, params: dict[str, Any], key: str | None = None
     ) -> dict[str, Any]:
-        if self.request.era is Era.LEGACY:
+        if self.request.features.server_requests:  # legacy: a real request to the client
             return await self._conn.request(method, params, related=self.request.id)
         if key is None:
             key = f"{kind}-{self._input_count}"
@@ -456,7 +416,9 @@ class Context:
 
     def _in_modern_task(self) -> bool:
         return (
-            self.request.era is Era.MODERN and self._run is not None and self._run.task is not None
+            self.request.features.tasks == "extension"
+            and self._run is not None
+            and self._run.task is not None
         )
 
     def _finish(self) -> None:

@@ -11,6 +11,7 @@ results lives here too, since every list is a view of the registry.
 from __future__ import annotations
 
 import base64
+import inspect
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
@@ -83,8 +84,13 @@ class Registry:
 
     # ----------------------------------------------------------------- tools
 
-    def add_tool(self, tool: Tool) -> None:
-        """Register ``tool`` (replacing one of the same name)."""
+    def add_tool(self, tool: Tool, *, replace: bool = False) -> None:
+        """Register ``tool``.
+
+        Raises:
+            ValueError: a tool of that name exists and ``replace`` is false.
+        """
+        _check_new("tool", tool.name, self.tools.get(tool.name), replace)
         tool.enabled = self.rules.allows((tool.name,), tool.tags)
         self.tools[tool.name] = tool
         self.on_change("tools")
@@ -110,12 +116,20 @@ class Registry:
 
     # ------------------------------------------------------------- resources
 
-    def add_resource(self, item: Resource | ResourceTemplate) -> None:
-        """Register a fixed resource or a URI template (replacing the same URI)."""
-        item.enabled = self.rules.allows(_keys(item), item.tags)
+    def add_resource(self, item: Resource | ResourceTemplate, *, replace: bool = False) -> None:
+        """Register a fixed resource or a URI template.
+
+        Raises:
+            ValueError: one is registered at that URI (template) and ``replace`` is false.
+        """
         if isinstance(item, ResourceTemplate):
-            self.templates[item.uri_template] = item
+            uri = item.uri_template
+            _check_new("resource template", uri, self.templates.get(uri), replace)
+            item.enabled = self.rules.allows(_keys(item), item.tags)
+            self.templates[uri] = item
         else:
+            _check_new("resource", item.uri, self.resources.get(item.uri), replace)
+            item.enabled = self.rules.allows(_keys(item), item.tags)
             self.resources[item.uri] = item
         self.on_change("resources")
 
@@ -145,8 +159,13 @@ class Registry:
 
     # --------------------------------------------------------------- prompts
 
-    def add_prompt(self, prompt: Prompt) -> None:
-        """Register ``prompt`` (replacing one of the same name)."""
+    def add_prompt(self, prompt: Prompt, *, replace: bool = False) -> None:
+        """Register ``prompt``.
+
+        Raises:
+            ValueError: a prompt of that name exists and ``replace`` is false.
+        """
+        _check_new("prompt", prompt.name, self.prompts.get(prompt.name), replace)
         prompt.enabled = self.rules.allows((prompt.name,), prompt.tags)
         self.prompts[prompt.name] = prompt
         self.on_change("prompts")
@@ -223,6 +242,24 @@ def _keys(item: Any) -> tuple[str, ...]:
     if isinstance(item, ResourceTemplate):
         return (item.name, item.uri_template)
     return (item.name,)
+
+
+def _check_new(kind: str, key: str, existing: Any, replace: bool) -> None:
+    if existing is None or replace:
+        return
+    fn = existing.handler.fn if hasattr(existing, "handler") else existing.fn
+    raise ValueError(
+        f"{kind} {key!r} is already registered (by {_origin(fn)}); pass replace=True to replace it"
+    )
+
+
+def _origin(fn: Callable[..., Any]) -> str:
+    """``name at file:line`` of a function, as far as it can be told."""
+    name = getattr(fn, "__qualname__", None) or repr(fn)
+    code = getattr(inspect.unwrap(fn), "__code__", None)
+    if code is None:
+        return name
+    return f"{name} at {code.co_filename}:{code.co_firstlineno}"
 
 
 def _encode_cursor(offset: int) -> str:

@@ -11,13 +11,13 @@ from typing import Any, Literal, TypeVar, overload
 from .._protocol import ServerInfo
 from .._wire import DEFAULT_MAX_LINE
 from ._cache import TTLCache
-from ._context import current_context
 from ._core import ServerCore
 from ._dispatch import Dispatcher
 from ._functions import docstring
 from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY
 from ._middleware import Middleware, MiddlewareFunction
 from ._mrtr import RequestState
+from ._policies import Policies
 from ._prompts import make_prompt
 from ._registry import Completer, Registry
 from ._resources import Resource, ResourceTemplate, _Handler
@@ -31,10 +31,11 @@ __all__ = ["Server"]
 log = logging.getLogger("trio_mcp")
 
 F = TypeVar("F", bound=Callable[..., Any])
+C = TypeVar("C", bound=Completer)
 Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
 
 
-class Server(Serving):
+class Server(Serving, Policies):
     """An MCP server: tools (and, as they are registered, more) served over any stream.
 
     Args:
@@ -128,47 +129,6 @@ class Server(Serving):
         for mw in middleware:
             self.add_middleware(mw)
 
-    # -------------------------------------------------------------- middleware
-
-    def add_middleware(self, middleware: Middleware | MiddlewareFunction) -> None:
-        """Add a middleware, inside those added before (the first added is outermost).
-
-        ``middleware`` is an ``async def mw(ctx, call_next)`` around every
-        request, or a :class:`~trio_mcp.middleware.Middleware` with hooks per
-        family (``on_call_tool``, ``on_read_resource``, ``on_list_tools``...).
-        It runs in the request's task and cancel scope; see
-        docs/how-to/middleware.md.
-        """
-        if isinstance(middleware, Middleware):
-            middleware.attach(self)
-        elif not callable(middleware):
-            raise TypeError(f"middleware must be a Middleware or a callable, not {middleware!r}")
-        self._core.add_middleware(middleware)
-
-    @property
-    def middleware(self) -> list[Middleware | MiddlewareFunction]:
-        """The server's middleware, outermost first (a copy)."""
-        return list(self._core.middleware)
-
-    # -------------------------------------------------------------- visibility
-
-    def enable(self, *, names: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
-        """Enable tools, resources and prompts by name (or URI) and by tag.
-
-        A name enabled here wins over a disabled tag. Clients hear
-        ``list_changed`` for every list that changed.
-        """
-        self._registry.enable(names, tags)
-
-    def disable(self, *, names: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
-        """Disable tools, resources and prompts by name (or URI) and by tag.
-
-        A disabled component is not listed and is answered as unknown; the
-        rules also apply to components registered later. Clients hear
-        ``list_changed`` for every list that changed.
-        """
-        self._registry.disable(names, tags)
-
     @property
     def cache(self) -> TTLCache[Any, Any]:
         """The server's shared TTL cache (its sweeper runs while the server serves)."""
@@ -232,6 +192,7 @@ class Server(Serving):
         task_start: Literal["immediate", "explicit"] = "immediate",
         tags: Iterable[str] = (),
         scopes: Iterable[str] = (),
+        replace: bool = False,
     ) -> Callable[[F], F]: ...
 
     def tool(
@@ -251,6 +212,7 @@ class Server(Serving):
         task_start: Literal["immediate", "explicit"] = "immediate",
         tags: Iterable[str] = (),
         scopes: Iterable[str] = (),
+        replace: bool = False,
     ) -> F | Callable[[F], F]:
         """Register a function as a tool. Use as ``@server.tool()`` or ``@server.tool``.
 
@@ -277,9 +239,11 @@ class Server(Serving):
             tags: Labels for ``server.enable(tags=...)`` / ``server.disable(tags=...)``.
             scopes: Bearer-token scopes a caller over HTTP needs to see and call
                 it (else not listed, and refused with ``InsufficientScope``).
+            replace: Replace a tool already registered under this name.
 
         Raises:
             TypeError: a parameter's annotation has no JSON Schema.
+            ValueError: a tool of this name is registered and ``replace`` is false.
         """
 
         def register(f: F) -> F:
@@ -298,18 +262,22 @@ class Server(Serving):
                     task_start=task_start,
                     tags=tags,
                     scopes=scopes,
-                )
+                ),
+                replace=replace,
             )
             return f
 
         return register(fn) if fn is not None else register
 
-    def add_tool(self, tool: Tool) -> None:
-        """Register a prepared :class:`Tool` (replacing one of the same name).
+    def add_tool(self, tool: Tool, *, replace: bool = False) -> None:
+        """Register a prepared :class:`Tool`.
 
         While serving, clients hear ``notifications/tools/list_changed``.
+
+        Raises:
+            ValueError: a tool of that name is registered and ``replace`` is false.
         """
-        self._registry.add_tool(tool)
+        self._registry.add_tool(tool, replace=replace)
 
     def remove_tool(self, name: str) -> None:
         """Unregister a tool. Raises ``KeyError`` if there is none by that name."""
@@ -329,6 +297,7 @@ class Server(Serving):
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] = (),
         scopes: Iterable[str] = (),
+        replace: bool = False,
     ) -> Callable[[F], F]:
         """Register a resource handler for ``uri``: fixed, or an RFC 6570 template.
 
@@ -338,7 +307,16 @@ class Server(Serving):
         types. The handler returns ``str`` (text), ``bytes`` (blob), any
         JSON-able value (JSON text) or :class:`ResourceContents`. Raise
         ``FileNotFoundError`` or :class:`~trio_mcp.ResourceNotFound` for a missing one.
+
+        Raises:
+            TypeError: no URI was given (``@server.resource`` used bare).
+            ValueError: a resource (template) is registered at ``uri`` and
+                ``replace`` is false.
         """
+        if not isinstance(uri, str):
+            raise TypeError(
+                "server.resource needs the resource's URI: @server.resource('scheme://...')"
+            )
 
         def register(fn: F) -> F:
             handler = _Handler.of(fn)
@@ -359,7 +337,7 @@ class Server(Serving):
                 item: Resource | ResourceTemplate = ResourceTemplate(uri, **common)  # type: ignore[arg-type]
             else:
                 item = Resource(uri, size=size, **common)  # type: ignore[arg-type]
-            self._registry.add_resource(item)
+            self._registry.add_resource(item, replace=replace)
             return fn
 
         return register
@@ -368,8 +346,14 @@ class Server(Serving):
         """Unregister a resource or template by its URI (template). Raises ``KeyError``."""
         self._registry.remove_resource(uri)
 
+    @overload
+    def prompt(self, fn: F, /) -> F: ...
+
+    @overload
     def prompt(
         self,
+        fn: None = None,
+        /,
         *,
         name: str | None = None,
         title: str | None = None,
@@ -378,14 +362,36 @@ class Server(Serving):
         meta: dict[str, Any] | None = None,
         tags: Iterable[str] = (),
         scopes: Iterable[str] = (),
-    ) -> Callable[[F], F]:
-        """Register a prompt. Arguments come from the signature (strings on the
-        wire, converted to the annotated types); the function returns a ``str``,
-        a :class:`~trio_mcp.Message`, content, or a list of them."""
+        replace: bool = False,
+    ) -> Callable[[F], F]: ...
 
-        def register(fn: F) -> F:
+    def prompt(
+        self,
+        fn: F | None = None,
+        /,
+        *,
+        name: str | None = None,
+        title: str | None = None,
+        description: str | None = None,
+        icons: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
+        replace: bool = False,
+    ) -> F | Callable[[F], F]:
+        """Register a prompt. Use as ``@server.prompt()`` or ``@server.prompt``.
+
+        Arguments come from the signature (strings on the wire, converted to the
+        annotated types); the function returns a ``str``, a
+        :class:`~trio_mcp.Message`, content, or a list of them.
+
+        Raises:
+            ValueError: a prompt of this name is registered and ``replace`` is false.
+        """
+
+        def register(f: F) -> F:
             prompt = make_prompt(
-                fn,
+                f,
                 name=name,
                 title=title,
                 description=description,
@@ -394,24 +400,35 @@ class Server(Serving):
                 tags=tags,
                 scopes=scopes,
             )
-            self._registry.add_prompt(prompt)
-            return fn
+            self._registry.add_prompt(prompt, replace=replace)
+            return f
 
-        return register
+        return register(fn) if fn is not None else register
 
     def remove_prompt(self, name: str) -> None:
         """Unregister a prompt. Raises ``KeyError``."""
         self._registry.remove_prompt(name)
 
-    def completer(self, fn: Completer) -> Completer:
+    @overload
+    def completer(self, fn: C, /) -> C: ...
+
+    @overload
+    def completer(self, fn: None = None, /) -> Callable[[C], C]: ...
+
+    def completer(self, fn: C | None = None, /) -> C | Callable[[C], C]:
         """Register the completion handler for prompt arguments and template variables.
 
+        Use as ``@server.completer`` or ``@server.completer()``.
         ``fn(request: CompletionRequest)`` returns a list of strings or a
         :class:`Completion`; at most 100 values are sent, with ``total`` and
-        ``hasMore`` filled in.
+        ``hasMore`` filled in. A later registration replaces the handler.
         """
-        self._registry.completer = fn
-        return fn
+
+        def register(f: C) -> C:
+            self._registry.completer = f
+            return f
+
+        return register(fn) if fn is not None else register
 
     def notify_resource_updated(self, uri: str) -> int:
         """Tell every client subscribed to ``uri`` that it changed, in either era.
@@ -421,56 +438,7 @@ class Server(Serving):
         """
         return self._core.resource_updated(uri)
 
-    def forward_logging(
-        self, logger: logging.Logger | str | None = None, level: int = logging.DEBUG
-    ) -> logging.Handler:
-        """Send records of the standard ``logging`` module to the client.
-
-        Records emitted while a request is being handled go to that request's
-        client as ``notifications/message`` (subject to the client's level).
-        Returns the installed handler (remove it with ``logger.removeHandler``).
-        """
-        target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
-        handler = _ClientLogHandler(level)
-        target.addHandler(handler)
-        self._core.bridged = True  # every request now carries a Context the bridge can find
-        return handler
-
     @property
     def tools(self) -> dict[str, Tool]:
         """The registered tools by name (a copy)."""
         return dict(self._registry.tools)
-
-    def background(self, fn: Callable[..., Awaitable[Any]]) -> Callable[..., Awaitable[Any]]:
-        """Run ``fn()`` in the server's nursery while it serves; cancelled at shutdown.
-
-        Usable as a decorator. ``fn`` may accept ``task_status`` (nursery start
-        protocol); serving begins once it called ``task_status.started()``.
-        """
-        self._background.append(fn)
-        return fn
-
-
-_LEVELS = {
-    logging.DEBUG: "debug",
-    logging.INFO: "info",
-    logging.WARNING: "warning",
-    logging.ERROR: "error",
-    logging.CRITICAL: "critical",
-}
-
-
-class _ClientLogHandler(logging.Handler):
-    """Forwards records emitted during a request to that request's client."""
-
-    def emit(self, record: logging.LogRecord) -> None:
-        ctx = current_context.get()
-        if ctx is None:
-            return
-        level = _LEVELS.get(record.levelno) or (
-            "debug" if record.levelno < logging.INFO else "info"
-        )
-        try:
-            ctx.log_nowait(level, self.format(record), logger=record.name)
-        except Exception:
-            self.handleError(record)

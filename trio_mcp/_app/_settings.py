@@ -45,6 +45,11 @@ def _non_negative(inst: Any, attribute: attrs.Attribute[Any], value: Any) -> Non
         raise SettingsError(f"{attribute.name}: must not be negative, got {value!r}")
 
 
+def _port(inst: Any, attribute: attrs.Attribute[Any], value: int) -> None:
+    if not 0 <= value <= 65535:
+        raise SettingsError(f"{attribute.name}: a port is 0..65535, got {value!r}")
+
+
 def _log_level(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
     if value.upper() not in _LOG_LEVELS:
         raise SettingsError(
@@ -73,7 +78,7 @@ class Settings:
     max_message_size: int = attrs.field(default=DEFAULT_MAX_LINE, validator=_positive)
     log_level: str = attrs.field(default="INFO", validator=_log_level)
     http_host: str = "127.0.0.1"
-    http_port: int = attrs.field(default=8000, validator=_non_negative)
+    http_port: int = attrs.field(default=8000, validator=_port)
     http_path: str = "/mcp"
     http_allowed_origins: tuple[str, ...] = ()
 

@@ -36,18 +36,18 @@ import attrs
 import trio
 
 from .._errors import CAPABILITY_NOT_SUPPORTED, InvalidParams, McpError
-from .._protocol import Era, IncomingRequest, ServerSession
+from .._protocol import FEATURES, Era, IncomingRequest, ServerSession
 from .._wire import Id
 from ._context import Context, current_context
 from ._functions import error_text
 from ._mrtr import InputRequired
+from ._task_wire import created_result, legacy_task
 from ._tools import Tool, to_call_result
 
 if TYPE_CHECKING:
-    from .._runtime import HttpRequestInfo, Peer
+    from .._runtime import AccessToken, HttpRequestInfo, Peer
 
 __all__ = [
-    "LEGACY_TASKS_VERSION",
     "RELATED_TASK",
     "TASKS_EXTENSION",
     "Task",
@@ -61,14 +61,17 @@ log = logging.getLogger("trio_mcp")
 TaskSupport = Literal["forbidden", "optional", "required"]
 TASKS_EXTENSION = "io.modelcontextprotocol/tasks"
 RELATED_TASK = "io.modelcontextprotocol/related-task"
-LEGACY_TASKS_VERSION = "2025-11-25"
 TERMINAL = frozenset({"completed", "failed", "cancelled"})
-#: What a server with task-capable tools adds to its capabilities, per protocol version.
+_DESIGN_CAPABILITIES: dict[str, dict[str, Any]] = {
+    "core": {"tasks": {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}},
+    "extension": {"extensions": {TASKS_EXTENSION: {}}},
+}
+#: What a server with task-capable tools adds to its capabilities, per protocol version
+#: (from each version's task design in the feature table).
 TASK_CAPABILITIES: dict[str, dict[str, Any]] = {
-    LEGACY_TASKS_VERSION: {
-        "tasks": {"list": {}, "cancel": {}, "requests": {"tools": {"call": {}}}}
-    },
-    "2026-07-28": {"extensions": {TASKS_EXTENSION: {}}},
+    version: _DESIGN_CAPABILITIES[row.tasks]
+    for version, row in FEATURES.items()
+    if row.tasks is not None
 }
 
 
@@ -94,7 +97,7 @@ def owner_of(req: IncomingRequest, peer: Peer) -> object:
     """Who may see a task: the legacy session, or the modern request's auth subject."""
     if req.era is Era.LEGACY:
         return peer.session
-    return getattr(peer, "subject", None)
+    return peer.subject
 
 
 @attrs.define(eq=False)
@@ -217,45 +220,6 @@ class Task:
         finally:
             self.legacy_asks -= 1
             self._after_input()
-
-
-def _base(task: Task) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "taskId": task.id,
-        "status": task.status,
-        "createdAt": task.created,
-        "lastUpdatedAt": task.updated,
-    }
-    if task.message is not None:
-        out["statusMessage"] = task.message
-    return out
-
-
-def legacy_task(task: Task) -> dict[str, Any]:
-    """The 2025-11-25 ``Task`` object (``ttl``, ``pollInterval``)."""
-    return {**_base(task), "ttl": task.ttl_ms, "pollInterval": task.poll_ms}
-
-
-def modern_task(task: Task, *, detailed: bool = False) -> dict[str, Any]:
-    """The extension's ``Task`` (``ttlMs``, ``pollIntervalMs``); ``detailed`` inlines the rest."""
-    out = {**_base(task), "ttlMs": task.ttl_ms, "pollIntervalMs": task.poll_ms}
-    if detailed:
-        if task.status == "completed" and task.result is not None:
-            out["result"] = task.result
-        elif task.status == "failed" and task.error is not None:
-            out["error"] = task.error
-        elif task.status == "input_required":
-            out["inputRequests"] = {
-                k: {"method": a.method, "params": a.params} for k, a in task.asks.items()
-            }
-    return out
-
-
-def created_result(task: Task) -> dict[str, Any]:
-    """The ``CreateTaskResult`` for the task's era."""
-    if task.era is Era.LEGACY:
-        return {"task": legacy_task(task)}
-    return {"resultType": "task", **modern_task(task)}
 
 
 class TaskStore:
@@ -428,8 +392,19 @@ class TaskPeer:
     inner: Peer
     task: Task
 
+    @property
+    def token(self) -> AccessToken | None:
+        return self.inner.token  # who started the task
+
+    @property
+    def subject(self) -> str | None:
+        return self.inner.subject
+
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self.task.scope
+
+    def close_stream(self, rid: Id) -> bool:
+        return False  # the call was answered with the task: no stream of it is left
 
     def http_request(self, rid: Id) -> HttpRequestInfo | None:
         return self.inner.http_request(rid)

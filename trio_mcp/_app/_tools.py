@@ -3,10 +3,16 @@
 At decoration time, :func:`make_tool` reads the signature once and builds:
 
 * ``input_schema`` (JSON Schema 2020-12) from the parameters' annotations, or
-  from an attrs class when the function takes exactly one attrs-typed argument;
-* an attrs model of the arguments that the private strict converter structures
-  the client's ``arguments`` into (validated once, on the way in);
-* ``output_schema`` when the return annotation is an attrs class or TypedDict.
+  from the class when the function takes exactly one argument whose type is a
+  class of named fields (attrs, dataclass, pydantic model): its fields are the
+  arguments;
+* a model of the arguments (that class, or an attrs class made of the
+  parameters) that the private strict converter structures the client's
+  ``arguments`` into (validated once, on the way in);
+* ``output_schema`` when the return annotation is structured: an object type
+  as is, any other type with a schema (a list, a ``datetime``, a union...)
+  wrapped as ``{"result": ...}``. Plain ``str``/``int``/``float``/``bool``
+  returns and content stay unstructured text/content.
 
 A parameter annotated with :class:`~trio_mcp.Context` is injected, not exposed;
 so is one marked ``Depends(fn)`` (solved per call, see :mod:`._depends`).
@@ -14,6 +20,7 @@ so is one marked ``Depends(fn)`` (solved per call, see :mod:`._depends`).
 
 from __future__ import annotations
 
+import collections.abc
 import inspect
 import math
 import types
@@ -27,13 +34,14 @@ import cattrs
 from .._errors import McpError
 from .._schema import (
     ToolResult,
+    UnsupportedType,
     describe,
     error_paths,
+    is_model_class,
     make_converter,
     schema_for,
 )
 from .._schema._content import CONTENT_TYPES
-from .._schema._jsonschema import attrs_schema, typed_dict_schema
 from .._wire import encode
 from ._context import Context
 from ._depends import Depends, dependency_of, with_dependencies
@@ -72,6 +80,8 @@ class Tool:
     _context_param: str | None = None
     _is_async: bool = True
     _fields: tuple[str, ...] = ()
+    _wrapped: bool = False
+    """The output schema is ``{"result": ...}`` around the return type's own."""
     asyncio: bool = False
     """Run on the asyncio loop (trio-asyncio): for asyncio-only libraries."""
     task_support: str = "forbidden"
@@ -191,21 +201,23 @@ def make_tool(
     model: type | None = None
     model_param: str | None = None
     fields: tuple[str, ...] = ()
-    if len(params) == 1 and _is_attrs_class(hints.get(params[0].name)):
-        model = hints[params[0].name]
+    defs: dict[str, Any] = {}
+    lone = _lone_model_schema(params, hints)
+    if lone is not None:
+        model, input_schema = hints[params[0].name], lone
         model_param = params[0].name
-        input_schema = attrs_schema(hints[params[0].name])
     else:
         props: dict[str, Any] = {}
         required: list[str] = []
         model_fields: dict[str, Any] = {}
         for p in params:
             ann = hints.get(p.name, Any)
-            prop = schema_for(ann)
+            prop = schema_for(ann, defs)
             if p.default is not p.empty:
                 try:
-                    encode(p.default)
-                    prop["default"] = p.default
+                    default = converter.unstructure(p.default)
+                    encode(default)
+                    prop["default"] = default
                 except TypeError:
                     pass
             else:
@@ -228,15 +240,15 @@ def make_tool(
                 f"{fn.__name__}_arguments", model_fields, kw_only=True, slots=True
             )
             fields = tuple(model_fields)
+    if defs:
+        input_schema["$defs"] = defs
+    if model is not None:
+        try:  # build the structuring function now: a type cattrs cannot handle fails here
+            converter.get_structure_hook(model)
+        except cattrs.StructureHandlerNotFoundError as exc:
+            raise TypeError(f"tool {fn.__name__!r}: cannot validate arguments: {exc}") from None
 
-    output_schema: dict[str, Any] | None = None
-    ret = hints.get("return")
-    if isinstance(ret, type) and issubclass(ret, (ToolResult, *CONTENT_TYPES)):
-        pass  # content, not structured output
-    elif isinstance(ret, type) and attrs.has(ret):
-        output_schema = attrs_schema(ret)
-    elif ret is not None and typing.is_typeddict(ret):
-        output_schema = typed_dict_schema(ret)
+    output_schema, wrapped = output_schema_for(hints.get("return"))
 
     is_async = inspect.iscoroutinefunction(fn)
     if deps:
@@ -264,6 +276,7 @@ def make_tool(
         context_param=context_param,
         is_async=is_async,
         fields=fields,
+        wrapped=wrapped,
         asyncio=asyncio,
         task_support=task,
         task_start=task_start,
@@ -272,8 +285,69 @@ def make_tool(
     )
 
 
-def _is_attrs_class(tp: Any) -> bool:
-    return isinstance(tp, type) and attrs.has(tp)
+def _lone_model_schema(params: list[inspect.Parameter], hints: dict[str, Any]) -> Any:
+    """The object schema of the only parameter's class, if it is a class of fields."""
+    if len(params) != 1 or not is_model_class(hints.get(params[0].name)):
+        return None
+    schema = schema_for(hints[params[0].name])
+    return schema if schema.get("type") == "object" else None  # e.g. a pydantic RootModel
+
+
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _unstructured(tp: Any) -> bool:
+    """Returns sent as text or content, with no output schema.
+
+    ``None``/``Any``/``object``, plain JSON scalars (and unions or ``Annotated`` of
+    them), content blocks and :class:`ToolResult`, and a list or union that may
+    hold any of these (``list[Any]`` may be a list of content blocks).
+    """
+    if tp is None or tp is Any or tp is object or tp in _PLAIN:
+        return True
+    if isinstance(tp, type) and issubclass(tp, (ToolResult, *CONTENT_TYPES)):
+        return True
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin is typing.Annotated:
+        return _unstructured(args[0])
+    if origin in (typing.Union, types.UnionType):
+        return all(a in _PLAIN for a in args) or any(_may_hold_content(a) for a in args)
+    return _may_hold_content(tp)
+
+
+def _may_hold_content(tp: Any) -> bool:
+    if tp is Any or tp is object:
+        return True
+    if isinstance(tp, type) and issubclass(tp, (ToolResult, *CONTENT_TYPES)):
+        return True
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _may_hold_content(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType, list, tuple, collections.abc.Sequence):
+        return any(_may_hold_content(a) for a in typing.get_args(tp) if a is not Ellipsis)
+    return tp in (list, tuple)
+
+
+def output_schema_for(ret: Any) -> tuple[dict[str, Any] | None, bool]:
+    """The output schema of a return annotation, and whether it wraps as ``{"result": ...}``.
+
+    ``(None, False)`` for unstructured returns and for types without a schema
+    (those are sent as JSON text, as before).
+    """
+    if _unstructured(ret):
+        return None, False
+    defs: dict[str, Any] = {}
+    try:
+        schema = schema_for(ret, defs, mode="serialization")
+    except UnsupportedType:
+        return None, False
+    wrapped = schema.get("type") != "object"
+    if wrapped:
+        schema = {"type": "object", "properties": {"result": schema}, "required": ["result"]}
+    if defs:
+        schema["$defs"] = defs
+    return schema, wrapped
 
 
 def to_call_result(tool: Tool, value: Any, *, structured_ok: bool) -> dict[str, Any]:
@@ -291,11 +365,15 @@ def to_call_result(tool: Tool, value: Any, *, structured_ok: bool) -> dict[str, 
         if value.meta:
             out["_meta"] = value.meta
         return out
-    if tool.output_schema is not None and value is not None:
+    if tool.output_schema is not None and (value is not None or tool._wrapped):
         structured = converter.unstructure(value)
-        out = {"content": [{"type": "text", "text": encode(structured).decode()}]}
+        try:
+            text = structured if type(structured) is str else encode(structured).decode()
+        except TypeError as exc:
+            raise _unserialisable(exc) from None
+        out = {"content": [{"type": "text", "text": text}]}
         if structured_ok:
-            out["structuredContent"] = structured
+            out["structuredContent"] = {"result": structured} if tool._wrapped else structured
         return out
     return {"content": to_content(value)}
 
@@ -319,7 +397,9 @@ def to_content(value: Any) -> list[dict[str, Any]]:
     try:
         text = encode(converter.unstructure(value)).decode()
     except TypeError as exc:
-        raise McpError(
-            -32603, f"Internal error: tool returned an unserialisable value ({exc})"
-        ) from None
+        raise _unserialisable(exc) from None
     return [{"type": "text", "text": text}]
+
+
+def _unserialisable(exc: TypeError) -> McpError:
+    return McpError(-32603, f"Internal error: tool returned an unserialisable value ({exc})")

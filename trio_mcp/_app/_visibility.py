@@ -26,7 +26,7 @@ from typing import Any
 import attrs
 
 from .._errors import InsufficientScope
-from .._runtime import AccessToken, Peer
+from .._runtime import Peer
 from .._wire import Id
 
 __all__ = ["Rules", "caller_scopes", "check_scopes", "may_list", "names"]
@@ -72,8 +72,8 @@ def caller_scopes(peer: Peer, rid: Id) -> frozenset[str] | None:
     """The scopes the caller of request ``rid`` holds; ``None``: every scope (not HTTP)."""
     if peer.http_request(rid) is None:
         return None
-    token = getattr(peer, "token", None)
-    return token.scopes if isinstance(token, AccessToken) else frozenset()
+    token = peer.token
+    return token.scopes if token is not None else frozenset()
 
 
 def may_list(component: Any, granted: frozenset[str] | None) -> bool:

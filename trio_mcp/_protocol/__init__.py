@@ -9,7 +9,10 @@ from ._events import (
     Outgoing,
     Send,
 )
-from ._session import LOG_LEVELS, ServerInfo, ServerSession, log_enabled
+from ._features import FEATURES, Features, features_for
+from ._info import ServerInfo
+from ._levels import LOG_LEVELS, log_enabled
+from ._session import ServerSession
 from ._versions import (
     LATEST_LEGACY,
     LATEST_MODERN,
@@ -17,9 +20,11 @@ from ._versions import (
     MODERN_VERSIONS,
     SUPPORTED_VERSIONS,
     Era,
+    era_of,
 )
 
 __all__ = [
+    "FEATURES",
     "LATEST_LEGACY",
     "LATEST_MODERN",
     "LEGACY_VERSIONS",
@@ -30,11 +35,14 @@ __all__ = [
     "ClientResponse",
     "Era",
     "Event",
+    "Features",
     "IncomingRequest",
     "Notified",
     "Outgoing",
     "Send",
     "ServerInfo",
     "ServerSession",
+    "era_of",
+    "features_for",
     "log_enabled",
 ]

@@ -7,6 +7,7 @@ from typing import Any, TypeAlias
 import attrs
 
 from .._wire import Id
+from ._features import FEATURES, Features
 from ._versions import Era
 
 __all__ = [
@@ -46,6 +47,9 @@ class IncomingRequest:
         progress_token: ``_meta.progressToken`` if the client asked for progress.
         log_level: The level below which log messages are not sent, or
             ``None`` when logging to the client is off for this request.
+        features: The feature-table row of ``version``: what this request's
+            version defines (read it instead of comparing version strings).
+            Set by the session; defaults to the row of ``version``.
     """
 
     id: Id
@@ -57,6 +61,9 @@ class IncomingRequest:
     client_info: dict[str, Any] | None
     progress_token: str | int | None
     log_level: str | None
+    features: Features = attrs.field(
+        default=attrs.Factory(lambda self: FEATURES[self.version], takes_self=True)
+    )
 
 
 @attrs.frozen(slots=True)

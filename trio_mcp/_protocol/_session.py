@@ -15,12 +15,22 @@ Era selection (``basic/versioning`` of 2026-07-28), decided *per request*:
 * any other request without modern ``_meta`` is legacy and needs a completed
   ``initialize``; before it, the answer is ``-32602`` naming both ways in.
 
+:func:`era_of` is that rule for one message, for a transport that must route a
+message before it has a session for it (Streamable HTTP).
+
 Lifecycle of the legacy era, as a table::
 
     state            | initialize          | ping | other request     | batch (array)
     -----------------+---------------------+------+-------------------+----------------------
     NEW              | -> READY (answered) | ok   | -32602            | -32600
     READY            | -32600 (twice)      | ok   | handled           | only if 2025-03-26
+
+Versions: every rule that differs between protocol versions is a read of the
+feature table (``_features.py``): the row is chosen once per request (at
+``initialize`` for a legacy session, from ``_meta`` for a modern request),
+carried on :class:`IncomingRequest` as ``features``, and every outgoing message
+(results, server requests, notifications, the handshake) is shaped for it by
+``_shape.py``, in this class and nowhere else.
 
 Exactly-once: every request id handed out as :class:`IncomingRequest` is
 tracked until ``respond``/``respond_error``. A cancelled request's answer is
@@ -31,14 +41,13 @@ dropped (``None``). Answering an unknown or already-answered id is a
 from __future__ import annotations
 
 import itertools
-import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from typing import Any
 
 import attrs
 
 from .._errors import (
-    INVALID_PARAMS,
+    RESOURCE_NOT_FOUND,
     UNSUPPORTED_PROTOCOL_VERSION,
     InvalidParams,
     InvalidRequest,
@@ -69,8 +78,16 @@ from ._events import (
     Outgoing,
     Send,
 )
+from ._features import FEATURES, Features
+from ._info import ServerInfo
+from ._levels import _LOG_RANK, sniff_id
+from ._shape import (
+    shape_input_requests,
+    shape_notification,
+    shape_request,
+    shape_result,
+)
 from ._versions import (
-    BATCH_VERSIONS,
     LEGACY_VERSIONS,
     META_CLIENT_CAPABILITIES,
     META_CLIENT_INFO,
@@ -79,12 +96,10 @@ from ._versions import (
     META_SERVER_INFO,
     MODERN_VERSIONS,
     Era,
+    names_version,
 )
 
-__all__ = ["LOG_LEVELS", "ServerInfo", "ServerSession"]
-
-LOG_LEVELS = ("debug", "info", "notice", "warning", "error", "critical", "alert", "emergency")
-_LOG_RANK = {name: i for i, name in enumerate(LOG_LEVELS)}
+__all__ = ["ServerSession"]
 
 # Modern results that carry caching hints (server/utilities/caching).
 _CACHEABLE = frozenset(
@@ -92,60 +107,10 @@ _CACHEABLE = frozenset(
 )
 
 
-@attrs.define(eq=False)
-class ServerInfo:
-    """What the session says about the server. The application owns and may update it.
-
-    Attributes:
-        name, version, title: The server's ``Implementation``.
-        instructions: Sent in ``initialize`` (2025-03-26+) and ``server/discover``.
-        capabilities: The server capabilities object, for every version.
-        extra_capabilities: Per protocol version, what that version's sessions
-            see on top of ``capabilities`` (merged one level deep): e.g. the
-            legacy ``tasks`` capability only for 2025-11-25, the tasks extension
-            only in ``server/discover`` (2026-07-28). See :meth:`capabilities_for`.
-        methods: Every method the application answers (beyond the lifecycle
-            ones the session answers itself). Anything else is ``-32601``.
-        ttl_ms, cache_scope: Modern caching hints for discover and list results.
-    """
-
-    name: str
-    version: str
-    title: str | None = None
-    instructions: str | None = None
-    capabilities: dict[str, Any] = attrs.field(factory=dict)
-    extra_capabilities: dict[str, dict[str, Any]] = attrs.field(factory=dict)
-    methods: Collection[str] = frozenset()
-    legacy_only: Collection[str] = frozenset()
-    modern_only: Collection[str] = frozenset()
-    ttl_ms: int = 0
-    cache_scope: str = "public"
-
-    def capabilities_for(self, version: str) -> dict[str, Any]:
-        """The capabilities object a session at protocol ``version`` announces."""
-        extra = self.extra_capabilities.get(version)
-        if not extra:
-            return self.capabilities
-        caps = dict(self.capabilities)
-        for key, value in extra.items():
-            base = caps.get(key)
-            if isinstance(base, dict) and isinstance(value, dict):
-                caps[key] = {**base, **value}
-            else:
-                caps[key] = value
-        return caps
-
-    def implementation(self) -> dict[str, Any]:
-        impl: dict[str, Any] = {"name": self.name, "version": self.version}
-        if self.title:
-            impl["title"] = self.title
-        return impl
-
-
 @attrs.define(slots=True, eq=False)
 class _InFlight:
     method: str
-    era: Era
+    features: Features
     cancelled: bool = False
     batch: _Batch | None = None
 
@@ -163,6 +128,8 @@ class ServerSession:
     info: ServerInfo
     #: The negotiated legacy version, once ``initialize`` was answered.
     legacy_version: str | None = attrs.field(default=None, init=False)
+    #: Its row of the feature table.
+    legacy_features: Features | None = attrs.field(default=None, init=False)
     legacy_capabilities: dict[str, Any] = attrs.field(factory=dict, init=False)
     legacy_client_info: dict[str, Any] | None = attrs.field(default=None, init=False)
     #: Set by ``logging/setLevel`` (legacy); ``None`` means the client never asked.
@@ -190,7 +157,7 @@ class ServerSession:
                 f"Invalid Request: message of {line.size} bytes exceeds the {line.limit}-byte limit",
                 {"limit": line.limit},
             )
-            return [Send(error_response(_sniff_id(line.head), err.to_error()))]
+            return [Send(error_response(sniff_id(line.head), err.to_error()))]
         try:
             msg = decode(line)  # type: ignore[arg-type]
         except ProtocolError as exc:
@@ -206,7 +173,7 @@ class ServerSession:
         return events
 
     def _receive_batch(self, items: list[Any]) -> list[Event]:
-        if self.legacy_version not in BATCH_VERSIONS:
+        if self.legacy_features is None or not self.legacy_features.batches:
             err = InvalidRequest(
                 "Invalid Request: JSON-RPC batches are only accepted in protocol version 2025-03-26"
             )
@@ -252,7 +219,7 @@ class ServerSession:
         params = req.params
         meta = params.get("_meta")
         method = req.method
-        if type(meta) is dict and META_PROTOCOL_VERSION in meta:
+        if names_version(meta):
             events.append(self._modern_request(req, meta, batch))
             return
         if method == "initialize":
@@ -263,7 +230,8 @@ class ServerSession:
         if method == "ping":
             events.append(Send(result_response(req.id, {})))
             return
-        if self.legacy_version is None:
+        features = self.legacy_features
+        if features is None:
             raise InvalidParams(
                 "Invalid params: missing _meta['io.modelcontextprotocol/protocolVersion']"
                 " (modern era), and no initialize was received (legacy era)",
@@ -279,18 +247,19 @@ class ServerSession:
         if method not in self.info.methods or method in self.info.modern_only:
             raise MethodNotFound(f"Method not found: {method}")
         token = meta.get("progressToken") if type(meta) is dict else None
-        self._track(req.id, method, Era.LEGACY, batch)
+        self._track(req.id, method, features, batch)
         events.append(
             IncomingRequest(
                 req.id,
                 method,
                 params,
                 Era.LEGACY,
-                self.legacy_version,
+                features.version,
                 self.legacy_capabilities,
                 self.legacy_client_info,
                 token,
                 self.legacy_log_level,
+                features,
             )
         )
 
@@ -322,13 +291,14 @@ class ServerSession:
         if method not in self.info.methods or method in self.info.legacy_only:
             raise MethodNotFound(f"Method not found: {method}")
         token = meta.get("progressToken")
-        self._track(req.id, method, Era.MODERN, batch)
+        features = FEATURES[version]
+        self._track(req.id, method, features, batch)
         return IncomingRequest(
-            req.id, method, req.params, Era.MODERN, version, caps, info, token, level
+            req.id, method, req.params, Era.MODERN, version, caps, info, token, level, features
         )
 
-    def _track(self, id: Id, method: str, era: Era, batch: _Batch | None) -> None:
-        self._in_flight[id] = _InFlight(method, era, False, batch)
+    def _track(self, id: Id, method: str, features: Features, batch: _Batch | None) -> None:
+        self._in_flight[id] = _InFlight(method, features, False, batch)
         if batch is not None:
             batch.pending += 1
 
@@ -343,32 +313,15 @@ class ServerSession:
             raise InvalidParams('Invalid params: "capabilities" must be an object')
         client_info = params.get("clientInfo")
         version = requested if requested in LEGACY_VERSIONS else LEGACY_VERSIONS[0]
+        features = FEATURES[version]
         self.legacy_version = version
+        self.legacy_features = features
         self.legacy_capabilities = caps
         self.legacy_client_info = client_info if type(client_info) is dict else None
-        info = self.info
-        result: dict[str, Any] = {
-            "protocolVersion": version,
-            "capabilities": info.capabilities_for(version),
-            "serverInfo": info.implementation(),
-        }
-        if info.instructions and version != "2024-11-05":
-            result["instructions"] = info.instructions
-        return result
+        return self.info.initialize_result(features)
 
     def _discover(self) -> dict[str, Any]:
-        info = self.info
-        result: dict[str, Any] = {
-            "resultType": "complete",
-            "supportedVersions": list(MODERN_VERSIONS),
-            "capabilities": info.capabilities_for(MODERN_VERSIONS[0]),
-            "ttlMs": info.ttl_ms,
-            "cacheScope": info.cache_scope,
-            "_meta": {META_SERVER_INFO: info.implementation()},
-        }
-        if info.instructions:
-            result["instructions"] = info.instructions
-        return result
+        return self.info.discover_result()
 
     def _receive_notification(self, note: Notification, events: list[Event]) -> None:
         method = note.method
@@ -403,16 +356,19 @@ class ServerSession:
             LocalProtocolError: ``id`` is not awaiting an answer.
         """
         flight = self._pop(id)
-        if flight.era is Era.MODERN:
-            result = self._modern_result(flight.method, result)
+        features = flight.features
+        if features.shaped and flight.method in features.shaped:
+            result = shape_result(features, flight.method, result)
+        if features.era is Era.MODERN:
+            result = self._modern_result(features, flight.method, result)
         return self._finish(flight, result_response(id, result))
 
     def respond_error(self, id: Id, error: McpError) -> Outgoing | None:
         """Answer request ``id`` with a JSON-RPC error. Same contract as :meth:`respond`."""
         flight = self._pop(id)
         err = error.to_error()
-        if flight.era is Era.MODERN and err["code"] == -32002:
-            err["code"] = INVALID_PARAMS  # retired in 2026-07-28: resource not found is -32602
+        if err["code"] == RESOURCE_NOT_FOUND:
+            err["code"] = flight.features.resource_not_found  # -32602 in 2026-07-28
         return self._finish(flight, error_response(id, err))
 
     def is_cancelled(self, id: Id) -> bool:
@@ -437,9 +393,13 @@ class ServerSession:
             return batch.responses
         return None
 
-    def _modern_result(self, method: str, result: dict[str, Any]) -> dict[str, Any]:
+    def _modern_result(
+        self, features: Features, method: str, result: dict[str, Any]
+    ) -> dict[str, Any]:
         if "resultType" not in result:
             result["resultType"] = "complete"
+        if "inputRequests" in result:  # input_required, a task's tasks/get: shape elicitations
+            result["inputRequests"] = shape_input_requests(features, result["inputRequests"])
         meta = result.get("_meta")
         if meta is None:
             result["_meta"] = {META_SERVER_INFO: self.info.implementation()}
@@ -451,7 +411,14 @@ class ServerSession:
         return result
 
     def notification(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Build a server notification (progress, log, list_changed...)."""
+        """Build a server notification (progress, log, list_changed...).
+
+        Shaped for the legacy session's version, if there is one (notifications
+        are the same in every modern version so far).
+        """
+        features = self.legacy_features
+        if features is not None and features.shaped and method in features.shaped:
+            params = shape_notification(features, method, params)
         return notification(method, params)
 
     def send_request(
@@ -459,11 +426,19 @@ class ServerSession:
     ) -> tuple[Id, dict[str, Any]]:
         """Build a server-to-client request (legacy era only). Returns ``(id, message)``.
 
+        ``params`` are shaped for the session's version first (see ``_shape.py``).
+
         Raises:
             LocalProtocolError: no legacy session was initialized.
+            InternalError: the request cannot be expressed in the negotiated
+                version (e.g. a multi-select elicitation in 2025-06-18); no id
+                was used and nothing must be sent.
         """
-        if self.legacy_version is None:
+        features = self.legacy_features
+        if features is None:
             raise LocalProtocolError("server-to-client requests need an initialized legacy session")
+        if params is not None and method in features.shaped:
+            params = shape_request(features, method, params)
         rid = self._next_id()
         self._outgoing.add(rid)
         return rid, request(rid, method, params)
@@ -471,31 +446,3 @@ class ServerSession:
     def forget_request(self, id: Id) -> None:
         """Stop waiting for the answer to a server-to-client request (it was cancelled)."""
         self._outgoing.discard(id)
-
-
-_ID_RE = re.compile(rb'"id"\s*:\s*(-?\d{1,18}(?![\d.eE])|"(?:[^"\\]|\\.){0,128}")')
-
-
-def _sniff_id(head: bytes) -> Id | None:
-    """Recover a request id from the start of a line too long to parse whole.
-
-    Only a top-level-looking ``"id"`` that is an integer or a simple string is
-    trusted; anything else answers with ``id: null``, as JSON-RPC prescribes
-    when the id cannot be determined.
-    """
-    m = _ID_RE.search(head)
-    if m is None or head.count(b"{", 0, m.start()) != 1:
-        return None  # absent, or inside a nested object: not the request's id
-    raw = m.group(1)
-    try:
-        value = decode(raw)
-    except ProtocolError:
-        return None
-    return value if type(value) in (int, str) else None
-
-
-def log_enabled(threshold: str | None, level: str) -> bool:
-    """True if a message at ``level`` passes a client's ``threshold`` (``None``: off)."""
-    if threshold is None:
-        return False
-    return _LOG_RANK.get(level, 0) >= _LOG_RANK[threshold]

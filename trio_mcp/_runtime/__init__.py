@@ -1,22 +1,22 @@
 """The Trio runtime: one nursery per connection, one task and cancel scope per request."""
 
-from ._connection import (
-    Application,
-    ClientRequests,
-    Connection,
-    Peer,
-    run_handler,
-    serve_connection,
-)
-from ._identity import AccessToken, HttpRequestInfo
+from ._connection import Connection, serve_connection
+from ._dispatch import Application, EventSink, dispatch, encode_outcome, run_handler
+from ._peer import AccessToken, ClientRequests, HttpRequestInfo, Outbound, Peer
+from ._shutdown import Shutdown
 
 __all__ = [
     "AccessToken",
     "Application",
     "ClientRequests",
     "Connection",
+    "EventSink",
     "HttpRequestInfo",
+    "Outbound",
     "Peer",
+    "Shutdown",
+    "dispatch",
+    "encode_outcome",
     "run_handler",
     "serve_connection",
 ]

@@ -5,17 +5,18 @@ The shape, read top to bottom:
 * :func:`serve_connection` opens one nursery for the connection. In it run one
   **writer** task (the only code that touches the send stream, so messages never
   interleave) and a **requests** nursery.
-* The **reader** (the calling task) turns bytes into lines into session events.
-  Each request gets its own task under its own :class:`trio.CancelScope`, whose
-  deadline is the request's timeout. Before spawning, the reader takes one of
-  ``max_in_flight`` slots, so when the cap is reached, reading pauses: nothing
-  queues without bound.
+* The **reader** (the calling task) turns bytes into lines into session events,
+  and :func:`~trio_mcp._runtime.dispatch` drives them into the connection (its
+  ``on_*`` methods). Each request gets its own task under its own
+  :class:`trio.CancelScope`, whose deadline is the request's timeout. Before
+  spawning, the reader takes one of ``max_in_flight`` slots, so when the cap is
+  reached, reading pauses: nothing queues without bound.
 * ``notifications/cancelled`` cancels that request's scope. The handler stops
   at its next checkpoint; the session drops its answer.
-* :func:`_run_request` is the single place where a handler's outcome
-  (result, :class:`McpError`, any other ``Exception``, deadline) becomes a wire
-  message. ``Cancelled`` is never caught there except through the scope that
-  owns it.
+* :func:`~trio_mcp._runtime.run_handler` is the single place where a handler's
+  outcome (result, :class:`McpError`, any other ``Exception``, deadline)
+  becomes a wire message. ``Cancelled`` is never caught there except through
+  the scope that owns it.
 
 Shutdown (EOF, :meth:`Connection.stop`, a signal): stop reading; give in-flight
 requests ``grace`` seconds; cancel what is left (each gets an error answer);
@@ -25,236 +26,51 @@ flush the writer; return. Nothing outlives :func:`serve_connection`.
 from __future__ import annotations
 
 import logging
-import math
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
 import trio
 
-from .._errors import InternalError, McpError
-from .._protocol import (
-    CancelRequest,
-    ClientResponse,
-    IncomingRequest,
-    Notified,
-    Outgoing,
-    Send,
-    ServerSession,
-)
-from .._wire import DEFAULT_MAX_LINE, Id, LineBuffer, encode_line, error_response
-from ._identity import HttpRequestInfo
+from .._errors import InternalError
+from .._protocol import ClientResponse, IncomingRequest, Notified, Outgoing, ServerSession
+from .._wire import DEFAULT_MAX_LINE, Id, LineBuffer, encode_line
+from ._dispatch import Application, dispatch, encode_outcome, run_handler
+from ._peer import AccessToken, ClientRequests, Outbound
+from ._shutdown import Shutdown
 
-__all__ = [
-    "Application",
-    "ClientRequests",
-    "Connection",
-    "Peer",
-    "run_handler",
-    "serve_connection",
-]
+__all__ = ["Connection", "serve_connection"]
 
 log = logging.getLogger("trio_mcp")
 
 _READ_SIZE = 65536
-
-
-class Application(Protocol):
-    """What the runtime needs from the application layer."""
-
-    def new_session(self) -> ServerSession:
-        """A fresh protocol session for one connection."""
-        ...
-
-    def timeout_for(self, request: IncomingRequest) -> float | None:
-        """Seconds this request may run, or ``None`` for no deadline."""
-        ...
-
-    def handle(self, request: IncomingRequest, peer: Peer) -> Awaitable[dict[str, Any]]:
-        """Answer one request (awaitable). Raise :class:`McpError` for a JSON-RPC error."""
-        ...
-
-    def timeout_result(self, request: IncomingRequest, seconds: float) -> dict[str, Any] | None:
-        """The result to send when the deadline fired, or ``None`` for a JSON-RPC error."""
-        ...
-
-    async def notified(self, method: str, params: dict[str, Any], peer: Peer) -> None:
-        """A client notification the session did not handle itself."""
-        ...
-
-    def connected(self, peer: Peer) -> None:
-        """A connection opened (before it reads anything)."""
-        ...
-
-    def draining(self, peer: Peer) -> None:
-        """A connection stopped reading and is draining: end long-lived requests."""
-        ...
-
-    def disconnected(self, peer: Peer) -> None:
-        """A connection is finished."""
-        ...
-
-
-class Peer(Protocol):
-    """The client side of one connection, as handlers see it (stdio, stream or HTTP)."""
-
-    session: ServerSession
-
-    def scope_of(self, rid: Id) -> trio.CancelScope | None:
-        """The cancel scope of in-flight request ``rid``, if it is running."""
-        ...
-
-    async def notify(
-        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
-    ) -> None:
-        """Send a notification; ``related`` names the request it belongs to, if any."""
-        ...
-
-    def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
-        """Queue a notification without waiting; False if it could not be queued."""
-        ...
-
-    async def request(
-        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
-    ) -> dict[str, Any]:
-        """Send a server-to-client request (legacy era) and wait for its result."""
-        ...
-
-    def http_request(self, rid: Id) -> HttpRequestInfo | None:
-        """The HTTP request that carried request ``rid`` (``None`` off HTTP, or once it ended)."""
-        ...
-
-
-async def run_handler(
-    app: Application,
-    peer: Peer,
-    req: IncomingRequest,
-    scopes: dict[Id, trio.CancelScope],
-    *,
-    closing: Callable[[], bool],
-) -> dict[str, Any] | McpError:
-    """Run one request's handler in its own cancel scope, with its deadline.
-
-    This is the single place where a handler's outcome becomes what goes on the
-    wire: a result, an :class:`McpError` from the handler, a generic ``InternalError``
-    for any other ``Exception`` (its detail only in the log, never on the wire), or the timeout
-    answer. ``Cancelled`` from outside this request (the connection being torn
-    down) propagates; only this request's own scope absorbs its cancellation.
-    """
-    rid = req.id
-    timeout = app.timeout_for(req)
-    deadline = trio.current_time() + timeout if timeout is not None else math.inf
-    outcome: dict[str, Any] | McpError
-    try:
-        with trio.CancelScope(deadline=deadline) as scope:
-            scopes[rid] = scope
-            try:
-                outcome = await app.handle(req, peer)
-            except McpError as exc:
-                outcome = exc
-            except Exception:
-                log.exception("trio_mcp: handler for %s (id %r) failed", req.method, rid)
-                outcome = InternalError(message="Internal error")  # details: the log only
-    finally:
-        del scopes[rid]
-    if scope.cancelled_caught:
-        if peer.session.is_cancelled(rid):
-            return InternalError(message="cancelled")  # dropped by the session
-        if closing():
-            return InternalError(message="Server is shutting down; request cancelled")
-        assert timeout is not None
-        timed_out = app.timeout_result(req, timeout)
-        if timed_out is not None:
-            return timed_out
-        return InternalError(message=f"Request timed out after {timeout:g}s")
-    return outcome
+_GONE = (trio.BrokenResourceError, trio.ClosedResourceError)
 
 
 @attrs.define(eq=False)
-class _Pending:
-    event: trio.Event = attrs.field(factory=trio.Event)
-    result: dict[str, Any] | None = None
-    error: dict[str, Any] | None = None
+class Connection(Outbound):
+    """One client connection's runtime state: the :class:`Peer` of stdio and stream clients.
 
-
-@attrs.define(eq=False)
-class ClientRequests:
-    """Server-to-client requests awaiting their answer (legacy era), for any transport.
-
-    :meth:`call` sends a request through ``send`` and waits; :meth:`answer`
-    delivers the client's response; :meth:`fail_all` ends every wait (the
-    session closed). Cancelling a call forgets it in the session and tells the
-    client with ``notifications/cancelled``.
-    """
-
-    session: ServerSession
-    _pending: dict[Id, _Pending] = attrs.field(factory=dict, init=False)
-
-    async def call(
-        self,
-        method: str,
-        params: dict[str, Any] | None,
-        send: Callable[[dict[str, Any]], Awaitable[None]],
-    ) -> dict[str, Any]:
-        """Send one request via ``send`` and return the client's result.
-
-        Raises:
-            McpError: the client answered with an error.
-            LocalProtocolError: no legacy session is initialized.
-        """
-        rid, msg = self.session.send_request(method, params)
-        pending = self._pending[rid] = _Pending()
-        try:
-            await send(msg)
-            await pending.event.wait()
-        except trio.Cancelled:
-            self.session.forget_request(rid)
-            cancelled = {"requestId": rid, "reason": "cancelled by server"}
-            with trio.CancelScope(shield=True), trio.move_on_after(1):
-                await send(self.session.notification("notifications/cancelled", cancelled))
-            raise
-        finally:
-            del self._pending[rid]
-        if pending.error is not None:
-            err = pending.error
-            raise McpError(err.get("code"), str(err.get("message", "")), err.get("data"))
-        return pending.result or {}
-
-    def answer(self, rid: Id, result: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
-        """The client answered request ``rid`` (unknown ids are ignored)."""
-        pending = self._pending.get(rid)
-        if pending is not None:
-            pending.result, pending.error = result, error
-            pending.event.set()
-
-    def fail_all(self, message: str) -> None:
-        """End every wait with an internal error (the session is gone)."""
-        for pending in self._pending.values():
-            pending.error = {"code": -32603, "message": message}
-            pending.event.set()
-
-
-@attrs.define(eq=False)
-class Connection:
-    """One client connection's runtime state. Built by :func:`serve_connection`.
-
-    Application code reaches it through ``Context``; it may :meth:`notify`,
-    :meth:`request` (legacy server-to-client requests) and :meth:`stop`.
+    Built by :func:`serve_connection`. Application code reaches it through
+    ``Context``; it may :meth:`notify`, :meth:`request` (legacy
+    server-to-client requests) and :meth:`stop`. It is also the
+    :class:`~trio_mcp._runtime.EventSink` its reader dispatches session events to.
     """
 
     app: Application
     session: ServerSession
     max_in_flight: int
     grace: float
-    _send_chan: trio.MemorySendChannel[bytes]
+    _out: trio.MemorySendChannel[bytes]
+    #: No bearer token on a stream: who is calling is not known here.
+    token: AccessToken | None = attrs.field(default=None, init=False)
     _slots: trio.Semaphore = attrs.field(init=False)
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict, init=False)
     _client_requests: ClientRequests = attrs.field(init=False)
+    _requests: trio.Nursery = attrs.field(init=False)  # set by _read
     _wait_scope: trio.CancelScope = attrs.field(factory=trio.CancelScope, init=False)
+    #: Stop reading (``stop()``, a failed write); the drain follows.
     _stopping: bool = attrs.field(default=False, init=False)
-    _idle: trio.Event = attrs.field(factory=trio.Event, init=False)
-    _draining: bool = attrs.field(default=False, init=False)
-    _closing: bool = attrs.field(default=False, init=False)
+    _shutdown: Shutdown = attrs.field(factory=Shutdown, init=False)
     write_failed: bool = attrs.field(default=False, init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -280,28 +96,14 @@ class Connection:
         except TypeError:
             log.exception("trio_mcp: a message could not be encoded as JSON; dropped")
             return
-        try:
-            await self._send_chan.send(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the writer is gone: the peer stopped reading
+        await self._deliver(data, None)
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         """The cancel scope of in-flight request ``rid``, if it is running."""
         return self._scopes.get(rid)
 
-    async def notify(
-        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
-    ) -> None:
-        """Send a server notification (on stdio, ``related`` changes nothing)."""
-        await self.send(self.session.notification(method, params))
-
-    def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
-        """Queue a notification without waiting; False if the outbox is full or closed."""
-        try:
-            self._send_chan.send_nowait(encode_line(self.session.notification(method, params)))
-        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-            return False
-        return True
+    def _encode(self, message: Any) -> bytes:
+        return encode_line(message)  # NDJSON: one message, one line
 
     async def request(
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
@@ -317,9 +119,33 @@ class Connection:
         """
         return await self._client_requests.call(method, params, self.send)
 
-    def http_request(self, rid: Id) -> HttpRequestInfo | None:
-        """A stream connection carries no HTTP request: ``None``."""
-        return None
+    # ---------------------------------------------------- the event sink
+
+    async def on_request(self, request: IncomingRequest) -> None:
+        """Take an in-flight slot and spawn the handler; refuse once stopping."""
+        if self._stopping:
+            await self._refuse(request)
+            return
+        try:
+            self._slots.acquire_nowait()
+        except trio.WouldBlock:
+            await self._wait_for_slot(request)
+            return
+        self._requests.start_soon(self._run_request, request)
+
+    async def on_send(self, message: Outgoing) -> None:
+        await self.send(message)
+
+    def on_cancel(self, rid: Id) -> None:
+        target = self._scopes.get(rid)
+        if target is not None:
+            target.cancel()
+
+    def on_response(self, response: ClientResponse) -> None:
+        self._client_requests.answer(response.id, response.result, response.error)
+
+    async def on_notified(self, note: Notified) -> None:
+        await self.app.notified(note.method, note.params, self)
 
     # ------------------------------------------------------------- internals
 
@@ -328,54 +154,33 @@ class Connection:
     ) -> None:
         buffer = LineBuffer(max_line)
         session = self.session
+        self._requests = nursery
         while not self._stopping:
             with trio.CancelScope() as scope:
                 self._wait_scope = scope
                 try:
                     data = await stream.receive_some(_READ_SIZE)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                except _GONE:
                     data = b""
             if scope.cancelled_caught:
                 return
             lines = buffer.feed(bytes(data)) if data else buffer.close()
-            for line in lines:
-                for event in session.receive_line(line):
-                    if type(event) is IncomingRequest:
-                        if await self._acquire_slot():
-                            nursery.start_soon(self._run_request, event)
-                        else:
-                            await self._refuse(event)
-                    elif type(event) is Send:
-                        await self.send(event.message)
-                    elif type(event) is CancelRequest:
-                        target = self._scopes.get(event.id)
-                        if target is not None:
-                            target.cancel()
-                    elif type(event) is ClientResponse:
-                        self._client_requests.answer(event.id, event.result, event.error)
-                    else:
-                        assert type(event) is Notified
-                        await self.app.notified(event.method, event.params, self)
+            # One dispatch per read, not per line: the events keep the lines' order.
+            if len(lines) == 1:
+                await dispatch(session.receive_line(lines[0]), self)
+            elif lines:
+                await dispatch([ev for line in lines for ev in session.receive_line(line)], self)
             if not data:
                 return
 
-    async def _acquire_slot(self) -> bool:
-        """Take an in-flight slot; wait (reading paused) when all are taken.
-
-        Returns False if the connection began stopping meanwhile.
-        """
-        if self._stopping:
-            return False
-        try:
-            self._slots.acquire_nowait()
-            return True
-        except trio.WouldBlock:
-            pass
+    async def _wait_for_slot(self, request: IncomingRequest) -> None:
+        """All slots are taken: wait, reading paused; refuse if stopping began meanwhile."""
         with trio.CancelScope() as scope:
             self._wait_scope = scope
             await self._slots.acquire()
-            return True
-        return False
+            self._requests.start_soon(self._run_request, request)
+            return
+        await self._refuse(request)
 
     async def _refuse(self, req: IncomingRequest) -> None:
         """Answer a request read after shutdown began."""
@@ -384,59 +189,41 @@ class Connection:
         if message is not None:
             await self.send(message)
 
-    def _is_closing(self) -> bool:
-        return self._closing
-
     async def _run_request(self, req: IncomingRequest) -> None:
         # The slot is held until the answer is queued for the writer, not just until
         # the handler returns: a finished request whose answer cannot be written yet
         # (the client stopped reading) still counts against max_in_flight, so reading
         # pauses instead of piling up finished tasks and their results without bound.
+        shutdown = self._shutdown
         try:
+            shutdown.begin()
             try:
                 outcome = await run_handler(
-                    self.app, self, req, self._scopes, closing=self._is_closing
+                    self.app, self, req, self._scopes, closing=shutdown.is_closing
                 )
             finally:
-                if self._draining and not self._scopes:
-                    self._idle.set()
-            if type(outcome) is dict:
-                message = self.session.respond(req.id, outcome)
-            else:
-                assert isinstance(outcome, McpError)
-                message = self.session.respond_error(req.id, outcome)
-            if message is not None:
-                await self._send_checked(req.id, message)
+                shutdown.end()
+            data = encode_outcome(self.session, req.id, outcome, encode_line)
+            if data is not None:
+                try:
+                    # The task ends right after this, so there is no need to yield when the
+                    # writer has room: skipping that schedule point is worth ~5% of CPU per
+                    # request.
+                    self._out.send_nowait(data)
+                except trio.WouldBlock:
+                    await self._deliver(data, None)  # the writer is behind: wait (backpressure)
+                except _GONE:
+                    pass
         finally:
             self._slots.release()
 
-    async def _send_checked(self, rid: Id, message: Outgoing) -> None:
-        try:
-            data = encode_line(message)
-        except TypeError as exc:
-            log.error("trio_mcp: result of request %r is not JSON-serialisable: %s", rid, exc)
-            err = InternalError(message=f"Internal error: result is not JSON-serialisable ({exc})")
-            data = encode_line(error_response(rid, err.to_error()))
-        try:
-            # The task ends right after this, so there is no need to yield here when the
-            # writer has room: skipping that schedule point is worth ~5% of CPU per request.
-            self._send_chan.send_nowait(data)
-        except trio.WouldBlock:
-            try:
-                await self._send_chan.send(data)  # the writer is behind: wait (backpressure)
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
-
     async def _drain(self) -> None:
         """Give in-flight requests the grace, then cancel what is left."""
-        self._draining = True
+        shutdown = self._shutdown
+        shutdown.draining = True
         self.app.draining(self)
-        if self._scopes:
-            with trio.move_on_after(self.grace):
-                await self._idle.wait()
-        self._closing = True
+        await shutdown.wait_idle(self.grace)
+        shutdown.closing = True
         for scope in list(self._scopes.values()):
             scope.cancel()
 
@@ -457,7 +244,7 @@ async def _write(
                     break
             try:
                 await stream.send_all(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
+            except _GONE:
                 conn.write_failed = True
                 conn.stop()  # the peer is gone: stop reading too
 

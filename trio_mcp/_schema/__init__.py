@@ -1,5 +1,6 @@
 """MCP value types, the private cattrs converter, and annotations -> JSON Schema."""
 
+from ._constraints import Pattern
 from ._content import (
     AudioContent,
     Content,
@@ -10,7 +11,7 @@ from ._content import (
     ToolResult,
 )
 from ._converter import TypeMismatch, error_paths, make_converter
-from ._jsonschema import McpHeader, UnsupportedType, describe, schema_for
+from ._jsonschema import McpHeader, UnsupportedType, describe, is_model_class, schema_for
 
 __all__ = [
     "AudioContent",
@@ -18,6 +19,7 @@ __all__ = [
     "EmbeddedResource",
     "ImageContent",
     "McpHeader",
+    "Pattern",
     "ResourceLink",
     "TextContent",
     "ToolResult",
@@ -25,6 +27,7 @@ __all__ = [
     "UnsupportedType",
     "describe",
     "error_paths",
+    "is_model_class",
     "make_converter",
     "schema_for",
 ]

@@ -1,9 +1,10 @@
 """Transports: stdio (file descriptors 0 and 1), any ``trio.abc.Stream``, Streamable HTTP."""
 
+from .._runtime import AccessToken
 from ._eventstore import EventStore, InMemoryEventStore
 from ._http import HttpOptions, HttpTransport
 from ._http_serve import run_http, serve_http
-from ._security import AccessToken, BearerAuth
+from ._security import BearerAuth
 from ._stdio import stdio_streams
 
 __all__ = [

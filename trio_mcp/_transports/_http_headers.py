@@ -16,20 +16,11 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import HEADER_MISMATCH
+from .._protocol._versions import MCP_NAME_PARAM as _NAMED
 from .._protocol._versions import META_PROTOCOL_VERSION
 from ._asgi import HttpError, Scope, header
 
 __all__ = ["check_headers"]
-
-_NAMED = {
-    "tools/call": "name",
-    "prompts/get": "name",
-    "resources/read": "uri",
-    # the tasks extension (SEP-2663): Mcp-Name carries params.taskId
-    "tasks/get": "taskId",
-    "tasks/update": "taskId",
-    "tasks/cancel": "taskId",
-}
 
 
 def check_headers(
@@ -37,12 +28,14 @@ def check_headers(
     msg: dict[str, Any],
     tool_schema: Callable[[str], dict[str, Any] | None] | None,
 ) -> None:
-    """The modern request headers must mirror the body (else 400, -32020)."""
-    params = msg.get("params")
-    meta = params.get("_meta") if type(params) is dict else None
-    if type(meta) is not dict or META_PROTOCOL_VERSION not in meta:
-        return  # the session answers that (-32602)
-    assert type(params) is dict
+    """The modern request headers must mirror the body (else 400, -32020).
+
+    ``msg`` names the modern era itself (``params._meta`` names a protocol
+    version: :func:`~trio_mcp._protocol.era_of`); a body that does not is
+    answered by the session (-32602), with no headers to compare.
+    """
+    params = msg["params"]
+    meta = params["_meta"]
     rid = msg.get("id")
 
     def mismatch(text: str) -> HttpError:

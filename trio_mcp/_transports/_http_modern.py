@@ -1,57 +1,99 @@
-"""The modern era over HTTP: one POST, one request, one response (JSON or SSE).
+"""The modern era over HTTP: one POST, one fresh session, one request, one response.
+
+:class:`ModernRequests` serves every modern POST. Each gets a fresh
+:class:`ServerSession` (ids of different clients may collide; nothing is
+shared), whose events :func:`~trio_mcp._runtime.dispatch` drives into the
+POST's sink: a request runs in the POST's own task, next to a watcher of
+``http.disconnect`` (a disconnect is fed to the session as a cancellation and
+cancels the handler's scope, so nothing is sent for it).
 
 A :class:`RequestPeer` is what a modern handler sees as its peer: everything
 it sends (progress, log records, listen notifications) goes on the response of
 the POST it came in. :func:`write_modern` writes that response: plain JSON if
 the answer comes alone, an SSE stream from the first notification on.
+
+The HTTP status of an error answer comes from one table, :data:`HTTP_STATUS`.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import attrs
 import trio
 
-from .._errors import INSUFFICIENT_SCOPE, RATE_LIMITED, McpError
-from .._protocol import CancelRequest, ServerSession
-from .._runtime import HttpRequestInfo
+from .._errors import (
+    CAPABILITY_NOT_SUPPORTED,
+    HEADER_MISMATCH,
+    INSUFFICIENT_SCOPE,
+    INVALID_PARAMS,
+    INVALID_REQUEST,
+    METHOD_NOT_FOUND,
+    PARSE_ERROR,
+    RATE_LIMITED,
+    UNSUPPORTED_PROTOCOL_VERSION,
+    McpError,
+)
+from .._protocol import (
+    CancelRequest,
+    ClientResponse,
+    IncomingRequest,
+    Notified,
+    Outgoing,
+    ServerSession,
+)
+from .._runtime import (
+    AccessToken,
+    Application,
+    HttpRequestInfo,
+    Outbound,
+    Shutdown,
+    dispatch,
+    encode_outcome,
+    run_handler,
+)
 from .._wire import Id, encode
-from ._asgi import SSE_HEADERS, ClientGone, HttpError, Responder, sse_event
-from ._security import AccessToken, BearerAuth, insufficient_scope_challenge
+from ._asgi import SSE_HEADERS, ClientGone, HttpError, Receive, Responder, sse_event
+from ._security import BearerAuth, insufficient_scope_challenge
 
 __all__ = [
-    "HANDLER_STATUS",
-    "PRE_HANDLER_STATUS",
+    "HTTP_STATUS",
+    "ModernRequests",
     "RequestPeer",
     "handler_headers",
+    "http_status",
     "write_modern",
 ]
 
-# Errors the session raises before any handler runs, and their HTTP status (modern era).
-PRE_HANDLER_STATUS = {
-    -32700: 400,
-    -32600: 400,
-    -32602: 400,
-    -32601: 404,
-    -32020: 400,
-    -32021: 400,
-    -32022: 400,
+#: The HTTP status of a modern error answer, by JSON-RPC code. The first column
+#: is for errors the session answers before any handler runs (the request itself
+#: is wrong), the second for errors a handler raised. Unlisted codes are 200:
+#: the JSON-RPC error is the answer.
+HTTP_STATUS: dict[int, tuple[int, int]] = {
+    #                              session  handler
+    PARSE_ERROR: (400, 200),
+    INVALID_REQUEST: (400, 200),
+    INVALID_PARAMS: (400, 200),
+    METHOD_NOT_FOUND: (404, 404),
+    HEADER_MISMATCH: (400, 400),
+    CAPABILITY_NOT_SUPPORTED: (400, 400),
+    UNSUPPORTED_PROTOCOL_VERSION: (400, 400),
+    RATE_LIMITED: (200, 429),  # with Retry-After (handler_headers)
+    INSUFFICIENT_SCOPE: (200, 403),  # with WWW-Authenticate: Bearer error="insufficient_scope"
 }
-# Errors from handlers that the modern transport maps to an HTTP status.
-HANDLER_STATUS = {
-    -32601: 404,
-    -32021: 400,
-    -32020: 400,
-    -32022: 400,
-    RATE_LIMITED: 429,  # with Retry-After (handler_headers)
-    INSUFFICIENT_SCOPE: 403,  # with WWW-Authenticate: Bearer error="insufficient_scope"
-}
+
+
+def http_status(code: Any, *, handler: bool) -> int:
+    """The HTTP status of a modern error answer with JSON-RPC ``code`` (see :data:`HTTP_STATUS`)."""
+    row = HTTP_STATUS.get(code)
+    return 200 if row is None else row[handler]
 
 
 def handler_headers(error: McpError, auth: BearerAuth | None) -> list[tuple[bytes, bytes]]:
-    """The headers that go with a handler error's HTTP status (see :data:`HANDLER_STATUS`)."""
+    """The headers that go with a handler error's HTTP status (see :data:`HTTP_STATUS`)."""
     data = error.data if type(error.data) is dict else {}
     if error.code == RATE_LIMITED and isinstance(data.get("retryAfter"), int | float):
         return [(b"retry-after", str(max(1, math.ceil(data["retryAfter"]))).encode())]
@@ -62,24 +104,25 @@ def handler_headers(error: McpError, auth: BearerAuth | None) -> list[tuple[byte
 
 
 @attrs.define(eq=False)
-class RequestPeer:
-    """The :class:`Peer` of one modern POST: everything it sends goes on that POST's response."""
+class RequestPeer(Outbound):
+    """The :class:`Peer` of one modern POST: everything it sends goes on that POST's response.
+
+    Notifications go through ``_out`` to :func:`write_modern`; the request's
+    own answer is left in :attr:`answer` before ``_out`` closes.
+    """
 
     session: ServerSession
-    _out: trio.MemorySendChannel[tuple[bytes, int | None]]
-    _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
-    gone: bool = False
+    _out: trio.MemorySendChannel[bytes]
     #: The verified bearer token of the request, if auth is configured.
     token: AccessToken | None = None
     #: The HTTP request this POST is (``ctx.http``).
     http: HttpRequestInfo | None = None
-    #: Headers for the answer's HTTP status (``handler_headers``).
+    _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
+    gone: bool = False
+    #: The encoded answer and its HTTP status, once there is one.
+    answer: tuple[bytes, int] | None = None
+    #: Headers for the answer's HTTP status (:func:`handler_headers`).
     answer_headers: list[tuple[bytes, bytes]] = attrs.field(factory=list)
-
-    @property
-    def subject(self) -> str | None:
-        """The authenticated identity (tasks are bound to it), if any."""
-        return self.token.subject if self.token is not None else None
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self._scopes.get(rid)
@@ -87,30 +130,11 @@ class RequestPeer:
     def http_request(self, rid: Id) -> HttpRequestInfo | None:
         return self.http
 
-    async def notify(
-        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
-    ) -> None:
-        try:
-            await self._out.send((encode(self.session.notification(method, params)), None))
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
-
-    def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
-        try:
-            self._out.send_nowait((encode(self.session.notification(method, params)), None))
-        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-            return False
-        return True
-
     async def request(
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
     ) -> dict[str, Any]:
         self.session.send_request(method, params)  # raises: no legacy session here
         raise AssertionError("unreachable")
-
-    def close_stream(self, rid: Id) -> bool:
-        """Modern responses are not resumable: closing one would cancel the request."""
-        return False
 
     def client_left(self, rid: Id) -> None:
         """The client closed the connection: that is cancellation (modern HTTP)."""
@@ -131,8 +155,117 @@ class RequestPeer:
             scope.cancel()
 
 
+@attrs.define(eq=False)
+class ModernRequests:
+    """Serves the modern era's POSTs (one per transport). :attr:`peers` are those running."""
+
+    app: Application
+    requests: Shutdown
+    keepalive: float | None
+    #: The endpoint's bearer auth (for the ``insufficient_scope`` challenge).
+    auth: BearerAuth | None = None
+    peers: set[RequestPeer] = attrs.field(factory=set)
+
+    async def post(
+        self,
+        receive: Receive,
+        responder: Responder,
+        msg: Any,
+        token: AccessToken | None,
+        http: HttpRequestInfo | None = None,
+    ) -> None:
+        """Serve one modern POST body: at most one request, run in this task.
+
+        ``http`` is the POST, what the handler sees as ``ctx.http``.
+        """
+        session = self.app.new_session()
+        sink = _Post(self, receive, responder, session, token, http)
+        await dispatch(session.receive_message(msg), sink)
+        if not sink.answered:
+            await responder.full(202)
+
+    def cancel_all(self) -> None:
+        """Cancel every running handler (shutdown: the grace is over)."""
+        for peer in list(self.peers):
+            peer.cancel_all()
+
+    async def run(
+        self,
+        receive: Receive,
+        responder: Responder,
+        session: ServerSession,
+        req: IncomingRequest,
+        token: AccessToken | None,
+        http: HttpRequestInfo | None = None,
+    ) -> None:
+        """Run ``req``'s handler in this task and write its response (JSON or SSE)."""
+        send_ch, recv_ch = trio.open_memory_channel[bytes](64)
+        peer = RequestPeer(session, send_ch, token, http)
+        requests = self.requests
+        self.peers.add(peer)
+        self.app.connected(peer)
+        requests.begin()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_on_disconnect, receive, partial(peer.client_left, req.id))
+                async with trio.open_nursery() as inner:
+                    inner.start_soon(write_modern, recv_ch, responder, peer, self.keepalive)
+                    async with send_ch:
+                        outcome = await run_handler(
+                            self.app, peer, req, peer._scopes, closing=requests.is_closing
+                        )
+                        data = encode_outcome(session, req.id, outcome, encode)
+                        if data is not None:
+                            status = 200
+                            if isinstance(outcome, McpError):
+                                status = http_status(outcome.code, handler=True)
+                                peer.answer_headers = handler_headers(outcome, self.auth)
+                            peer.answer = (data, status)
+                nursery.cancel_scope.cancel()
+        finally:
+            requests.end()
+            self.peers.discard(peer)
+            self.app.disconnected(peer)
+
+
+@attrs.define(eq=False)
+class _Post:
+    """The :class:`~trio_mcp._runtime.EventSink` of one modern POST (at most one event)."""
+
+    driver: ModernRequests
+    receive: Receive
+    responder: Responder
+    session: ServerSession
+    token: AccessToken | None
+    http: HttpRequestInfo | None = None
+    answered: bool = False
+
+    async def on_request(self, request: IncomingRequest) -> None:
+        self.answered = True
+        await self.driver.run(
+            self.receive, self.responder, self.session, request, self.token, self.http
+        )
+
+    async def on_send(self, message: Outgoing) -> None:
+        self.answered = True
+        status = 200
+        if type(message) is dict and "error" in message:
+            status = http_status(message["error"].get("code"), handler=False)
+        await self.responder.full(status, encode(message))
+
+    def on_cancel(self, rid: Id) -> None:
+        pass  # a fresh session has nothing in flight to cancel
+
+    def on_response(self, response: ClientResponse) -> None:
+        pass  # nor requests of its own awaiting an answer
+
+    async def on_notified(self, note: Notified) -> None:
+        peer = RequestPeer(self.session, _closed_channel(), self.token, self.http)
+        await self.driver.app.notified(note.method, note.params, peer)
+
+
 async def write_modern(
-    recv: trio.MemoryReceiveChannel[tuple[bytes, int | None]],
+    recv: trio.MemoryReceiveChannel[bytes],
     responder: Responder,
     peer: RequestPeer,
     keepalive_s: float | None,
@@ -142,35 +275,51 @@ async def write_modern(
     keepalive = keepalive_s or math.inf
     async with recv:
         while True:
-            item: tuple[bytes, int | None] | None = None
+            data: bytes | None = None
             with trio.move_on_after(keepalive if sse else math.inf):
                 try:
-                    item = await recv.receive()
+                    data = await recv.receive()
                 except trio.EndOfChannel:
                     break
             if peer.gone:
                 continue
             try:
-                if item is None:
+                if data is None:
                     await responder.body(b":\n\n", more=True)
-                    continue
-                data, status = item
-                if status is not None and not sse:
-                    await responder.full(status, data, peer.answer_headers)
                     continue
                 if not sse:
                     sse = True
                     await responder.start(200, SSE_HEADERS)
-                await responder.body(sse_event(data), more=status is None)
+                await responder.body(sse_event(data), more=True)
             except ClientGone:
                 peer.gone = True
-    if peer.gone or responder.finished:
+    if peer.gone:
         return
     try:
-        if sse:
+        if peer.answer is not None:
+            data, status = peer.answer
+            if sse:
+                await responder.body(sse_event(data), more=False)
+            else:
+                await responder.full(status, data, peer.answer_headers)
+        elif sse:
             await responder.body(b"", more=False)
         elif not responder.started:
             # cancelled with nothing to say (the client is gone, or shutdown)
             await responder.error(HttpError(503, "Request cancelled", -32603))
     except ClientGone:
         pass
+
+
+def _closed_channel() -> trio.MemorySendChannel[bytes]:
+    send, receive = trio.open_memory_channel[bytes](0)
+    receive.close()
+    return send
+
+
+async def _on_disconnect(receive: Receive, callback: Callable[[], None]) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            callback()
+            return

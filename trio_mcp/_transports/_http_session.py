@@ -30,38 +30,27 @@ from typing import Any
 import attrs
 import trio
 
-from .._errors import InternalError, McpError
 from .._protocol import IncomingRequest, ServerSession
-from .._runtime import Application, ClientRequests, HttpRequestInfo, run_handler
+from .._runtime import (
+    AccessToken,
+    Application,
+    ClientRequests,
+    HttpRequestInfo,
+    Outbound,
+    Shutdown,
+    encode_outcome,
+    run_handler,
+)
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 from ._eventstore import EventStore
-from ._security import AccessToken
 
-__all__ = ["LegacySession", "Requests", "Stream"]
+__all__ = ["LegacySession", "Stream"]
 
 log = logging.getLogger("trio_mcp")
 
 _LIVE_BUFFER = 256
 STANDALONE = "g"
-
-
-@attrs.define(eq=False)
-class Requests:
-    """In-flight handler accounting shared by both eras, for the shutdown drain."""
-
-    count: int = 0
-    draining: bool = False
-    closing: bool = False
-    idle: trio.Event = attrs.field(factory=trio.Event)
-
-    def begin(self) -> None:
-        self.count += 1
-
-    def end(self) -> None:
-        self.count -= 1
-        if self.draining and self.count == 0:
-            self.idle.set()
 
 
 @attrs.define(eq=False)
@@ -86,26 +75,25 @@ class Stream:
 
 
 @attrs.define(eq=False)
-class LegacySession:
-    """One legacy client session (the :class:`Peer` its handlers see)."""
+class LegacySession(Outbound):
+    """One legacy client session (the :class:`Peer` its handlers see).
+
+    Unrelated notifications go through ``_out`` to :meth:`pump_outbox`, which
+    puts them on the standalone stream; a notification related to a running
+    request goes on that request's stream.
+    """
 
     id: str
     app: Application
     session: ServerSession
     store: EventStore
-    requests: Requests
+    requests: Shutdown
     #: The verified bearer token the session was opened with, if auth is configured.
     token: AccessToken | None
     retry_ms: int
     write_timeout: float
     keepalive: float | None
     last_active: float = attrs.field(factory=trio.current_time)
-
-    @property
-    def subject(self) -> str | None:
-        """The identity the session is bound to, if any."""
-        return self.token.subject if self.token is not None else None
-
     #: Requests started and not yet answered (the per-session cap counts these).
     in_flight: int = 0
     closed: bool = False
@@ -114,13 +102,13 @@ class LegacySession:
     _stream_of: dict[Id, Stream] = attrs.field(factory=dict)
     _http_of: dict[Id, HttpRequestInfo] = attrs.field(factory=dict)
     _client_requests: ClientRequests = attrs.field(init=False)
-    _outbox: trio.MemorySendChannel[bytes] = attrs.field(init=False)
+    _out: trio.MemorySendChannel[bytes] = attrs.field(init=False)
     _outbox_recv: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
     _attached: int = 0
     _counter: Callable[[], int] = attrs.field(factory=lambda: itertools.count(1).__next__)
 
     def __attrs_post_init__(self) -> None:
-        self._outbox, self._outbox_recv = trio.open_memory_channel[bytes](_LIVE_BUFFER)
+        self._out, self._outbox_recv = trio.open_memory_channel[bytes](_LIVE_BUFFER)
         self.streams[STANDALONE] = Stream(STANDALONE)
         self._client_requests = ClientRequests(self.session)
 
@@ -132,25 +120,12 @@ class LegacySession:
     def http_request(self, rid: Id) -> HttpRequestInfo | None:
         return self._http_of.get(rid)
 
-    async def notify(
-        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
-    ) -> None:
-        data = encode(self.session.notification(method, params))
+    async def _deliver(self, data: bytes, related: Id | None) -> None:
         stream = self._stream_of.get(related) if related is not None else None
         if stream is not None:
             await self.emit(stream, data)
-            return
-        try:
-            await self._outbox.send(data)
-        except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass
-
-    def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
-        try:
-            self._outbox.send_nowait(encode(self.session.notification(method, params)))
-        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-            return False
-        return True
+        else:
+            await Outbound._deliver(self, data, related)  # the standalone stream, via the pump
 
     async def request(
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
@@ -229,18 +204,9 @@ class LegacySession:
             self.in_flight -= 1
             self._stream_of.pop(req.id, None)
             self._http_of.pop(req.id, None)
-        if type(outcome) is dict:
-            message = self.session.respond(req.id, outcome)
-        else:
-            assert isinstance(outcome, McpError)
-            message = self.session.respond_error(req.id, outcome)
-        if message is None:
+        data = encode_outcome(self.session, req.id, outcome, encode)
+        if data is None:
             return
-        try:
-            data = encode(message)
-        except TypeError as exc:
-            err = InternalError(message=f"Internal error: result is not JSON-serialisable ({exc})")
-            data = encode({"jsonrpc": "2.0", "id": req.id, "error": err.to_error()})
         await self.emit(stream, data, final=True)
 
     async def pump_outbox(self) -> None:
@@ -312,7 +278,7 @@ class LegacySession:
         if self.closed:
             return
         self.closed = True
-        self._outbox.close()
+        self._out.close()
         for scope in list(self._scopes.values()):
             scope.cancel()
         for stream in list(self.streams.values()):

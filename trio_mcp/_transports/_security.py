@@ -28,7 +28,6 @@ from ._asgi import HttpError, Scope, header
 
 __all__ = [
     "LOOPBACK_HOSTS",
-    "AccessToken",
     "BearerAuth",
     "check_host_and_origin",
     "insufficient_scope_challenge",

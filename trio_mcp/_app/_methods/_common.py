@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..._errors import InvalidParams
-from ..._protocol import Era, IncomingRequest
+from ..._protocol import IncomingRequest
 from ..._runtime import Peer
 from .._context import Context
 from .._core import ServerCore
@@ -32,7 +32,7 @@ def resume(core: ServerCore, req: IncomingRequest, ctx: Context, target: str, ar
     The binding digest is computed only when a ``requestState`` must be
     checked or issued, never on the common path.
     """
-    if req.era is Era.MODERN:
+    if req.features.input_required:  # multi round-trip requests (2026-07-28)
         state = req.params.get("requestState")
         if state is not None:
             bind = binding(req.method, target, args)

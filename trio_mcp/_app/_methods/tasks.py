@@ -10,18 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from ..._errors import InvalidParams, McpError, MethodNotFound
-from ..._protocol import Era, IncomingRequest
+from ..._protocol import IncomingRequest
 from ..._runtime import Peer
 from .._context import Context
 from .._core import ServerCore
+from .._task_wire import legacy_task, modern_task
 from .._tasks import (
-    LEGACY_TASKS_VERSION,
     RELATED_TASK,
     Task,
     declares_extension,
-    legacy_task,
     missing_extension,
-    modern_task,
     owner_of,
 )
 
@@ -29,11 +27,11 @@ __all__ = ["tasks_cancel", "tasks_get", "tasks_list", "tasks_result", "tasks_upd
 
 
 def _lookup(core: ServerCore, req: IncomingRequest, peer: Peer) -> Task:
-    """The error order: era/method, then the capability gate, then the task id."""
-    if req.era is Era.LEGACY:
-        if req.version != LEGACY_TASKS_VERSION:
-            raise MethodNotFound(f"Method not found: {req.method}")
-    elif not declares_extension(req.client_capabilities):
+    """The error order: the version's task design, the capability gate, then the task id."""
+    design = req.features.tasks
+    if design is None:
+        raise MethodNotFound(f"Method not found: {req.method}")
+    if design == "extension" and not declares_extension(req.client_capabilities):
         raise missing_extension()
     return core.tasks.get(req.params.get("taskId"), owner_of(req, peer))
 
@@ -42,7 +40,7 @@ async def tasks_get(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
     task = _lookup(core, req, peer)
-    return legacy_task(task) if req.era is Era.LEGACY else modern_task(task, detailed=True)
+    return legacy_task(task) if req.features.tasks == "core" else modern_task(task, detailed=True)
 
 
 async def tasks_result(
@@ -71,7 +69,7 @@ async def tasks_result(
 async def tasks_list(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    if req.version != LEGACY_TASKS_VERSION:
+    if req.features.tasks != "core":
         raise MethodNotFound(f"Method not found: {req.method}")
     tasks = [legacy_task(t) for t in core.tasks.owned(owner_of(req, peer))]
     return core.registry.page("tasks", tasks, req.params.get("cursor"))
@@ -81,7 +79,7 @@ async def tasks_cancel(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
     task = _lookup(core, req, peer)
-    if req.era is Era.MODERN:
+    if req.features.tasks == "extension":
         task.cancel("Cancelled by the client")
         return {}  # an empty ack, for a terminal task too
     if task.terminal:

@@ -6,14 +6,13 @@ import logging
 from typing import Any
 
 from ..._errors import InternalError, InvalidParams, McpError, MethodNotFound
-from ..._protocol import Era, IncomingRequest
+from ..._protocol import IncomingRequest
 from ..._runtime import Peer
 from .._context import Context
 from .._core import ServerCore
 from .._functions import error_text
 from .._mrtr import InputRequired
 from .._tasks import (
-    LEGACY_TASKS_VERSION,
     TaskRun,
     declares_extension,
     missing_extension,
@@ -27,17 +26,11 @@ __all__ = ["call_tool", "tools_list"]
 
 log = logging.getLogger("trio_mcp")
 
-# Versions whose tool results carry no structuredContent.
-_NO_STRUCTURED = frozenset({"2024-11-05", "2025-03-26"})
-# Versions where invalid tool arguments are a protocol error (-32602); from
-# 2025-11-25 they are a tool execution error (isError), SEP-1303.
-_ARGS_AS_PROTOCOL_ERROR = frozenset({"2024-11-05", "2025-03-26", "2025-06-18"})
-
 
 async def tools_list(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    tasks = req.era is Era.LEGACY and req.version == LEGACY_TASKS_VERSION
+    tasks = req.features.task_support
     granted = caller_scopes(peer, req.id)
     items = [
         t.definition(task_support=tasks)
@@ -72,7 +65,7 @@ async def call_tool(
     try:
         kwargs = tool.bind(arguments, ctx)
     except ToolArgumentsError as exc:
-        if req.era is Era.LEGACY and req.version in _ARGS_AS_PROTOCOL_ERROR:
+        if req.features.invalid_arguments_protocol_error:  # before 2025-11-25 (SEP-1303)
             raise InvalidParams(str(exc), {"errors": exc.lines}) from None
         return error_result(str(exc))
     try:
@@ -91,8 +84,7 @@ async def call_tool(
         return error_result(f"Error executing tool {name}: {error_text(exc)}")
     if ctx is not None and ctx.pending_input is not None:
         return input_required(core, ctx, ctx.pending_input, target)
-    structured_ok = req.era is Era.MODERN or req.version not in _NO_STRUCTURED
-    return to_call_result(tool, value, structured_ok=structured_ok)
+    return to_call_result(tool, value, structured_ok=True)  # the session drops it where undefined
 
 
 def _as_task(tool: Tool, req: IncomingRequest) -> bool:
@@ -104,7 +96,7 @@ def _as_task(tool: Tool, req: IncomingRequest) -> bool:
     ``params.task``; ``required`` without it, or ``forbidden`` with it, is ``-32601``.
     """
     mode = tool.task_support
-    if req.era is Era.MODERN:
+    if req.features.tasks == "extension":
         if mode == "forbidden":
             return False
         if declares_extension(req.client_capabilities):
@@ -112,7 +104,7 @@ def _as_task(tool: Tool, req: IncomingRequest) -> bool:
         if mode == "required":
             raise missing_extension()
         return False
-    meta = req.params.get("task") if req.version == LEGACY_TASKS_VERSION else None
+    meta = req.params.get("task") if req.features.tasks == "core" else None
     if meta is None:
         if mode == "required":
             raise MethodNotFound(f"Tool {tool.name} must be called as a task (params.task)")
@@ -133,7 +125,7 @@ async def _call_as_task(
     """
     ctx = Context(req, peer, core)
     target = resume(core, req, ctx, tool.name, arguments)
-    task_meta = req.params.get("task") if req.era is Era.LEGACY else None
+    task_meta = req.params.get("task") if req.features.tasks == "core" else None
     run = TaskRun(
         core.tasks,
         tool,
@@ -141,12 +133,11 @@ async def _call_as_task(
         owner_of(req, peer),
         peer,
         task_meta.get("ttl") if isinstance(task_meta, dict) else None,
-        structured_ok=req.era is Era.MODERN or req.version not in _NO_STRUCTURED,
     )
     try:
         run.kwargs = tool.bind(arguments, ctx)
     except ToolArgumentsError as exc:
-        if req.era is Era.MODERN:
+        if req.features.tasks == "extension":
             return error_result(str(exc))  # the server decides: no task for a call that cannot run
         run.start().finish(error_result(str(exc)))  # created "working", failed at once
         return run.created

@@ -1,0 +1,201 @@
+"""Issue 14's reproduction list, against the real ``trio-mcp`` / ``python -m trio_mcp``.
+
+Every failure is one line on stderr (``trio-mcp: error: ...``), no traceback,
+with the documented exit code: 1 when the server or the tool failed, 2 for bad
+usage or configuration. ``--debug`` adds the traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLES = ROOT / "examples"
+HELLO = str(EXAMPLES / "hello.py")
+SCRIPT = str(Path(sys.executable).with_name("trio-mcp"))
+INIT = json.dumps(
+    {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "t"},
+        },
+    }
+)
+
+
+def run(
+    *args: str,
+    cwd: Path = ROOT,
+    env: dict[str, str] | None = None,
+    stdin: str | None = None,
+    module: bool = False,
+) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "trio_mcp"] if module else [SCRIPT]
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+        env={**os.environ, **(env or {})},
+        input=stdin if stdin is not None else "",
+    )
+
+
+def one_line(out: subprocess.CompletedProcess[str], code: int, *parts: str) -> str:
+    """The run failed with ``code`` and exactly one line on stderr holding ``parts``."""
+    assert out.returncode == code, (out.returncode, out.stderr)
+    lines = out.stderr.strip().splitlines()
+    assert len(lines) == 1, out.stderr
+    assert lines[0].startswith("trio-mcp"), lines[0]
+    assert "Traceback" not in out.stderr
+    for part in parts:
+        assert part in lines[0], lines[0]
+    return lines[0]
+
+
+def server_file(tmp_path: Path, text: str, name: str = "srv.py") -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_unknown_tool_is_one_line() -> None:
+    out = run("call", HELLO, "nosuch")
+    one_line(out, 1, "error -32602", "Unknown tool: nosuch")
+    debug = run("call", HELLO, "nosuch", "--debug")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_a_file_without_a_server_object_runs_as_a_script() -> None:
+    out = run("list", str(EXAMPLES / "seed_server.py"))
+    assert out.returncode == 0, out.stderr
+    assert "add_numbers(a: number, b: number)" in out.stdout
+
+
+def test_a_file_that_serves_nothing_and_one_that_does_not_import(tmp_path: Path) -> None:
+    one_line(run("list", server_file(tmp_path, "x = 1\n")), 1, "the server exited with code 0")
+    broken = server_file(tmp_path, "raise RuntimeError('boom')\n")
+    one_line(run("list", broken), 2, "failed to import: RuntimeError: boom")
+    one_line(run("list", str(tmp_path / "missing.py")), 2, "missing.py: no such file")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "print('Welcome to my server!', flush=True)\nimport sys\nfor _ in sys.stdin: pass\n",
+            "printed something that is not JSON on stdout: 'Welcome to my server!'",
+        ),
+        (
+            "import sys\nfor _ in sys.stdin: print(42, flush=True)\n",
+            "the server sent 42, which is not a JSON-RPC message",
+        ),
+        (
+            "import sys\nprint('fatal: no config', file=sys.stderr)\nsys.exit(3)\n",
+            "the server exited with code 3; its stderr ends: fatal: no config",
+        ),
+    ],
+)
+def test_a_misbehaving_server_is_one_line(tmp_path: Path, text: str, message: str) -> None:
+    command = f"{sys.executable} {server_file(tmp_path, text)}"
+    one_line(run("list", command), 1, message)
+
+
+def test_a_silent_server_and_timeout(tmp_path: Path) -> None:
+    silent = server_file(tmp_path, "import sys\nfor _ in sys.stdin: pass\n")
+    out = run("call", f"{sys.executable} {silent}", "x", "--timeout", "1")
+    one_line(out, 1, "no answer to server/discover or initialize within 1 s")
+
+
+def test_a_busy_port_is_one_line() -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = run("run", HELLO, "--transport", "http", "--port", str(port))
+    one_line(out, 1, f"cannot listen on 127.0.0.1:{port}: address already in use")
+
+
+def test_port_range_is_validated() -> None:
+    out = run("run", HELLO, "--transport", "http", env={"TRIO_MCP_HTTP_PORT": "99999"})
+    one_line(out, 2, "TRIO_MCP_HTTP_PORT", "0..65535", "99999")
+    one_line(run("run", HELLO, "--transport", "http", "--port", "99999"), 2, "--port", "99999")
+
+
+def test_run_module_target_from_its_directory() -> None:
+    for module in (False, True):  # trio-mcp and python -m trio_mcp: the same command
+        out = run("run", "hello:server", cwd=EXAMPLES, stdin=INIT + "\n", module=module)
+        assert out.returncode == 0, out.stderr
+        assert json.loads(out.stdout)["result"]["serverInfo"]["name"] == "demo"
+
+
+def test_call_coerces_by_the_schema_and_json_goes_anywhere() -> None:
+    out = run("call", HELLO, "echo", "text=42")
+    assert (out.returncode, out.stdout.strip()) == (0, "42")
+    out = run("call", HELLO, "add", "--json", "a=1", "b=2")
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["content"][0]["text"] == "3.0"
+    one_line(run("call", HELLO, "add", "a=one", "b=2"), 2, "argument a: expected number")
+
+
+def test_list_shows_literal_parameters(tmp_path: Path) -> None:
+    text = (
+        "from typing import Literal\nfrom trio_mcp import Server\nserver = Server('t')\n"
+        "@server.tool()\ndef convert(value: float, unit: Literal['c', 'f'] = 'c') -> float:\n"
+        "    return value\n"
+    )
+    out = run("list", server_file(tmp_path, text))
+    assert out.returncode == 0, out.stderr
+    assert 'convert(value: number, unit?: "c"|"f")' in out.stdout
+
+
+def test_version() -> None:
+    out = run("--version")
+    assert (out.returncode, out.stdout.strip()) == (0, "trio-mcp 0.1.0")
+
+
+def test_a_misspelt_setting_is_warned_about() -> None:
+    out = run("run", HELLO, env={"TRIO_MCP_TIMOUT": "5"}, stdin=INIT + "\n")
+    assert out.returncode == 0
+    assert (
+        "trio-mcp: warning: TRIO_MCP_TIMOUT is not a setting; ignored"
+        " (did you mean TRIO_MCP_TIMEOUT?)" in out.stderr
+    )
+
+
+def test_a_bad_setting_is_a_settings_error_not_an_import_failure() -> None:
+    out = run("list", HELLO, env={"TRIO_MCP_MAX_IN_FLIGHT": "lots"})
+    line = one_line(out, 2, "TRIO_MCP_MAX_IN_FLIGHT", "integer", "'lots'")
+    assert "failed to import" not in line
+
+
+def test_the_http_start_up_log_names_the_logger_once() -> None:
+    proc = subprocess.Popen(
+        [SCRIPT, "run", HELLO, "--transport", "http", "--port", "0"],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            if "serving MCP over HTTP" in line:
+                break
+        assert " trio_mcp: serving MCP over HTTP at http://127.0.0.1:" in line
+        assert "trio_mcp: trio_mcp:" not in line
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.wait(30)

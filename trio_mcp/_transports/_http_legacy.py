@@ -1,0 +1,262 @@
+"""The legacy era's sessions over HTTP: ``initialize``, POST, GET, DELETE, idle expiry.
+
+:class:`LegacySessions` keeps one :class:`~._http_session.LegacySession` per
+``Mcp-Session-Id`` (256 random bits from :mod:`secrets`), bound to the bearer
+token's subject: another subject presenting the id gets the same 404 as an
+unknown id. Handlers and each session's outbox pump run in the manager's own
+nursery (:meth:`LegacySessions.serve`), not in the POST's task: in this era a
+disconnect is not a cancellation.
+
+* ``initialize`` (no session id) opens a session.
+* A POST feeds the body to its session; :func:`~trio_mcp._runtime.dispatch`
+  drives the events into the POST's sink: requests get this POST's SSE stream
+  (primed with an event id to resume from), a message the session answered
+  itself goes back as JSON, notifications and client responses as 202.
+* A GET opens the standalone stream, or resumes one with ``Last-Event-ID``.
+* DELETE, idle expiry and shutdown end a session: handlers cancelled, streams
+  closed, the store told to forget, the application told.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+import attrs
+import trio
+
+from .._protocol import (
+    LEGACY_VERSIONS,
+    ClientResponse,
+    IncomingRequest,
+    Notified,
+    Outgoing,
+    Send,
+)
+from .._runtime import AccessToken, Application, HttpRequestInfo, Shutdown, dispatch
+from .._wire import Id, encode
+from ._asgi import HttpError, Receive, Responder, Scope, header
+from ._eventstore import EventStore
+from ._http_options import HttpOptions
+from ._http_session import STANDALONE, LegacySession, Stream
+
+__all__ = ["LegacySessions"]
+
+log = logging.getLogger("trio_mcp")
+
+
+@attrs.define(eq=False)
+class LegacySessions:
+    """Every legacy session of one transport, and the HTTP methods that reach them."""
+
+    app: Application
+    options: HttpOptions
+    store: EventStore
+    requests: Shutdown
+    max_in_flight: int
+    sessions: dict[str, LegacySession] = attrs.field(factory=dict)
+    _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
+
+    # ----------------------------------------------------------- lifecycle
+
+    async def serve(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Host the sessions' handlers and pumps, and expire idle sessions, until cancelled."""
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            task_status.started()
+            try:
+                await self._sweep()
+            finally:
+                self._nursery = None
+
+    async def _sweep(self) -> None:
+        """End sessions idle for longer than ``session_idle_timeout``."""
+        idle = self.options.session_idle_timeout
+        while True:
+            await trio.sleep(min(max(idle / 4, 0.05), 30.0))
+            now = trio.current_time()
+            for session in list(self.sessions.values()):
+                if not session.busy and now - session.last_active > idle:
+                    log.info("trio_mcp: legacy session %s… expired", session.id[:8])
+                    await self.end(session)
+
+    async def end(self, session: LegacySession) -> None:
+        """End one session (idempotent)."""
+        if self.sessions.pop(session.id, None) is None:
+            return
+        await session.close()
+        self.app.disconnected(session)
+
+    def cancel_all(self) -> None:
+        """Cancel every session's running handlers (shutdown: the grace is over)."""
+        for session in list(self.sessions.values()):
+            for rid in list(session._scopes):
+                session.cancel(rid)
+
+    async def close_all(self) -> None:
+        """End every session (shutdown)."""
+        for session in list(self.sessions.values()):
+            await self.end(session)
+
+    # ---------------------------------------------------------------- HTTP
+
+    async def initialize(
+        self, responder: Responder, msg: dict[str, Any], token: AccessToken | None
+    ) -> None:
+        """Open a session with ``initialize`` and answer it with the new ``Mcp-Session-Id``."""
+        if len(self.sessions) >= self.options.max_sessions:
+            raise HttpError(503, "Service Unavailable: too many sessions", -32603, msg.get("id"))
+        session = self.app.new_session()
+        events = session.receive_message(msg)
+        assert len(events) == 1 and type(events[0]) is Send
+        message = events[0].message
+        if type(message) is not dict or "result" not in message:
+            await responder.full(400, encode(message))
+            return
+        sid = secrets.token_urlsafe(32)
+        opts = self.options
+        legacy = LegacySession(
+            sid,
+            self.app,
+            session,
+            self.store,
+            self.requests,
+            token,
+            opts.sse_retry_ms,
+            opts.write_timeout,
+            opts.keepalive,
+        )
+        self.sessions[sid] = legacy
+        self.app.connected(legacy)
+        assert self._nursery is not None
+        self._nursery.start_soon(legacy.pump_outbox)
+        await responder.full(200, encode(message), [(b"mcp-session-id", sid.encode())])
+
+    def session_of(self, scope: Scope, token: AccessToken | None) -> LegacySession:
+        """The session a request names, refreshed as active.
+
+        Raises:
+            HttpError: 400 (no ``Mcp-Session-Id``, or a version that is not
+                legacy), 404 (unknown, ended, or another identity's session).
+        """
+        sid = header(scope, b"mcp-session-id")
+        if sid is None:
+            raise HttpError(400, "Bad Request: Mcp-Session-Id header is required")
+        session = self.sessions.get(sid)
+        subject = token.subject if token is not None else None
+        if session is None or session.closed or session.subject != subject:
+            # Another identity's session looks exactly like an unknown one.
+            raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
+        version = header(scope, b"mcp-protocol-version")
+        if version is not None and version not in LEGACY_VERSIONS:
+            raise HttpError(400, f"Bad Request: unsupported MCP-Protocol-Version {version!r}")
+        session.last_active = trio.current_time()
+        return session
+
+    async def post(
+        self,
+        scope: Scope,
+        receive: Receive,
+        responder: Responder,
+        msg: Any,
+        token: AccessToken | None,
+        http: HttpRequestInfo | None = None,
+    ) -> None:
+        """Feed one POST body to its session and answer (SSE, JSON or 202).
+
+        ``http`` is the POST, what its requests' handlers see as ``ctx.http``.
+        """
+        session = self.session_of(scope, token)
+        if session.in_flight >= self.max_in_flight and _has_request(msg):
+            raise HttpError(
+                429, "Too Many Requests: this session has too many requests in flight", -32603
+            )
+        assert self._nursery is not None
+        sink = _Post(self.app, session, self.requests, self._nursery, http)
+        await dispatch(session.session.receive_message(msg), sink)
+        if sink.stream is not None:
+            await session.write(responder, receive, sink.stream, sink.live, [], [])
+        elif sink.answer is not None:
+            answer = sink.answer
+            status = (
+                400
+                if type(answer) is dict and answer.get("id") is None and "error" in answer
+                else 200
+            )
+            await responder.full(status, encode(answer))
+        else:
+            await responder.full(202)
+
+    async def get(
+        self, scope: Scope, receive: Receive, responder: Responder, token: AccessToken | None
+    ) -> None:
+        """Open the standalone SSE stream, or resume a stream after ``Last-Event-ID``."""
+        accept = header(scope, b"accept") or ""
+        if "text/event-stream" not in accept and "*/*" not in accept:
+            raise HttpError(406, "Not Acceptable: GET needs Accept: text/event-stream")
+        session = self.session_of(scope, token)
+        last = header(scope, b"last-event-id")
+        if last is None:
+            stream = session.streams[STANDALONE]
+            live = stream.attach()
+            await session.emit(stream, b"")
+            await session.write(responder, receive, stream, live, [], [])
+            return
+        found = await self.store.replay_events_after(session.id, last)
+        if found is None:
+            raise HttpError(400, "Bad Request: unknown Last-Event-ID")
+        target = session.streams.get(found[0])
+        if target is None:  # finished (or never live here): replay what is stored, and end
+            await session.write(responder, receive, None, None, found[1], [])
+            return
+        async with target.lock:  # no event can be stored between replay and attach
+            found = await self.store.replay_events_after(session.id, last)
+            live = target.attach()
+        await session.write(responder, receive, target, live, found[1] if found else [], [])
+
+    async def delete(self, scope: Scope, responder: Responder, token: AccessToken | None) -> None:
+        """End the session the request names."""
+        await self.end(self.session_of(scope, token))
+        await responder.full(200)
+
+
+@attrs.define(eq=False)
+class _Post:
+    """The :class:`~trio_mcp._runtime.EventSink` of one legacy POST."""
+
+    app: Application
+    session: LegacySession
+    requests: Shutdown
+    nursery: trio.Nursery
+    http: HttpRequestInfo | None = None
+    stream: Stream | None = None
+    live: trio.MemoryReceiveChannel[tuple[str, bytes]] | None = None
+    answer: Outgoing | None = None
+
+    async def on_request(self, request: IncomingRequest) -> None:
+        session = self.session
+        if self.stream is None:
+            self.stream = session.new_stream()
+            self.live = self.stream.attach()
+            await session.emit(self.stream, b"")  # priming: an id to resume from
+        self.requests.begin()
+        session.in_flight += 1
+        self.nursery.start_soon(session.run_request, request, self.stream, self.http)
+
+    async def on_send(self, message: Outgoing) -> None:
+        self.answer = message
+
+    def on_cancel(self, rid: Id) -> None:
+        self.session.cancel(rid)
+
+    def on_response(self, response: ClientResponse) -> None:
+        self.session.answer(response.id, response.result, response.error)
+
+    async def on_notified(self, note: Notified) -> None:
+        await self.app.notified(note.method, note.params, self.session)
+
+
+def _has_request(msg: Any) -> bool:
+    items = msg if type(msg) is list else [msg]
+    return any(type(m) is dict and "method" in m and "id" in m for m in items)

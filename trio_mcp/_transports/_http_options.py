@@ -1,0 +1,53 @@
+"""The settings of the Streamable HTTP transport (both eras)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import attrs
+
+from .._wire import DEFAULT_MAX_LINE
+from ._eventstore import EventStore
+from ._security import BearerAuth
+
+__all__ = ["HttpOptions"]
+
+
+@attrs.frozen(kw_only=True)
+class HttpOptions:
+    """Settings of the HTTP transport.
+
+    Args:
+        path: The MCP endpoint (``None``: any path, e.g. when mounted under a prefix).
+        allowed_hosts: ``Host`` values accepted; ``None``: loopback names only;
+            include ``"*"`` to accept any (a public server behind a proxy).
+        allowed_origins: Origins accepted besides loopback and same-origin.
+        auth: Bearer-token authentication (``None``: none).
+        event_store: Where legacy SSE events are kept for resumption
+            (default: an :class:`InMemoryEventStore`).
+        legacy: Serve the legacy era (sessions, GET, DELETE). ``False``: modern only.
+        max_body_size: Largest request body, in bytes (413 beyond).
+        body_timeout: Seconds a client has to send its whole body (408 after).
+        write_timeout: Seconds one write to a client may take; a slower client
+            is dropped (legacy streams can be resumed).
+        session_idle_timeout: Seconds after which an idle legacy session ends (404 after).
+        max_sessions: Legacy sessions at once (503 beyond).
+        max_requests: Handlers running at once over all clients (503 beyond).
+        sse_retry_ms: The ``retry`` sent with each priming event.
+        keepalive: Seconds between SSE keep-alive comments on quiet streams.
+    """
+
+    path: str | None = "/mcp"
+    allowed_hosts: Collection[str] | None = None
+    allowed_origins: Collection[str] = ()
+    auth: BearerAuth | None = None
+    event_store: EventStore | None = None
+    legacy: bool = True
+    max_body_size: int = DEFAULT_MAX_LINE
+    body_timeout: float = 30.0
+    write_timeout: float = 30.0
+    session_idle_timeout: float = 1800.0
+    max_sessions: int = 10_000
+    max_requests: int = 10_000
+    sse_retry_ms: int = 1000
+    keepalive: float | None = 15.0
