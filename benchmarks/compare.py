@@ -15,6 +15,10 @@ measurement on stderr and a summary on stdout::
 (the real runtime over an in-memory stream) under callgrind: the difference
 between a run of 8,000 and one of 2,000 requests, divided by 6,000, so start-up
 cancels out. Exact and repeatable; slow (minutes).
+
+``--peer`` picks the server (a name of ``benchmarks/peers.py``) for both trees,
+``--after-peer`` another one for the second: ``benchmarks.compare . . --peer
+trio_mcp --after-peer trio_mcp_middleware`` is the cost of three middlewares.
 """
 
 from __future__ import annotations
@@ -27,7 +31,9 @@ import sys
 from pathlib import Path
 
 
-def measure(tree: Path, concs: str, duration: float, tool: str) -> dict[str, float]:
+def measure(
+    tree: Path, concs: str, duration: float, tool: str, peer: str = "trio_mcp"
+) -> dict[str, float]:
     """One load-generator run in ``tree``; µs of server CPU per request at each concurrency."""
     out = subprocess.run(
         [
@@ -36,7 +42,7 @@ def measure(tree: Path, concs: str, duration: float, tool: str) -> dict[str, flo
             "benchmarks.loadgen",
             "suite",
             "--peer",
-            "trio_mcp",
+            peer,
             "--concs",
             concs,
             "--duration",
@@ -100,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concs", default="64")
     parser.add_argument("--duration", type=float, default=2.0)
     parser.add_argument("--tool", default="echo", choices=["echo", "add"])
+    parser.add_argument("--peer", default="trio_mcp", help="server of benchmarks/peers.py")
+    parser.add_argument("--after-peer", default=None, help="another server for 'after'")
     parser.add_argument(
         "--instructions", action="store_true", help="count instructions under callgrind instead"
     )
@@ -107,11 +115,13 @@ def main(argv: list[str] | None = None) -> int:
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     if args.instructions:
         return main_instructions(trees, args.concs)
+    peers = {"before": args.peer, "after": args.after_peer or args.peer}
     samples: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     for rep in range(args.reps):
         order = ["before", "after"] if rep % 2 == 0 else ["after", "before"]
         for name in order:
-            for conc, us in measure(trees[name], args.concs, args.duration, args.tool).items():
+            figures = measure(trees[name], args.concs, args.duration, args.tool, peers[name])
+            for conc, us in figures.items():
                 samples[name].setdefault(conc, []).append(us)
     print(f"server CPU µs per request ({args.tool}, median of {args.reps} interleaved reps)")
     for conc in samples["before"]:

@@ -14,6 +14,11 @@ PEERS: dict[str, tuple[str, list[str], str]] = {
         [sys.executable, str(SERVERS / "trio_mcp_server.py")],
         "import trio_mcp",
     ),
+    "trio_mcp_middleware": (
+        "trio_mcp, 3 no-op middlewares",
+        [sys.executable, str(SERVERS / "trio_mcp_middleware_server.py")],
+        "import trio_mcp.middleware",
+    ),
     "sdk_asyncio": (
         "official SDK MCPServer (asyncio)",
         [sys.executable, str(SERVERS / "sdk_server.py"), "asyncio"],
@@ -42,4 +47,5 @@ PEERS: dict[str, tuple[str, list[str], str]] = {
 }
 
 BASELINE = "sdk_asyncio"
-ORDER = list(PEERS)
+#: The suite's peers (the middleware variant is for benchmarks.compare only).
+ORDER = [p for p in PEERS if p != "trio_mcp_middleware"]

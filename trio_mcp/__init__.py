@@ -25,6 +25,7 @@ from ._app import ClientCapabilityMissing as ClientCapabilityMissing
 from ._app import Completion as Completion
 from ._app import CompletionRequest as CompletionRequest
 from ._app import Context as Context
+from ._app import Depends as Depends
 from ._app import ElicitResult as ElicitResult
 from ._app import Message as Message
 from ._app import ResourceContents as ResourceContents
@@ -34,6 +35,7 @@ from ._app import SettingsError as SettingsError
 from ._app import Tool as Tool
 from ._app import TTLCache as TTLCache
 from ._client import Client as Client
+from ._errors import InsufficientScope as InsufficientScope
 from ._errors import InternalError as InternalError
 from ._errors import InvalidParams as InvalidParams
 from ._errors import InvalidRequest as InvalidRequest
@@ -42,11 +44,14 @@ from ._errors import McpError as McpError
 from ._errors import MethodNotFound as MethodNotFound
 from ._errors import ParseError as ParseError
 from ._errors import ProtocolError as ProtocolError
+from ._errors import RateLimited as RateLimited
 from ._errors import ResourceNotFound as ResourceNotFound
 from ._errors import UnsupportedProtocolVersion as UnsupportedProtocolVersion
 from ._exports import fixup_module_metadata
 from ._protocol import LEGACY_VERSIONS as LEGACY_VERSIONS
 from ._protocol import MODERN_VERSIONS as MODERN_VERSIONS
+from ._runtime import AccessToken as AccessToken
+from ._runtime import HttpRequestInfo as HttpRequestInfo
 from ._schema import AudioContent as AudioContent
 from ._schema import EmbeddedResource as EmbeddedResource
 from ._schema import ImageContent as ImageContent
@@ -55,7 +60,6 @@ from ._schema import Pattern as Pattern
 from ._schema import ResourceLink as ResourceLink
 from ._schema import TextContent as TextContent
 from ._schema import ToolResult as ToolResult
-from ._transports import AccessToken as AccessToken
 from ._transports import BearerAuth as BearerAuth
 from ._transports import HttpOptions as HttpOptions
 
@@ -70,10 +74,13 @@ __all__ = [
     "Completion",
     "CompletionRequest",
     "Context",
+    "Depends",
     "ElicitResult",
     "EmbeddedResource",
     "HttpOptions",
+    "HttpRequestInfo",
     "ImageContent",
+    "InsufficientScope",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
@@ -85,6 +92,7 @@ __all__ = [
     "ParseError",
     "Pattern",
     "ProtocolError",
+    "RateLimited",
     "ResourceContents",
     "ResourceLink",
     "ResourceNotFound",

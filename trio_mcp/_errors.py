@@ -21,13 +21,16 @@ from typing import Any, ClassVar, Final
 __all__ = [
     "CAPABILITY_NOT_SUPPORTED",
     "HEADER_MISMATCH",
+    "INSUFFICIENT_SCOPE",
     "INTERNAL_ERROR",
     "INVALID_PARAMS",
     "INVALID_REQUEST",
     "METHOD_NOT_FOUND",
     "PARSE_ERROR",
+    "RATE_LIMITED",
     "RESOURCE_NOT_FOUND",
     "UNSUPPORTED_PROTOCOL_VERSION",
+    "InsufficientScope",
     "InternalError",
     "InvalidParams",
     "InvalidRequest",
@@ -36,6 +39,7 @@ __all__ = [
     "MethodNotFound",
     "ParseError",
     "ProtocolError",
+    "RateLimited",
     "ResourceNotFound",
     "UnsupportedProtocolVersion",
 ]
@@ -51,6 +55,9 @@ RESOURCE_NOT_FOUND: Final = -32002
 HEADER_MISMATCH: Final = -32020
 CAPABILITY_NOT_SUPPORTED: Final = -32021
 UNSUPPORTED_PROTOCOL_VERSION: Final = -32022
+# trio_mcp-defined codes (the JSON-RPC server-error range, clear of the MCP-defined ones).
+RATE_LIMITED: Final = -32050
+INSUFFICIENT_SCOPE: Final = -32051
 
 
 class McpError(Exception):
@@ -141,6 +148,42 @@ class UnsupportedProtocolVersion(ProtocolError):
     """The request names a protocol version this server does not speak (``-32022``)."""
 
     default_code = UNSUPPORTED_PROTOCOL_VERSION
+
+
+class RateLimited(McpError):
+    """The caller sent more requests than its rate limit allows (``-32050``).
+
+    ``data.retryAfter`` is the number of seconds after which a retry can
+    succeed. Over modern-era HTTP the answer is ``429 Too Many Requests`` with
+    a ``Retry-After`` header.
+    """
+
+    default_code = RATE_LIMITED
+
+    def __init__(self, retry_after: float, message: str = "Rate limit exceeded") -> None:
+        self.retry_after: float = retry_after
+        super().__init__(None, message, {"retryAfter": round(retry_after, 3)})
+
+
+class InsufficientScope(McpError):
+    """The caller's token lacks a scope the component requires (``-32051``).
+
+    ``data.requiredScopes`` lists every scope the component needs,
+    ``data.missingScopes`` those the token lacks. Over modern-era HTTP the
+    answer is ``403 Forbidden`` with ``WWW-Authenticate: Bearer
+    error="insufficient_scope", scope="..."``.
+    """
+
+    default_code = INSUFFICIENT_SCOPE
+
+    def __init__(self, required: frozenset[str], granted: frozenset[str]) -> None:
+        self.required: frozenset[str] = required
+        missing = sorted(required - granted)
+        super().__init__(
+            None,
+            f"Forbidden: the token lacks scope(s) {', '.join(missing)}",
+            {"requiredScopes": sorted(required), "missingScopes": missing},
+        )
 
 
 class LocalProtocolError(Exception):

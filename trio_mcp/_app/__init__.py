@@ -2,6 +2,7 @@
 
 from ._cache import TTLCache
 from ._context import ClientCapabilityMissing, Context, ElicitResult
+from ._depends import Depends
 from ._messages import Message
 from ._registry import Completion, CompletionRequest
 from ._resources import ResourceContents
@@ -14,6 +15,7 @@ __all__ = [
     "Completion",
     "CompletionRequest",
     "Context",
+    "Depends",
     "ElicitResult",
     "Message",
     "ResourceContents",

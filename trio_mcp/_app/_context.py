@@ -17,9 +17,10 @@ from .._wire import Id
 from ._answers import check_elicitation, check_roots, check_sampling
 from ._messages import messages_of
 from ._mrtr import InputRequired
+from ._request_view import RequestView
 
 if TYPE_CHECKING:
-    from .._runtime import AccessToken, Peer
+    from .._runtime import AccessToken, HttpRequestInfo, Peer
     from ._cache import TTLCache
     from ._core import ServerCore
     from ._server import Server
@@ -64,7 +65,7 @@ current_context: contextvars.ContextVar[Context | None] = contextvars.ContextVar
 
 
 @attrs.define(eq=False)
-class Context:
+class Context(RequestView):
     """What a handler knows about its request and can do with it.
 
     Declare it by annotation and the runtime injects it::
@@ -90,6 +91,11 @@ class Context:
     _input_count: int = attrs.field(default=0, init=False)
     pending_input: InputRequired | None = attrs.field(default=None, init=False)
     _run: TaskRun | None = attrs.field(default=None, init=False)
+    #: The exception the handler raised, when it became a result (a tool's ``isError``).
+    exception: Exception | None = attrs.field(default=None, init=False)
+    _timings: dict[str, float] | None = attrs.field(default=None, init=False)
+    _dependency_cache: dict[Any, Any] | None = attrs.field(default=None, init=False)
+    _http: HttpRequestInfo | None = attrs.field(default=None, init=False)
 
     @property
     def server(self) -> Server:
@@ -143,6 +149,7 @@ class Context:
         return run.start().id
 
     def _enter_task(self, run: TaskRun, peer: Peer) -> None:
+        self.http  # noqa: B018  (kept: the request that carried it ends before the task)
         self._run = run
         self._conn = peer
 

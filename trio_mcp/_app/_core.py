@@ -9,6 +9,9 @@ handlers never reach into ``Server``. It contains no dispatch logic of its own.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import attrs
@@ -18,12 +21,15 @@ from .._errors import InternalError
 from .._protocol import ServerInfo
 from ._cache import TTLCache
 from ._hub import Hub
+from ._middleware import CallNext, NotifyNext, compile_chain, compile_notification_chain
 from ._mrtr import RequestState
 from ._registry import ListKind, Registry
 from ._task_wire import modern_task
 from ._tasks import TASK_CAPABILITIES, Task, TaskStore
 
 __all__ = ["ServerCore"]
+
+log = logging.getLogger("trio_mcp")
 
 
 @attrs.define(eq=False)
@@ -41,6 +47,11 @@ class ServerCore:
         cache: The server's shared TTL cache.
         state: What the lifespan yielded, while running.
         services: The services nursery while running (task runs live there).
+        middleware: The server's middleware, outermost first (see :mod:`._middleware`).
+        watchers: Called with ``(kind, uri)`` on every change clients hear of:
+            ``("tools" | "resources" | "prompts", None)`` for a list change,
+            ``("resource", uri)`` for an updated resource (a response cache
+            drops what it kept).
     """
 
     owner: Any
@@ -55,6 +66,10 @@ class ServerCore:
     services: trio.Nursery | None = None
     #: Every request carries a Context (for the ``logging`` bridge): set by ``forward_logging``.
     bridged: bool = False
+    middleware: list[Any] = attrs.field(factory=list)
+    watchers: list[Callable[[str, str | None], None]] = attrs.field(factory=list)
+    _chains: dict[str, CallNext] = attrs.field(factory=dict, init=False)
+    _note_chain: tuple[NotifyNext | None] | None = attrs.field(default=None, init=False)
 
     def __attrs_post_init__(self) -> None:
         self.registry.on_change = self._list_changed
@@ -65,7 +80,35 @@ class ServerCore:
             self.info.extra_capabilities = (
                 TASK_CAPABILITIES if self.registry.tasks_supported else {}
             )
+        for watch in self.watchers:
+            watch(kind, None)
         self.hub.list_changed(kind)
+
+    def resource_updated(self, uri: str) -> int:
+        """``uri`` changed: watchers hear it, then subscribed clients; returns how many."""
+        for watch in self.watchers:
+            watch("resource", uri)
+        return self.hub.resource_updated(uri)
+
+    def add_middleware(self, middleware: Any) -> None:
+        """Append ``middleware`` (innermost so far); the compiled chains are rebuilt."""
+        self.middleware.append(middleware)
+        self._chains.clear()
+        self._note_chain = None
+
+    def chain(self, name: str, method: Any) -> CallNext:
+        """The middleware chain around method handler ``method`` (of MCP method ``name``)."""
+        chain = self._chains.get(name)
+        if chain is None:
+            terminal: CallNext = partial(_call_method, method, self)
+            chain = self._chains[name] = compile_chain(self.middleware, name, terminal)
+        return chain
+
+    def notification_chain(self) -> NotifyNext | None:
+        """The ``on_notification`` chain, or ``None`` when no middleware has that hook."""
+        if self._note_chain is None:
+            self._note_chain = (compile_notification_chain(self.middleware, _ignore_note),)
+        return self._note_chain[0]
 
     def _task_changed(self, task: Task) -> None:
         """A modern task changed status: listen streams that follow it hear it."""
@@ -80,3 +123,12 @@ class ServerCore:
         if self.services is None:
             raise InternalError(message="Internal error: the server is not running")
         return self.services
+
+
+def _call_method(method: Any, core: ServerCore, ctx: Any) -> Any:
+    """The innermost link: the method handler, with the request as the chain left it."""
+    return method(core, ctx.request, ctx._conn, ctx)
+
+
+async def _ignore_note(note: Any) -> None:
+    log.debug("trio_mcp: notification %s ignored", note.method)

@@ -21,6 +21,7 @@ from ._context import Context, current_context
 from ._core import ServerCore
 from ._methods import METHODS, NO_DEADLINE, call_tool
 from ._methods._params import check_params
+from ._middleware import Notification
 
 __all__ = ["Dispatcher"]
 
@@ -56,7 +57,7 @@ class Dispatcher:
     def handle(self, request: IncomingRequest, peer: Peer) -> Awaitable[dict[str, Any]]:
         check_params(request.method, request.params)  # every method, once, before any handler
         core = self.core
-        if request.method == "tools/call" and not core.bridged:
+        if request.method == "tools/call" and not (core.bridged or core.middleware):
             # The hot path: no Context unless the tool asks, and no frame of our own
             # (each coroutine frame costs every in-flight request ~0.5 KB).
             return call_tool(core, request, peer, None)
@@ -66,15 +67,22 @@ class Dispatcher:
         method = METHODS.get(request.method)
         if method is None:
             raise MethodNotFound(f"Method not found: {request.method}")
-        ctx = Context(request, peer, self.core)
+        core = self.core
+        ctx = Context(request, peer, core)
         token = current_context.set(ctx)
         try:
-            return await method(self.core, request, peer, ctx)
+            if core.middleware:
+                return await core.chain(request.method, method)(ctx)
+            return await method(core, request, peer, ctx)
         finally:
             ctx._finish()
             current_context.reset(token)
 
     async def notified(self, method: str, params: dict[str, Any], peer: Peer) -> None:
+        chain = self.core.notification_chain() if self.core.middleware else None
+        if chain is not None:
+            await chain(Notification(method, params))
+            return
         log.debug("trio_mcp: notification %s ignored", method)
 
     def connected(self, peer: Peer) -> None:

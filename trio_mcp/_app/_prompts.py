@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import inspect
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import attrs
@@ -12,8 +12,10 @@ import attrs
 from .._errors import InvalidParams
 from .._schema import describe
 from ._context import Context
+from ._depends import Depends, dependency_of, with_dependencies
 from ._functions import docstring, run_function
 from ._resources import parse_scalar
+from ._visibility import names
 
 __all__ = ["Prompt", "make_prompt"]
 
@@ -32,6 +34,12 @@ class Prompt:
     meta: dict[str, Any] | None = None
     context_param: str | None = None
     is_async: bool = True
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=names)
+    """Labels for ``server.enable(tags=...)`` / ``server.disable(tags=...)``."""
+    scopes: frozenset[str] = attrs.field(default=frozenset(), converter=names)
+    """Token scopes a caller needs to see and use it (HTTP; see ``_visibility``)."""
+    enabled: bool = True
+    """Set by the registry from the enable/disable rules."""
 
     def invoke(self, kwargs: dict[str, Any]) -> Awaitable[Any]:
         """Run the prompt function (await the result); a sync one runs in a worker thread."""
@@ -87,14 +95,21 @@ def make_prompt(
     description: str | None = None,
     icons: list[dict[str, Any]] | None = None,
     meta: dict[str, Any] | None = None,
+    tags: Iterable[str] = (),
+    scopes: Iterable[str] = (),
 ) -> Prompt:
     """Build a :class:`Prompt` from a function's signature."""
     hints = typing.get_type_hints(fn, include_extras=True)
     arguments: list[dict[str, Any]] = []
     params: dict[str, Any] = {}
     context_param = None
+    deps: dict[str, Depends] = {}
     for p in inspect.signature(fn).parameters.values():
         ann = hints.get(p.name, str)
+        marker = dependency_of(ann, p.default)
+        if marker is not None:
+            deps[p.name] = marker
+            continue
         base = typing.get_args(ann)[0] if typing.get_origin(ann) is typing.Annotated else ann
         if isinstance(base, type) and issubclass(base, Context):
             context_param = p.name
@@ -105,6 +120,12 @@ def make_prompt(
         if desc:
             arg["description"] = desc
         arguments.append(arg)
+    is_async = inspect.iscoroutinefunction(fn)
+    if deps:
+        fn, context_param = with_dependencies(
+            fn, deps, context_param, is_async=is_async, name=f"prompt {name or fn.__name__}"
+        )
+        is_async = True
     return Prompt(
         name=name or fn.__name__,
         fn=fn,
@@ -115,5 +136,7 @@ def make_prompt(
         icons=icons,
         meta=meta,
         context_param=context_param,
-        is_async=inspect.iscoroutinefunction(fn),
+        is_async=is_async,
+        tags=names(tags),
+        scopes=names(scopes),
     )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Literal
 
 import attrs
@@ -21,6 +21,7 @@ from .._errors import InvalidParams
 from ._prompts import Prompt
 from ._resources import Resource, ResourceTemplate, _Handler
 from ._tools import Tool
+from ._visibility import Rules
 
 __all__ = ["Completer", "Completion", "CompletionRequest", "Registry"]
 
@@ -79,6 +80,7 @@ class Registry:
     templates: dict[str, ResourceTemplate] = attrs.field(factory=dict, init=False)
     prompts: dict[str, Prompt] = attrs.field(factory=dict, init=False)
     completer: Completer | None = attrs.field(default=None, init=False)
+    rules: Rules = attrs.field(factory=Rules, init=False)
 
     # ----------------------------------------------------------------- tools
 
@@ -89,6 +91,7 @@ class Registry:
             ValueError: a tool of that name exists and ``replace`` is false.
         """
         _check_new("tool", tool.name, self.tools.get(tool.name), replace)
+        tool.enabled = self.rules.allows((tool.name,), tool.tags)
         self.tools[tool.name] = tool
         self.on_change("tools")
 
@@ -122,9 +125,11 @@ class Registry:
         if isinstance(item, ResourceTemplate):
             uri = item.uri_template
             _check_new("resource template", uri, self.templates.get(uri), replace)
+            item.enabled = self.rules.allows(_keys(item), item.tags)
             self.templates[uri] = item
         else:
             _check_new("resource", item.uri, self.resources.get(item.uri), replace)
+            item.enabled = self.rules.allows(_keys(item), item.tags)
             self.resources[item.uri] = item
         self.on_change("resources")
 
@@ -134,15 +139,22 @@ class Registry:
             del self.templates[uri]
         self.on_change("resources")
 
-    def find_resource(self, uri: str) -> tuple[_Handler, dict[str, Any], str | None] | None:
-        """The handler for ``uri``, its template variables and MIME type; ``None`` if none."""
+    def find_resource(
+        self, uri: str
+    ) -> tuple[_Handler, dict[str, Any], str | None, Resource | ResourceTemplate] | None:
+        """The handler for ``uri``, its template variables, MIME type and the component.
+
+        ``None`` if no enabled resource or template serves ``uri``.
+        """
         resource = self.resources.get(uri)
-        if resource is not None:
-            return resource.handler, {}, resource.mime_type
+        if resource is not None and resource.enabled:
+            return resource.handler, {}, resource.mime_type, resource
         for template in self.templates.values():
+            if not template.enabled:
+                continue
             matched = template.match(uri)
             if matched is not None:
-                return template.handler, matched, template.mime_type
+                return template.handler, matched, template.mime_type, template
         return None
 
     # --------------------------------------------------------------- prompts
@@ -154,6 +166,7 @@ class Registry:
             ValueError: a prompt of that name exists and ``replace`` is false.
         """
         _check_new("prompt", prompt.name, self.prompts.get(prompt.name), replace)
+        prompt.enabled = self.rules.allows((prompt.name,), prompt.tags)
         self.prompts[prompt.name] = prompt
         self.on_change("prompts")
 
@@ -163,8 +176,43 @@ class Registry:
         self.on_change("prompts")
 
     def prompt(self, name: object) -> Prompt | None:
-        """The prompt called ``name``; ``None`` for anything else."""
-        return self.prompts.get(name) if type(name) is str else None
+        """The enabled prompt called ``name``; ``None`` for anything else."""
+        prompt = self.prompts.get(name) if type(name) is str else None
+        return prompt if prompt is not None and prompt.enabled else None
+
+    # ------------------------------------------------------------ visibility
+
+    def enable(self, names: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
+        """Enable components by name (or URI) and tag; lists that changed are reported."""
+        self._apply(self.rules.enable, names, tags)
+
+    def disable(self, names: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
+        """Disable components by name (or URI) and tag; lists that changed are reported."""
+        self._apply(self.rules.disable, names, tags)
+
+    def _apply(
+        self,
+        change: Callable[[Iterable[str], Iterable[str]], None],
+        names: Iterable[str],
+        tags: Iterable[str],
+    ) -> None:
+        if isinstance(names, str) or isinstance(tags, str):
+            raise TypeError("names and tags are collections of strings, not a string")
+        change(list(names), list(tags))
+        kinds: list[tuple[ListKind, list[Any]]] = [
+            ("tools", list(self.tools.values())),
+            ("resources", [*self.resources.values(), *self.templates.values()]),
+            ("prompts", list(self.prompts.values())),
+        ]
+        for kind, items in kinds:
+            changed = False
+            for item in items:
+                now = self.rules.allows(_keys(item), item.tags)
+                if now != item.enabled:
+                    item.enabled = now
+                    changed = True
+            if changed:
+                self.on_change(kind)
 
     # ------------------------------------------------------------ pagination
 
@@ -185,6 +233,15 @@ class Registry:
         if end < len(items):
             result["nextCursor"] = _encode_cursor(end)
         return result
+
+
+def _keys(item: Any) -> tuple[str, ...]:
+    """What ``enable``/``disable`` may name a component by: its name, and its URI (template)."""
+    if isinstance(item, Resource):
+        return (item.name, item.uri)
+    if isinstance(item, ResourceTemplate):
+        return (item.name, item.uri_template)
+    return (item.name,)
 
 
 def _check_new(kind: str, key: str, existing: Any, replace: bool) -> None:

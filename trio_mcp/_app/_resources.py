@@ -27,7 +27,9 @@ from .._errors import InvalidParams
 from .._schema import EmbeddedResource
 from .._wire import encode
 from ._context import Context
+from ._depends import Depends, dependency_of, with_dependencies
 from ._functions import run_function
+from ._visibility import names
 
 __all__ = ["Resource", "ResourceContents", "ResourceTemplate", "contents_of", "parse_scalar"]
 
@@ -115,16 +117,28 @@ class _Handler:
 
     @classmethod
     def of(cls, fn: Callable[..., Any]) -> _Handler:
-        hints = typing.get_type_hints(fn)
+        hints = typing.get_type_hints(fn, include_extras=True)
         params: dict[str, Any] = {}
         context_param = None
+        deps: dict[str, Depends] = {}
         for p in inspect.signature(fn).parameters.values():
             ann = hints.get(p.name, str)
-            if isinstance(ann, type) and issubclass(ann, Context):
+            marker = dependency_of(ann, p.default)
+            if typing.get_origin(ann) is typing.Annotated:
+                ann = typing.get_args(ann)[0]
+            if marker is not None:
+                deps[p.name] = marker
+            elif isinstance(ann, type) and issubclass(ann, Context):
                 context_param = p.name
             else:
                 params[p.name] = ann
-        return cls(fn, params, context_param, inspect.iscoroutinefunction(fn))
+        is_async = inspect.iscoroutinefunction(fn)
+        if deps:
+            fn, context_param = with_dependencies(
+                fn, deps, context_param, is_async=is_async, name="resource"
+            )
+            is_async = True
+        return cls(fn, params, context_param, is_async)
 
     async def call(self, kwargs: dict[str, Any], ctx: Context | None) -> Any:
 
@@ -147,6 +161,12 @@ class Resource:
     annotations: dict[str, Any] | None = None
     icons: list[dict[str, Any]] | None = None
     meta: dict[str, Any] | None = None
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=names)
+    """Labels for ``server.enable(tags=...)`` / ``server.disable(tags=...)``."""
+    scopes: frozenset[str] = attrs.field(default=frozenset(), converter=names)
+    """Token scopes a caller needs to see and use it (HTTP; see ``_visibility``)."""
+    enabled: bool = True
+    """Set by the registry from the enable/disable rules."""
 
     def definition(self) -> dict[str, Any]:
         out: dict[str, Any] = {"uri": self.uri, "name": self.name}
@@ -169,6 +189,12 @@ class ResourceTemplate:
     annotations: dict[str, Any] | None = None
     icons: list[dict[str, Any]] | None = None
     meta: dict[str, Any] | None = None
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=names)
+    """Labels for ``server.enable(tags=...)`` / ``server.disable(tags=...)``."""
+    scopes: frozenset[str] = attrs.field(default=frozenset(), converter=names)
+    """Token scopes a caller needs to see and use it (HTTP; see ``_visibility``)."""
+    enabled: bool = True
+    """Set by the registry from the enable/disable rules."""
     _regex: re.Pattern[str] = attrs.field(init=False)
     _query: list[str] = attrs.field(init=False)
     variables: list[str] = attrs.field(init=False)

@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Any, Literal, TypeVar, overload
 
 from .._protocol import ServerInfo
 from .._wire import DEFAULT_MAX_LINE
 from ._cache import TTLCache
-from ._client_log import ClientLogHandler
 from ._core import ServerCore
 from ._dispatch import Dispatcher
 from ._functions import docstring
 from ._methods import LEGACY_ONLY, METHODS, MODERN_ONLY
+from ._middleware import Middleware, MiddlewareFunction
 from ._mrtr import RequestState
+from ._policies import Policies
 from ._prompts import make_prompt
 from ._registry import Completer, Registry
 from ._resources import Resource, ResourceTemplate, _Handler
@@ -31,11 +32,10 @@ log = logging.getLogger("trio_mcp")
 
 F = TypeVar("F", bound=Callable[..., Any])
 C = TypeVar("C", bound=Completer)
-B = TypeVar("B", bound=Callable[..., Awaitable[Any]])
 Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
 
 
-class Server(Serving):
+class Server(Serving, Policies):
     """An MCP server: tools (and, as they are registered, more) served over any stream.
 
     Args:
@@ -59,6 +59,8 @@ class Server(Serving):
             client's requested ``ttl`` is honoured up to it. A task still
             running when it expires is cancelled.
         task_poll_interval: The poll interval suggested to task clients, in seconds.
+        middleware: Middleware around every request, outermost first (see
+            :meth:`add_middleware`).
     """
 
     def __init__(
@@ -78,6 +80,7 @@ class Server(Serving):
         cache_ttl_ms: int = 0,
         task_ttl: float | None = 3600.0,
         task_poll_interval: float = 1.0,
+        middleware: Iterable[Middleware | MiddlewareFunction] = (),
     ) -> None:
         self.name = name
         self.version = version
@@ -123,6 +126,8 @@ class Server(Serving):
             self.timeout,
         )
         self._dispatcher = Dispatcher(self._core)
+        for mw in middleware:
+            self.add_middleware(mw)
 
     @property
     def cache(self) -> TTLCache[Any, Any]:
@@ -185,6 +190,8 @@ class Server(Serving):
         asyncio: bool = False,
         task: TaskSupport = "forbidden",
         task_start: Literal["immediate", "explicit"] = "immediate",
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
         replace: bool = False,
     ) -> Callable[[F], F]: ...
 
@@ -203,6 +210,8 @@ class Server(Serving):
         asyncio: bool = False,
         task: TaskSupport = "forbidden",
         task_start: Literal["immediate", "explicit"] = "immediate",
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
         replace: bool = False,
     ) -> F | Callable[[F], F]:
         """Register a function as a tool. Use as ``@server.tool()`` or ``@server.tool``.
@@ -227,6 +236,9 @@ class Server(Serving):
                 handler starts. ``"explicit"``: the handler runs on behalf of the
                 request, resolving input synchronously, until it calls
                 ``await ctx.start_task()``.
+            tags: Labels for ``server.enable(tags=...)`` / ``server.disable(tags=...)``.
+            scopes: Bearer-token scopes a caller over HTTP needs to see and call
+                it (else not listed, and refused with ``InsufficientScope``).
             replace: Replace a tool already registered under this name.
 
         Raises:
@@ -248,6 +260,8 @@ class Server(Serving):
                     asyncio=asyncio,
                     task=task,
                     task_start=task_start,
+                    tags=tags,
+                    scopes=scopes,
                 ),
                 replace=replace,
             )
@@ -281,6 +295,8 @@ class Server(Serving):
         annotations: dict[str, Any] | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
         replace: bool = False,
     ) -> Callable[[F], F]:
         """Register a resource handler for ``uri``: fixed, or an RFC 6570 template.
@@ -314,6 +330,8 @@ class Server(Serving):
                 "annotations": annotations,
                 "icons": icons,
                 "meta": meta,
+                "tags": tags,
+                "scopes": scopes,
             }
             if "{" in uri:
                 item: Resource | ResourceTemplate = ResourceTemplate(uri, **common)  # type: ignore[arg-type]
@@ -342,6 +360,8 @@ class Server(Serving):
         description: str | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
         replace: bool = False,
     ) -> Callable[[F], F]: ...
 
@@ -355,6 +375,8 @@ class Server(Serving):
         description: str | None = None,
         icons: list[dict[str, Any]] | None = None,
         meta: dict[str, Any] | None = None,
+        tags: Iterable[str] = (),
+        scopes: Iterable[str] = (),
         replace: bool = False,
     ) -> F | Callable[[F], F]:
         """Register a prompt. Use as ``@server.prompt()`` or ``@server.prompt``.
@@ -369,7 +391,14 @@ class Server(Serving):
 
         def register(f: F) -> F:
             prompt = make_prompt(
-                f, name=name, title=title, description=description, icons=icons, meta=meta
+                f,
+                name=name,
+                title=title,
+                description=description,
+                icons=icons,
+                meta=meta,
+                tags=tags,
+                scopes=scopes,
             )
             self._registry.add_prompt(prompt, replace=replace)
             return f
@@ -407,44 +436,9 @@ class Server(Serving):
         Legacy sessions subscribed with ``resources/subscribe``; modern clients
         through ``subscriptions/listen``. Returns how many were notified.
         """
-        return self._core.hub.resource_updated(uri)
-
-    def forward_logging(
-        self, logger: logging.Logger | str | None = None, level: int = logging.DEBUG
-    ) -> logging.Handler:
-        """Send records of the standard ``logging`` module to the client.
-
-        Records emitted while a request is being handled go to that request's
-        client as ``notifications/message`` (subject to the client's level).
-        Returns the installed handler (remove it with ``logger.removeHandler``).
-        """
-        target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
-        handler = ClientLogHandler(level)
-        target.addHandler(handler)
-        self._core.bridged = True  # every request now carries a Context the bridge can find
-        return handler
+        return self._core.resource_updated(uri)
 
     @property
     def tools(self) -> dict[str, Tool]:
         """The registered tools by name (a copy)."""
         return dict(self._registry.tools)
-
-    @overload
-    def background(self, fn: B, /) -> B: ...
-
-    @overload
-    def background(self, fn: None = None, /) -> Callable[[B], B]: ...
-
-    def background(self, fn: B | None = None, /) -> B | Callable[[B], B]:
-        """Run ``fn()`` in the server's nursery while it serves; cancelled at shutdown.
-
-        Usable as a decorator, ``@server.background`` or ``@server.background()``.
-        ``fn`` may accept ``task_status`` (nursery start protocol); serving
-        begins once it called ``task_status.started()``.
-        """
-
-        def register(f: B) -> B:
-            self._background.append(f)
-            return f
-
-        return register(fn) if fn is not None else register

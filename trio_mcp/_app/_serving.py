@@ -18,7 +18,7 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import trio
 
@@ -35,6 +35,8 @@ if TYPE_CHECKING:
 __all__ = ["Serving"]
 
 log = logging.getLogger("trio_mcp")
+
+B = TypeVar("B", bound=Callable[..., Awaitable[Any]])
 
 #: Each begins a graceful shutdown; a second one cancels at once. SIGHUP (the
 #: terminal or the parent went away) drains like SIGTERM instead of killing.
@@ -55,6 +57,26 @@ class Serving:
     _lifespan: Callable[[Any], AbstractAsyncContextManager[Any]] | None
     _background: list[Callable[..., Awaitable[Any]]]
     _running: int
+
+    @overload
+    def background(self, fn: B, /) -> B: ...
+
+    @overload
+    def background(self, fn: None = None, /) -> Callable[[B], B]: ...
+
+    def background(self, fn: B | None = None, /) -> B | Callable[[B], B]:
+        """Run ``fn()`` in the server's nursery while it serves; cancelled at shutdown.
+
+        Usable as a decorator, ``@server.background`` or ``@server.background()``.
+        ``fn`` may accept ``task_status`` (nursery start protocol); serving
+        begins once it called ``task_status.started()``.
+        """
+
+        def register(f: B) -> B:
+            self._background.append(f)
+            return f
+
+        return register(fn) if fn is not None else register
 
     async def _connection(
         self,

@@ -45,7 +45,7 @@ from ._task_wire import created_result, legacy_task
 from ._tools import Tool, to_call_result
 
 if TYPE_CHECKING:
-    from .._runtime import AccessToken, Peer
+    from .._runtime import AccessToken, HttpRequestInfo, Peer
 
 __all__ = [
     "RELATED_TASK",
@@ -405,6 +405,9 @@ class TaskPeer:
 
     def close_stream(self, rid: Id) -> bool:
         return False  # the call was answered with the task: no stream of it is left
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        return self.inner.http_request(rid)
 
     def _params(self, params: dict[str, Any] | None) -> dict[str, Any]:
         params = dict(params or {})

@@ -14,7 +14,8 @@ At decoration time, :func:`make_tool` reads the signature once and builds:
   wrapped as ``{"result": ...}``. Plain ``str``/``int``/``float``/``bool``
   returns and content stay unstructured text/content.
 
-A parameter annotated with :class:`~trio_mcp.Context` is injected, not exposed.
+A parameter annotated with :class:`~trio_mcp.Context` is injected, not exposed;
+so is one marked ``Depends(fn)`` (solved per call, see :mod:`._depends`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import inspect
 import math
 import types
 import typing
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 import attrs
@@ -43,7 +44,9 @@ from .._schema import (
 from .._schema._content import CONTENT_TYPES
 from .._wire import encode
 from ._context import Context
+from ._depends import Depends, dependency_of, with_dependencies
 from ._functions import docstring, run_function
+from ._visibility import names
 
 __all__ = ["Tool", "ToolArgumentsError", "converter", "make_tool", "to_call_result"]
 
@@ -85,6 +88,12 @@ class Tool:
     """``"forbidden"``, ``"optional"`` or ``"required"``: may a call run as a task."""
     task_start: str = "immediate"
     """``"immediate"`` or ``"explicit"`` (the handler calls ``ctx.start_task()``)."""
+    tags: frozenset[str] = attrs.field(default=frozenset(), converter=names)
+    """Labels for ``server.enable(tags=...)`` / ``server.disable(tags=...)``."""
+    scopes: frozenset[str] = attrs.field(default=frozenset(), converter=names)
+    """Token scopes a caller needs to see and use it (HTTP; see ``_visibility``)."""
+    enabled: bool = True
+    """Set by the registry from the enable/disable rules."""
 
     def definition(self, *, task_support: bool = False) -> dict[str, Any]:
         """The ``Tool`` object of ``tools/list``; ``task_support`` adds ``execution`` (2025-11-25)."""
@@ -161,6 +170,8 @@ def make_tool(
     asyncio: bool = False,
     task: str = "forbidden",
     task_start: str = "immediate",
+    tags: Iterable[str] = (),
+    scopes: Iterable[str] = (),
 ) -> Tool:
     """Build a :class:`Tool` from a function's signature. Raises ``TypeError`` if it cannot."""
     if asyncio and not inspect.iscoroutinefunction(fn):
@@ -173,10 +184,15 @@ def make_tool(
     hints = typing.get_type_hints(fn, include_extras=True)
     context_param: str | None = None
     params: list[inspect.Parameter] = []
+    deps: dict[str, Depends] = {}
     for p in sig.parameters.values():
         if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
             raise TypeError(f"tool {fn.__name__!r}: *args/**kwargs cannot be described as a schema")
         ann = hints.get(p.name, Any)
+        marker = dependency_of(ann, p.default)
+        if marker is not None:
+            deps[p.name] = marker  # solved per call, never an argument
+            continue
         if _is_context(ann):
             context_param = p.name
             continue
@@ -234,6 +250,16 @@ def make_tool(
 
     output_schema, wrapped = output_schema_for(hints.get("return"))
 
+    is_async = inspect.iscoroutinefunction(fn)
+    if deps:
+        if asyncio:
+            raise TypeError(
+                f"tool {fn.__name__!r}: Depends(...) is not supported with asyncio=True"
+            )
+        fn, context_param = with_dependencies(
+            fn, deps, context_param, is_async=is_async, name=f"tool {name or fn.__name__}"
+        )
+        is_async = True
     return Tool(
         name=name or fn.__name__,
         fn=fn,
@@ -248,12 +274,14 @@ def make_tool(
         model=model,
         model_param=model_param,
         context_param=context_param,
-        is_async=inspect.iscoroutinefunction(fn),
+        is_async=is_async,
         fields=fields,
         wrapped=wrapped,
         asyncio=asyncio,
         task_support=task,
         task_start=task_start,
+        tags=names(tags),
+        scopes=names(scopes),
     )
 
 

@@ -2,7 +2,15 @@
 
 from ._connection import Connection, serve_connection
 from ._dispatch import Application, EventSink, dispatch, encode_outcome, run_handler
-from ._peer import AccessToken, ClientRequests, Outbound, Peer, SubjectFilter, current_subject
+from ._peer import (
+    AccessToken,
+    ClientRequests,
+    HttpRequestInfo,
+    Outbound,
+    Peer,
+    SubjectFilter,
+    current_subject,
+)
 from ._shutdown import Shutdown
 
 __all__ = [
@@ -11,6 +19,7 @@ __all__ = [
     "ClientRequests",
     "Connection",
     "EventSink",
+    "HttpRequestInfo",
     "Outbound",
     "Peer",
     "Shutdown",

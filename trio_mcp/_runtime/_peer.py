@@ -7,7 +7,8 @@ POST, or a task's wrapper around one of those. The protocol declares all a
 ``getattr``:
 
 * who is calling (:attr:`Peer.token`, :attr:`Peer.subject`; ``None`` without
-  HTTP bearer auth);
+  HTTP bearer auth) and the HTTP request a call came in
+  (:meth:`Peer.http_request`, an :class:`HttpRequestInfo`; ``None`` off HTTP);
 * the cancel scope of one of its requests (:meth:`Peer.scope_of`);
 * notifications (:meth:`Peer.notify`, :meth:`Peer.notify_nowait`) and
   server-to-client requests (:meth:`Peer.request`, legacy era);
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -41,6 +42,7 @@ from .._wire import Id, encode
 __all__ = [
     "AccessToken",
     "ClientRequests",
+    "HttpRequestInfo",
     "Outbound",
     "Peer",
     "SubjectFilter",
@@ -63,6 +65,47 @@ class AccessToken:
     subject: str
     scopes: frozenset[str] = frozenset()
     claims: dict[str, Any] = attrs.field(factory=dict)
+
+
+@attrs.frozen
+class HttpRequestInfo:
+    """The HTTP request that carried an MCP request (``ctx.http``).
+
+    Attributes:
+        method: The HTTP method (``"POST"``).
+        path: The request path, as the ASGI server gave it.
+        query: The raw query string (``""`` without one).
+        headers: Request headers, names lowercased; a repeated header's values
+            are joined with ``", "`` (RFC 9110 section 5.3).
+        client: The client's ``(host, port)``, when the server knows it.
+        token: The verified bearer token (``None`` without ``auth=``).
+    """
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+    client: tuple[str, int] | None = None
+    token: AccessToken | None = None
+
+    @classmethod
+    def of(
+        cls,
+        method: str,
+        path: str,
+        query: bytes,
+        raw_headers: Iterable[tuple[bytes, bytes]],
+        client: Any,
+        token: AccessToken | None,
+    ) -> HttpRequestInfo:
+        """Build one from ASGI scope parts (``headers`` as ``(name, value)`` byte pairs)."""
+        headers: dict[str, str] = {}
+        for key, value in raw_headers:
+            name = bytes(key).decode("latin-1").lower()
+            text = bytes(value).decode("latin-1").strip(" \t")
+            headers[name] = f"{headers[name]}, {text}" if name in headers else text
+        peer = (str(client[0]), int(client[1])) if client else None
+        return cls(method, path, bytes(query).decode("latin-1"), headers, peer, token)
 
 
 #: The token subject of the request the current task is handling, if it has one.
@@ -108,6 +151,10 @@ class Peer(Protocol):
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         """The cancel scope of in-flight request ``rid``, if it is running."""
+        ...
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        """The HTTP request that carried request ``rid``; ``None`` off HTTP or once it ended."""
         ...
 
     async def notify(
@@ -197,6 +244,10 @@ class Outbound:
     def close_stream(self, rid: Id) -> bool:
         """No SSE stream to end on this transport: False."""
         return False
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        """No HTTP request behind a request on this transport: ``None``."""
+        return None
 
 
 @attrs.define(eq=False)

@@ -42,7 +42,7 @@ import trio
 
 from .._errors import ParseError
 from .._protocol import LEGACY_VERSIONS, Era, era_of
-from .._runtime import AccessToken, Application, Peer, Shutdown
+from .._runtime import AccessToken, Application, HttpRequestInfo, Peer, Shutdown
 from .._wire import decode
 from ._asgi import ClientGone, HttpError, Receive, Responder, Scope, header, read_body
 from ._asgi import Send as AsgiSend
@@ -89,7 +89,7 @@ class HttpTransport:
         self._tool_schema = tool_schema
         #: The handlers in flight and the shutdown phase, shared by both eras (reset each run).
         self._requests = Shutdown()
-        self._modern = ModernRequests(app, self._requests, options.keepalive)
+        self._modern = ModernRequests(app, self._requests, options.keepalive, options.auth)
         self._legacy = LegacySessions(app, options, self.store, self._requests, max_in_flight)
         self._nursery: trio.Nursery | None = None
         self._stop = trio.Event()
@@ -230,15 +230,28 @@ class HttpTransport:
         except ParseError as exc:
             raise HttpError(400, "Parse error", exc.code, data=exc.data) from None
         named = era_of(msg)
+        http = _http_info(scope, token)
         if not self.options.legacy or choose_era(scope, named) is Era.MODERN:
             if named is Era.MODERN:
                 check_headers(scope, msg, self._tool_schema)  # they must mirror the body
-            await self._modern.post(receive, responder, msg, token)
+            await self._modern.post(receive, responder, msg, token, http)
         elif named is Era.LEGACY and header(scope, b"mcp-session-id") is None:
             assert type(msg) is dict
             await self._legacy.initialize(responder, msg, token)
         else:
-            await self._legacy.post(scope, receive, responder, msg, token)
+            await self._legacy.post(scope, receive, responder, msg, token, http)
+
+
+def _http_info(scope: Scope, token: AccessToken | None) -> HttpRequestInfo:
+    """The :class:`HttpRequestInfo` of one HTTP request (what ``ctx.http`` shows a handler)."""
+    return HttpRequestInfo.of(
+        scope.get("method", "POST"),
+        scope.get("path", ""),
+        scope.get("query_string", b""),
+        scope.get("headers", ()),
+        scope.get("client"),
+        token,
+    )
 
 
 def choose_era(scope: Scope, named: Era | None) -> Era:

@@ -34,7 +34,7 @@ from .._protocol import (
     Outgoing,
     Send,
 )
-from .._runtime import AccessToken, Application, Shutdown, dispatch
+from .._runtime import AccessToken, Application, HttpRequestInfo, Shutdown, dispatch
 from .._wire import Id, encode
 from ._asgi import HttpError, Receive, Responder, Scope, header
 from ._eventstore import EventStore
@@ -161,15 +161,19 @@ class LegacySessions:
         responder: Responder,
         msg: Any,
         token: AccessToken | None,
+        http: HttpRequestInfo | None = None,
     ) -> None:
-        """Feed one POST body to its session and answer (SSE, JSON or 202)."""
+        """Feed one POST body to its session and answer (SSE, JSON or 202).
+
+        ``http`` is the POST, what its requests' handlers see as ``ctx.http``.
+        """
         session = self.session_of(scope, token)
         if session.in_flight >= self.max_in_flight and _has_request(msg):
             raise HttpError(
                 429, "Too Many Requests: this session has too many requests in flight", -32603
             )
         assert self._nursery is not None
-        sink = _Post(self.app, session, self.requests, self._nursery)
+        sink = _Post(self.app, session, self.requests, self._nursery, http)
         await dispatch(session.session.receive_message(msg), sink)
         if sink.stream is not None:
             await session.write(responder, receive, sink.stream, sink.live, [], [])
@@ -225,6 +229,7 @@ class _Post:
     session: LegacySession
     requests: Shutdown
     nursery: trio.Nursery
+    http: HttpRequestInfo | None = None
     stream: Stream | None = None
     live: trio.MemoryReceiveChannel[tuple[str, bytes]] | None = None
     answer: Outgoing | None = None
@@ -237,7 +242,7 @@ class _Post:
             await session.emit(self.stream, b"")  # priming: an id to resume from
         self.requests.begin()
         session.in_flight += 1
-        self.nursery.start_soon(session.run_request, request, self.stream)
+        self.nursery.start_soon(session.run_request, request, self.stream, self.http)
 
     async def on_send(self, message: Outgoing) -> None:
         self.answer = message

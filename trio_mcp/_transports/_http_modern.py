@@ -28,10 +28,12 @@ import trio
 from .._errors import (
     CAPABILITY_NOT_SUPPORTED,
     HEADER_MISMATCH,
+    INSUFFICIENT_SCOPE,
     INVALID_PARAMS,
     INVALID_REQUEST,
     METHOD_NOT_FOUND,
     PARSE_ERROR,
+    RATE_LIMITED,
     UNSUPPORTED_PROTOCOL_VERSION,
     McpError,
 )
@@ -46,6 +48,7 @@ from .._protocol import (
 from .._runtime import (
     AccessToken,
     Application,
+    HttpRequestInfo,
     Outbound,
     Shutdown,
     dispatch,
@@ -54,8 +57,16 @@ from .._runtime import (
 )
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, HttpError, Receive, Responder, sse_event
+from ._security import BearerAuth, insufficient_scope_challenge
 
-__all__ = ["HTTP_STATUS", "ModernRequests", "RequestPeer", "http_status", "write_modern"]
+__all__ = [
+    "HTTP_STATUS",
+    "ModernRequests",
+    "RequestPeer",
+    "handler_headers",
+    "http_status",
+    "write_modern",
+]
 
 #: The HTTP status of a modern error answer, by JSON-RPC code. The first column
 #: is for errors the session answers before any handler runs (the request itself
@@ -70,6 +81,8 @@ HTTP_STATUS: dict[int, tuple[int, int]] = {
     HEADER_MISMATCH: (400, 400),
     CAPABILITY_NOT_SUPPORTED: (400, 400),
     UNSUPPORTED_PROTOCOL_VERSION: (400, 400),
+    RATE_LIMITED: (200, 429),  # with Retry-After (handler_headers)
+    INSUFFICIENT_SCOPE: (200, 403),  # with WWW-Authenticate: Bearer error="insufficient_scope"
 }
 
 
@@ -77,6 +90,17 @@ def http_status(code: Any, *, handler: bool) -> int:
     """The HTTP status of a modern error answer with JSON-RPC ``code`` (see :data:`HTTP_STATUS`)."""
     row = HTTP_STATUS.get(code)
     return 200 if row is None else row[handler]
+
+
+def handler_headers(error: McpError, auth: BearerAuth | None) -> list[tuple[bytes, bytes]]:
+    """The headers that go with a handler error's HTTP status (see :data:`HTTP_STATUS`)."""
+    data = error.data if type(error.data) is dict else {}
+    if error.code == RATE_LIMITED and isinstance(data.get("retryAfter"), int | float):
+        return [(b"retry-after", str(max(1, math.ceil(data["retryAfter"]))).encode())]
+    if error.code == INSUFFICIENT_SCOPE:
+        scopes = [s for s in data.get("requiredScopes") or () if type(s) is str]
+        return [(b"www-authenticate", insufficient_scope_challenge(auth, scopes))]
+    return []
 
 
 @attrs.define(eq=False)
@@ -91,13 +115,20 @@ class RequestPeer(Outbound):
     _out: trio.MemorySendChannel[bytes]
     #: The verified bearer token of the request, if auth is configured.
     token: AccessToken | None = None
+    #: The HTTP request this POST is (``ctx.http``).
+    http: HttpRequestInfo | None = None
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
     gone: bool = False
     #: The encoded answer and its HTTP status, once there is one.
     answer: tuple[bytes, int] | None = None
+    #: Headers for the answer's HTTP status (:func:`handler_headers`).
+    answer_headers: list[tuple[bytes, bytes]] = attrs.field(factory=list)
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self._scopes.get(rid)
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        return self.http
 
     async def request(
         self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
@@ -131,14 +162,24 @@ class ModernRequests:
     app: Application
     requests: Shutdown
     keepalive: float | None
+    #: The endpoint's bearer auth (for the ``insufficient_scope`` challenge).
+    auth: BearerAuth | None = None
     peers: set[RequestPeer] = attrs.field(factory=set)
 
     async def post(
-        self, receive: Receive, responder: Responder, msg: Any, token: AccessToken | None
+        self,
+        receive: Receive,
+        responder: Responder,
+        msg: Any,
+        token: AccessToken | None,
+        http: HttpRequestInfo | None = None,
     ) -> None:
-        """Serve one modern POST body: at most one request, run in this task."""
+        """Serve one modern POST body: at most one request, run in this task.
+
+        ``http`` is the POST, what the handler sees as ``ctx.http``.
+        """
         session = self.app.new_session()
-        sink = _Post(self, receive, responder, session, token)
+        sink = _Post(self, receive, responder, session, token, http)
         await dispatch(session.receive_message(msg), sink)
         if not sink.answered:
             await responder.full(202)
@@ -155,10 +196,11 @@ class ModernRequests:
         session: ServerSession,
         req: IncomingRequest,
         token: AccessToken | None,
+        http: HttpRequestInfo | None = None,
     ) -> None:
         """Run ``req``'s handler in this task and write its response (JSON or SSE)."""
         send_ch, recv_ch = trio.open_memory_channel[bytes](64)
-        peer = RequestPeer(session, send_ch, token)
+        peer = RequestPeer(session, send_ch, token, http)
         requests = self.requests
         self.peers.add(peer)
         self.app.connected(peer)
@@ -177,6 +219,7 @@ class ModernRequests:
                             status = 200
                             if isinstance(outcome, McpError):
                                 status = http_status(outcome.code, handler=True)
+                                peer.answer_headers = handler_headers(outcome, self.auth)
                             peer.answer = (data, status)
                 nursery.cancel_scope.cancel()
         finally:
@@ -194,11 +237,14 @@ class _Post:
     responder: Responder
     session: ServerSession
     token: AccessToken | None
+    http: HttpRequestInfo | None = None
     answered: bool = False
 
     async def on_request(self, request: IncomingRequest) -> None:
         self.answered = True
-        await self.driver.run(self.receive, self.responder, self.session, request, self.token)
+        await self.driver.run(
+            self.receive, self.responder, self.session, request, self.token, self.http
+        )
 
     async def on_send(self, message: Outgoing) -> None:
         self.answered = True
@@ -214,7 +260,7 @@ class _Post:
         pass  # nor requests of its own awaiting an answer
 
     async def on_notified(self, note: Notified) -> None:
-        peer = RequestPeer(self.session, _closed_channel(), self.token)
+        peer = RequestPeer(self.session, _closed_channel(), self.token, self.http)
         await self.driver.app.notified(note.method, note.params, peer)
 
 
@@ -255,7 +301,7 @@ async def write_modern(
             if sse:
                 await responder.body(sse_event(data), more=False)
             else:
-                await responder.full(status, data)
+                await responder.full(status, data, peer.answer_headers)
         elif sse:
             await responder.body(b"", more=False)
         elif not responder.started:

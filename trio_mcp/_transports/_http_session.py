@@ -35,6 +35,7 @@ from .._runtime import (
     AccessToken,
     Application,
     ClientRequests,
+    HttpRequestInfo,
     Outbound,
     Shutdown,
     encode_outcome,
@@ -99,6 +100,7 @@ class LegacySession(Outbound):
     streams: dict[str, Stream] = attrs.field(factory=dict)
     _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
     _stream_of: dict[Id, Stream] = attrs.field(factory=dict)
+    _http_of: dict[Id, HttpRequestInfo] = attrs.field(factory=dict)
     _client_requests: ClientRequests = attrs.field(init=False)
     _out: trio.MemorySendChannel[bytes] = attrs.field(init=False)
     _outbox_recv: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
@@ -114,6 +116,9 @@ class LegacySession(Outbound):
 
     def scope_of(self, rid: Id) -> trio.CancelScope | None:
         return self._scopes.get(rid)
+
+    def http_request(self, rid: Id) -> HttpRequestInfo | None:
+        return self._http_of.get(rid)
 
     async def _deliver(self, data: bytes, related: Id | None) -> None:
         stream = self._stream_of.get(related) if related is not None else None
@@ -179,9 +184,13 @@ class LegacySession(Outbound):
                 stream.detach()
                 self.streams.pop(stream.sid, None)
 
-    async def run_request(self, req: IncomingRequest, stream: Stream) -> None:
+    async def run_request(
+        self, req: IncomingRequest, stream: Stream, http: HttpRequestInfo | None = None
+    ) -> None:
         """Run one request's handler (in the transport's nursery) and emit its answer."""
         self._stream_of[req.id] = stream
+        if http is not None:
+            self._http_of[req.id] = http
         try:
             outcome = await run_handler(
                 self.app,
@@ -194,6 +203,7 @@ class LegacySession(Outbound):
             self.requests.end()
             self.in_flight -= 1
             self._stream_of.pop(req.id, None)
+            self._http_of.pop(req.id, None)
         data = encode_outcome(self.session, req.id, outcome, encode)
         if data is None:
             return

@@ -53,6 +53,7 @@ __all__ = [
     "InvalidToken",
     "VerifierUnavailable",
     "check_host_and_origin",
+    "insufficient_scope_challenge",
     "is_loopback",
 ]
 
@@ -150,13 +151,16 @@ class BearerAuth:
         if callable(hook):
             hook(hosts)
 
-    def _challenge(self, error: str | None, description: str) -> bytes:
+    def _challenge(
+        self, error: str | None, description: str, scopes: Collection[str] = ()
+    ) -> bytes:
         parts = []
         if error is not None:
             parts.append(f'error="{error}"')
             parts.append(f'error_description="{_quoted(description)}"')
-        if self.required_scopes:
-            parts.append(f'scope="{" ".join(self.required_scopes)}"')
+        wanted = [*self.required_scopes, *(s for s in scopes if s not in self.required_scopes)]
+        if wanted:
+            parts.append(f'scope="{" ".join(wanted)}"')
         if self.resource is not None:
             split = urlsplit(self.resource)
             url = f"{split.scheme}://{split.netloc}{self.metadata_path()}"
@@ -213,6 +217,17 @@ class BearerAuth:
                 ],
             )
         return token
+
+
+def insufficient_scope_challenge(auth: BearerAuth | None, scopes: Collection[str]) -> bytes:
+    """``WWW-Authenticate`` for a component that needs ``scopes`` (RFC 6750 section 3.1)."""
+    return (auth or BearerAuth(verify=_refuse))._challenge(
+        "insufficient_scope", "insufficient scope", sorted(scopes)
+    )
+
+
+async def _refuse(token: str) -> AccessToken | None:
+    return None
 
 
 def _host_name(netloc: str) -> str:

@@ -19,13 +19,13 @@ from .resources import (
     resources_unsubscribe,
 )
 from .tasks import tasks_cancel, tasks_get, tasks_list, tasks_result, tasks_update
-from .tools import call_tool, tools_call, tools_list
+from .tools import call_tool, tools_list
 
 __all__ = ["LEGACY_ONLY", "METHODS", "MODERN_ONLY", "Method", "call_tool"]
 
 METHODS: dict[str, Method] = {
     "tools/list": tools_list,
-    "tools/call": tools_call,
+    "tools/call": call_tool,  # takes ctx=None too: the dispatcher's fast path calls it directly
     "resources/list": resources_list,
     "resources/templates/list": resource_templates_list,
     "resources/read": resources_read,

@@ -12,6 +12,7 @@ from .._core import ServerCore
 from .._messages import messages_of
 from .._mrtr import InputRequired
 from .._registry import Completion, CompletionRequest
+from .._visibility import caller_scopes, check_scopes, may_list
 from ._common import input_required, resume
 
 __all__ = ["MAX_COMPLETIONS", "completion_complete", "prompts_get", "prompts_list"]
@@ -23,7 +24,8 @@ MAX_COMPLETIONS = 100
 async def prompts_list(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    items = [p.definition() for p in core.registry.prompts.values()]
+    granted = caller_scopes(peer, req.id)
+    items = [p.definition() for p in core.registry.prompts.values() if may_list(p, granted)]
     return core.registry.page("prompts", items, req.params.get("cursor"))
 
 
@@ -34,6 +36,7 @@ async def prompts_get(
     prompt = core.registry.prompt(name)
     if prompt is None:
         raise InvalidParams(f"Invalid params: unknown prompt {name!r}")
+    check_scopes(prompt, peer, req.id)
     arguments: dict[str, Any] = req.params.get("arguments") or {}
     bind = resume(core, req, ctx, name, arguments)
     kwargs = prompt.bind(arguments, ctx)

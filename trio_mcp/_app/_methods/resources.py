@@ -11,6 +11,7 @@ from .._context import Context
 from .._core import ServerCore
 from .._mrtr import InputRequired
 from .._resources import contents_of
+from .._visibility import caller_scopes, check_scopes, may_list
 from ._common import input_required, resume
 
 __all__ = [
@@ -25,14 +26,16 @@ __all__ = [
 async def resources_list(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    items = [r.definition() for r in core.registry.resources.values()]
+    granted = caller_scopes(peer, req.id)
+    items = [r.definition() for r in core.registry.resources.values() if may_list(r, granted)]
     return core.registry.page("resources", items, req.params.get("cursor"))
 
 
 async def resource_templates_list(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    items = [t.definition() for t in core.registry.templates.values()]
+    granted = caller_scopes(peer, req.id)
+    items = [t.definition() for t in core.registry.templates.values() if may_list(t, granted)]
     return core.registry.page("resourceTemplates", items, req.params.get("cursor"))
 
 
@@ -44,7 +47,8 @@ async def resources_read(
     found = core.registry.find_resource(uri)
     if found is None:
         raise ResourceNotFound("Resource not found", {"uri": uri})
-    handler, kwargs, mime = found
+    handler, kwargs, mime, item = found
+    check_scopes(item, peer, req.id)
     try:
         value = await handler.call(kwargs, ctx)
     except InputRequired as exc:

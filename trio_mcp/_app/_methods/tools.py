@@ -19,9 +19,10 @@ from .._tasks import (
     owner_of,
 )
 from .._tools import Tool, ToolArgumentsError, to_call_result
+from .._visibility import caller_scopes, check_scopes, may_list
 from ._common import error_result, input_required, resume
 
-__all__ = ["call_tool", "tools_call", "tools_list"]
+__all__ = ["call_tool", "tools_list"]
 
 log = logging.getLogger("trio_mcp")
 
@@ -30,14 +31,13 @@ async def tools_list(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
     tasks = req.features.task_support
-    items = [t.definition(task_support=tasks) for t in core.registry.tools.values()]
+    granted = caller_scopes(peer, req.id)
+    items = [
+        t.definition(task_support=tasks)
+        for t in core.registry.tools.values()
+        if may_list(t, granted)
+    ]
     return core.registry.page("tools", items, req.params.get("cursor"))
-
-
-async def tools_call(
-    core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
-) -> dict[str, Any]:
-    return await call_tool(core, req, peer, ctx)
 
 
 async def call_tool(
@@ -48,8 +48,10 @@ async def call_tool(
     params = req.params  # types checked by the dispatcher (_params.PARAMS)
     name: str = params["name"]
     tool = core.registry.tools.get(name)
-    if tool is None:
+    if tool is None or not tool.enabled:
         raise InvalidParams(f"Unknown tool: {name}")
+    if tool.scopes:
+        check_scopes(tool, peer, req.id)
     arguments: dict[str, Any] = params.get("arguments") or {}
     if (tool.task_support != "forbidden" or "task" in params) and _as_task(tool, req):
         return await _call_as_task(core, req, peer, tool, arguments)
@@ -77,6 +79,8 @@ async def call_tool(
         if ctx is not None and ctx.pending_input is not None:  # the tool swallowed it; still ask
             return input_required(core, ctx, ctx.pending_input, target)
         log.exception("trio_mcp: tool %r raised", name)
+        if ctx is not None:
+            ctx.exception = exc  # for middleware (error masking, logging)
         return error_result(f"Error executing tool {name}: {error_text(exc)}")
     if ctx is not None and ctx.pending_input is not None:
         return input_required(core, ctx, ctx.pending_input, target)

@@ -1,0 +1,87 @@
+"""What a :class:`~trio_mcp.Server` wraps its requests in: middleware, visibility, the log bridge.
+
+A mixin of :class:`~trio_mcp.Server`, as :mod:`._serving` is: the middleware
+chain lives in the core, the enable/disable rules in the registry; these are
+the user-facing methods over them, with :meth:`Policies.forward_logging`
+(records logged during a request go to its client).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from ._client_log import ClientLogHandler
+from ._core import ServerCore
+from ._middleware import Middleware, MiddlewareFunction
+from ._registry import Registry
+
+__all__ = ["Policies"]
+
+
+class Policies:
+    """Middleware, visibility and the log bridge of :class:`~trio_mcp.Server` (a mixin)."""
+
+    _core: ServerCore
+    _registry: Registry
+
+    # -------------------------------------------------------------- middleware
+
+    def add_middleware(self, middleware: Middleware | MiddlewareFunction) -> None:
+        """Add a middleware, inside those added before (the first added is outermost).
+
+        ``middleware`` is an ``async def mw(ctx, call_next)`` around every
+        request, or a :class:`~trio_mcp.middleware.Middleware` with hooks per
+        family (``on_call_tool``, ``on_read_resource``, ``on_list_tools``...).
+        It runs in the request's task and cancel scope; see
+        docs/how-to/middleware.md.
+
+        Raises:
+            TypeError: ``middleware`` is neither a Middleware nor a callable.
+        """
+        if isinstance(middleware, Middleware):
+            middleware.attach(self)  # type: ignore[arg-type]
+        elif not callable(middleware):
+            raise TypeError(f"middleware must be a Middleware or a callable, not {middleware!r}")
+        self._core.add_middleware(middleware)
+
+    @property
+    def middleware(self) -> list[Middleware | MiddlewareFunction]:
+        """The server's middleware, outermost first (a copy)."""
+        return list(self._core.middleware)
+
+    # -------------------------------------------------------------- visibility
+
+    def enable(self, *, names: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
+        """Enable tools, resources and prompts by name (or URI) and by tag.
+
+        A name enabled here wins over a disabled tag. Clients hear
+        ``list_changed`` for every list that changed.
+        """
+        self._registry.enable(names, tags)
+
+    def disable(self, *, names: Iterable[str] = (), tags: Iterable[str] = ()) -> None:
+        """Disable tools, resources and prompts by name (or URI) and by tag.
+
+        A disabled component is not listed and is answered as unknown; the
+        rules also apply to components registered later. Clients hear
+        ``list_changed`` for every list that changed.
+        """
+        self._registry.disable(names, tags)
+
+    # ----------------------------------------------------------- log bridge
+
+    def forward_logging(
+        self, logger: logging.Logger | str | None = None, level: int = logging.DEBUG
+    ) -> logging.Handler:
+        """Send records of the standard ``logging`` module to the client.
+
+        Records emitted while a request is being handled go to that request's
+        client as ``notifications/message`` (subject to the client's level).
+        Returns the installed handler (remove it with ``logger.removeHandler``).
+        """
+        target = logger if isinstance(logger, logging.Logger) else logging.getLogger(logger)
+        handler = ClientLogHandler(level)
+        target.addHandler(handler)
+        self._core.bridged = True  # every request now carries a Context the bridge can find
+        return handler

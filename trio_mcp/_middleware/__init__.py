@@ -1,0 +1,1 @@
+"""The built-in middleware (public as :mod:`trio_mcp.middleware`)."""
