@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench clean inspector docs conformance
+.PHONY: demo test lint typecheck pytest bench clean inspector docs conformance wheel-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,22 @@ pytest: $(STAMP)
 
 clean:
 	rm -rf $(VENV) build dist site *.egg-info .mypy_cache .ruff_cache
+
+# The install a user without a clone gets (README, "From a wheel"): build the wheel,
+# install it into a fresh venv outside the source tree, then `trio-mcp --version` and
+# the hello world as a subprocess over stdio with that venv's CLI as its client.
+WHEEL_DIR := build/wheel-check
+wheel-check: $(STAMP)
+	rm -rf dist $(WHEEL_DIR)
+	$(BIN)/python -m pip install -q --disable-pip-version-check build
+	$(BIN)/python -m build --wheel --outdir dist .
+	$(PY) -m venv $(WHEEL_DIR)/venv
+	$(WHEEL_DIR)/venv/bin/python -m pip install -q --disable-pip-version-check dist/trio_mcp-*.whl
+	cp examples/hello.py $(WHEEL_DIR)/hello.py
+	cd $(WHEEL_DIR) && venv/bin/python -c "import trio_mcp, sys; assert '/venv/' in trio_mcp.__file__, trio_mcp.__file__"
+	cd $(WHEEL_DIR) && test "$$(venv/bin/trio-mcp --version)" = "trio-mcp $$(venv/bin/python -c 'import trio_mcp; print(trio_mcp.__version__)')"
+	cd $(WHEEL_DIR) && test "$$(venv/bin/trio-mcp call "$$PWD/venv/bin/python hello.py" add a=1 b=2)" = "3.0"
+	@echo "wheel-check: $$(ls dist/*.whl) installs, runs trio-mcp --version and the hello world over stdio"
 
 BENCH_STAMP := $(VENV)/.installed-bench
 

@@ -217,7 +217,11 @@ class RootedDirectory:
         filesystem: call it from a worker thread, as :meth:`read_bytes` does.
 
         Raises:
-            As :meth:`read_bytes`, except ``FileTooLarge``.
+            OutsideRoot: ``path`` leaves the root.
+            NotARegularFile: ``path`` is not a regular file.
+            PathRefused: other refusals (a NUL byte, a name too long, a loop).
+            FileNotFoundError: nothing there.
+            OSError: any other failure, its ``filename`` set to ``path``.
         """
         if not isinstance(path, str):
             raise TypeError(f"path must be a str, not {type(path).__name__}")
