@@ -214,10 +214,11 @@ async def serve_native(
             with trio.CancelScope(shield=True):
                 for listener in listeners:
                     await trio.aclose_forcefully(listener)
-                server.drain()
-                await transport.shutdown()
-                server.drain()  # those that became idle meanwhile
-                await server.wait_closed(2.0)
+            # not shielded: a second signal (run_http cancels) ends the drain at once
+            server.drain()
+            await transport.shutdown()
+            server.drain()  # those that became idle meanwhile
+            await server.wait_closed(2.0)
             connections.cancel_scope.cancel()
     finally:
         for sock in socks:
