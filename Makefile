@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench clean inspector docs conformance wheel-check
+.PHONY: demo test lint typecheck pytest bench bench-http clean inspector docs conformance wheel-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -55,6 +55,13 @@ $(BENCH_STAMP): $(STAMP)
 # Quick profile (< 5 min). `make bench ARGS=--full` runs everything.
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m benchmarks.run $(ARGS)
+
+# HTTP (benchmarks/http_bench.py): wrk (Debian package, installed here when missing) drives a
+# modern-era stateless POST tools/call echo at 1, 16, 64 connections against trio_mcp's native
+# server, trio_mcp on Hypercorn and the official SDK (uvicorn). `make bench-http ARGS=--update-readme`.
+bench-http: $(BENCH_STAMP)
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m benchmarks.http_bench $(ARGS)
 
 # The MCP Inspector CLI (npm, with Node 22 from the node@22 package) drives examples/hello.py.
 inspector: $(STAMP)

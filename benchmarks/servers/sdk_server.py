@@ -1,9 +1,12 @@
 """Peers: the official SDK's MCPServer (mcp 2.x), on asyncio or (argv[1] == "trio") on trio.
 
-All tools are ``async def``: a plain ``def`` tool would run in a worker thread.
+``http PORT``: streamable-http on uvicorn instead (stateless, JSON answers: the SDK's
+fastest settings for a stateless POST). All tools are ``async def``: a plain ``def``
+tool would run in a worker thread.
 """
 
 import sys
+from functools import partial
 
 import _cancel_log
 import anyio
@@ -37,4 +40,14 @@ async def sleep(seconds: float) -> str:
 
 if __name__ == "__main__":
     backend = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
-    anyio.run(mcp.run_stdio_async, backend=backend)
+    if backend == "http":
+        run = partial(
+            mcp.run_streamable_http_async,
+            host="127.0.0.1",
+            port=int(sys.argv[2]),
+            stateless_http=True,
+            json_response=True,
+        )
+        anyio.run(run)
+    else:
+        anyio.run(mcp.run_stdio_async, backend=backend)

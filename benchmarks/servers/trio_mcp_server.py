@@ -1,4 +1,6 @@
-"""Peer: trio_mcp."""
+"""Peer: trio_mcp. ``http native|hypercorn PORT [WORKERS]``: Streamable HTTP instead of stdio."""
+
+import sys
 
 import _cancel_log
 import trio
@@ -32,4 +34,10 @@ async def sleep(seconds: float) -> str:
 
 
 if __name__ == "__main__":
-    server.run()
+    if len(sys.argv) > 1 and sys.argv[1] == "http":
+        workers = int(sys.argv[4]) if len(sys.argv) > 4 else 1
+        server.run(
+            transport="http", port=int(sys.argv[3]), http_server=sys.argv[2], workers=workers
+        )
+    else:
+        server.run()

@@ -18,6 +18,7 @@ import signal
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 import trio
@@ -231,15 +232,19 @@ class Serving:
         port: int | None = None,
         *,
         path: str | None = None,
+        http_server: str | None = None,
         task_status: trio.TaskStatus[HttpTransport] = trio.TASK_STATUS_IGNORED,
         **options: Any,
     ) -> None:
-        """Serve Streamable HTTP on ``host:port`` with Hypercorn until ``transport.stop()``.
+        """Serve Streamable HTTP on ``host:port`` until ``transport.stop()``.
 
         Nursery start protocol: ``transport = await nursery.start(server.serve_http,
         "127.0.0.1", 0)``; ``transport.urls`` then names the endpoint. Other
         keyword arguments are as for :meth:`asgi_app`. ``None`` takes the setting
-        (``http_host``, ``http_port``, ``http_path``: 127.0.0.1, 8000, ``/mcp``).
+        (``http_host``, ``http_port``, ``http_path``, ``http_server``: 127.0.0.1,
+        8000, ``/mcp``, ``"native"``). ``http_server="native"`` is trio_mcp's own
+        HTTP/1.1 server (httptools, no ASGI in between); ``"hypercorn"`` serves
+        :meth:`asgi_app` on Hypercorn (HTTP/2, or a deployment that wants it).
         """
         from .._transports import serve_http
 
@@ -247,7 +252,9 @@ class Serving:
         host = s.http_host if host is None else host
         app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
         port = s.http_port if port is None else port
-        await serve_http(app, host, port, task_status=task_status)
+        await serve_http(
+            app, host, port, http_server=http_server or s.http_server, task_status=task_status
+        )
 
     def run(
         self,
@@ -256,32 +263,77 @@ class Serving:
         host: str | None = None,
         port: int | None = None,
         path: str | None = None,
+        workers: int | None = None,
+        http_server: str | None = None,
         **options: Any,
     ) -> None:
         """Serve until stdin EOF (stdio), SIGTERM, SIGHUP or Ctrl+C, then drain and return.
 
         ``transport="http"`` serves Streamable HTTP on ``host:port`` at ``path``
         (bound to 127.0.0.1 unless told otherwise); ``options`` are as for
-        :meth:`asgi_app`. Configures logging to stderr if the program has not;
-        either way, stderr logging goes through a bounded queue while serving,
-        so that a parent that does not read stderr cannot block the server
-        (records that do not fit are dropped and counted).
+        :meth:`asgi_app`. ``http_server`` is ``"native"`` (the default) or
+        ``"hypercorn"`` (see :meth:`serve_http`). ``workers=N`` (native only)
+        forks N processes sharing the port (``SO_REUSEPORT``), supervised by
+        this one, which forwards SIGTERM / Ctrl+C to them and waits within the
+        grace; a worker that dies is restarted. Modern-era requests are
+        stateless and scale across workers; a legacy session lives in one
+        worker, so legacy clients need affinity (route by ``Mcp-Session-Id``).
+
+        Configures logging to stderr if the program has not; either way,
+        stderr logging goes through a bounded queue while serving, so that a
+        parent that does not read stderr cannot block the server (records that
+        do not fit are dropped and counted).
         """
         if transport not in ("stdio", "http"):
             raise ValueError(f"unknown transport {transport!r}; expected 'stdio' or 'http'")
         subject = options.get("auth") is not None  # name the caller on each line
         with stderr_logging(logging.INFO, subject=subject):  # never blocking the Trio thread
             if transport == "http":
-                from .._transports import run_http
-
-                s = self.settings
-                host = s.http_host if host is None else host
-                app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
-                trio.run(run_http, app, host, s.http_port if port is None else port)
+                self._run_http(host, port, path, workers, http_server, options)
                 return
             _tune_gc()
             trio.run(self.serve_stdio)
             _report_abandoned_threads()
+
+    def _run_http(
+        self,
+        host: str | None,
+        port: int | None,
+        path: str | None,
+        workers: int | None,
+        http_server: str | None,
+        options: dict[str, Any],
+    ) -> None:
+        from .._transports import run_http
+
+        s = self.settings
+        host = s.http_host if host is None else host
+        port = s.http_port if port is None else port
+        kind = http_server or s.http_server
+        n = s.http_workers if workers is None else workers
+        app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
+        _tune_gc()
+        if n <= 1:
+            trio.run(partial(run_http, app, host, port, http_server=kind))
+            return
+        if kind != "native":
+            raise ValueError("workers > 1 needs the native HTTP server (http_server='native')")
+        from .._transports._native import run_workers
+
+        def worker(real_port: int) -> int:
+            trio.run(
+                partial(run_http, app, host, real_port, reuse_port=True, signals=_WORKER_SIGNALS)
+            )
+            return 0
+
+        code = run_workers(n, host, port, worker, grace=self.grace)
+        if code:
+            raise SystemExit(code)
+
+
+#: A worker drains on the SIGTERM its supervisor forwards (it ignores SIGINT and SIGHUP,
+#: which reach the whole process group: the supervisor forwards those too).
+_WORKER_SIGNALS: tuple[int, ...] = (signal.SIGTERM,)
 
 
 def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:

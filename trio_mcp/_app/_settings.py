@@ -50,6 +50,11 @@ def _port(inst: Any, attribute: attrs.Attribute[Any], value: int) -> None:
         raise SettingsError(f"{attribute.name}: a port is 0..65535, got {value!r}")
 
 
+def _http_server(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ("native", "hypercorn"):
+        raise SettingsError(f"{attribute.name}: expected native or hypercorn, got {value!r}")
+
+
 def _log_level(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
     if value.upper() not in _LOG_LEVELS:
         raise SettingsError(
@@ -70,6 +75,9 @@ class Settings:
         http_host, http_port, http_path: Where the HTTP transport listens.
         http_allowed_origins: ``Origin`` values the HTTP transport accepts
             (loopback origins are always accepted).
+        http_server: ``native`` (trio_mcp's own HTTP/1.1 server) or ``hypercorn``.
+        http_workers: Processes serving HTTP on one port (``SO_REUSEPORT``;
+            native server only; legacy sessions then need client affinity).
     """
 
     timeout: float | None = attrs.field(default=60.0, validator=_positive)
@@ -81,6 +89,8 @@ class Settings:
     http_port: int = attrs.field(default=8000, validator=_port)
     http_path: str = "/mcp"
     http_allowed_origins: tuple[str, ...] = ()
+    http_server: str = attrs.field(default="native", validator=_http_server)
+    http_workers: int = attrs.field(default=1, validator=_positive)
 
     def replace(self, source: str = "argument", **changes: Any) -> Settings:
         """A copy with ``changes`` applied (``None`` values are skipped), checked.

@@ -2,7 +2,7 @@
 
 Commands::
 
-    trio-mcp run TARGET [--transport stdio|http] [--host H] [--port N] ...
+    trio-mcp run TARGET [--transport stdio|http] [--host H] [--port N] [--workers N] ...
     trio-mcp list TARGET                      tools, resources, templates and prompts
     trio-mcp call TARGET TOOL [key=value ...] values coerced by the tool's input schema
     trio-mcp read TARGET URI
@@ -71,6 +71,16 @@ def _port(text: str) -> int:
     return port
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
 def _seconds(text: str) -> float | None:
     if text.lower() in ("none", "0", "inf"):
         return None
@@ -110,6 +120,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         log_level=args.log_level,
         http_host=args.host,
         http_port=args.port,
+        http_server=args.http_server,
+        http_workers=args.workers,
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_OneName())
@@ -160,6 +172,16 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--transport", choices=["stdio", "http"], default="stdio")
     run.add_argument("--host", help="HTTP host (default 127.0.0.1)")
     run.add_argument("--port", type=_port, help="HTTP port, 0..65535 (default 8000)")
+    run.add_argument(
+        "--http-server",
+        choices=["native", "hypercorn"],
+        help="HTTP server: trio_mcp's own (native, the default) or Hypercorn",
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive_int,
+        help="HTTP worker processes sharing the port (native server; default 1)",
+    )
     run.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     run.add_argument("--timeout", type=float, help="default request deadline, seconds")
     run.add_argument("--max-in-flight", type=int, help="concurrent requests per connection")

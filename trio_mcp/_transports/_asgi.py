@@ -15,6 +15,7 @@ import orjson
 import trio
 
 __all__ = [
+    "AsgiResponder",
     "ClientGone",
     "HttpError",
     "Receive",
@@ -112,32 +113,26 @@ def sse_event(data: bytes, event_id: str | None = None, retry_ms: int | None = N
 
 @attrs.define(eq=False)
 class Responder:
-    """Writes one HTTP response, each write under ``timeout`` seconds."""
+    """Writes one HTTP response, each write under ``timeout`` seconds.
 
-    _send: Send
+    What the transport core writes through, whatever serves it: the ASGI
+    adapter (:class:`AsgiResponder`) or the native HTTP/1.1 server
+    (:class:`~._native.NativeResponder`). Subclasses implement :meth:`start`
+    and :meth:`body`; both raise :class:`ClientGone` when the client left or
+    did not read within ``timeout``.
+    """
+
     timeout: float
-    started: bool = False
-    finished: bool = False
-
-    async def _write(self, message: MutableMapping[str, Any]) -> None:
-        with trio.move_on_after(self.timeout) as cs:
-            try:
-                await self._send(message)
-            except OSError as exc:  # ASGI: a send after the client left
-                raise ClientGone() from exc
-        if cs.cancelled_caught:
-            raise ClientGone()
+    started: bool = attrs.field(default=False, init=False)
+    finished: bool = attrs.field(default=False, init=False)
 
     async def start(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
-        self.started = True
-        await self._write(
-            {"type": "http.response.start", "status": status, "headers": list(headers)}
-        )
+        """Send the status line and headers (no ``content-length``: the body is streamed)."""
+        raise NotImplementedError
 
     async def body(self, data: bytes, *, more: bool) -> None:
-        if not more:
-            self.finished = True
-        await self._write({"type": "http.response.body", "body": data, "more_body": more})
+        """Send part of the body; ``more=False`` ends the response."""
+        raise NotImplementedError
 
     async def full(
         self,
@@ -158,3 +153,30 @@ class Responder:
         await self.full(
             exc.status, error_body(exc.code, exc.message, exc.id, exc.data), exc.headers
         )
+
+
+@attrs.define(eq=False)
+class AsgiResponder(Responder):
+    """The :class:`Responder` of an ASGI server: ASGI ``send`` messages."""
+
+    _send: Send
+
+    async def _write(self, message: MutableMapping[str, Any]) -> None:
+        with trio.move_on_after(self.timeout) as cs:
+            try:
+                await self._send(message)
+            except OSError as exc:  # ASGI: a send after the client left
+                raise ClientGone() from exc
+        if cs.cancelled_caught:
+            raise ClientGone()
+
+    async def start(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
+        self.started = True
+        await self._write(
+            {"type": "http.response.start", "status": status, "headers": list(headers)}
+        )
+
+    async def body(self, data: bytes, *, more: bool) -> None:
+        if not more:
+            self.finished = True
+        await self._write({"type": "http.response.body", "body": data, "more_body": more})

@@ -44,7 +44,16 @@ from .._errors import ParseError
 from .._protocol import LEGACY_VERSIONS, Era, era_of
 from .._runtime import AccessToken, Application, HttpRequestInfo, Peer, Shutdown
 from .._wire import decode
-from ._asgi import ClientGone, HttpError, Receive, Responder, Scope, header, read_body
+from ._asgi import (
+    AsgiResponder,
+    ClientGone,
+    HttpError,
+    Receive,
+    Responder,
+    Scope,
+    header,
+    read_body,
+)
 from ._asgi import Send as AsgiSend
 from ._eventstore import EventStore, InMemoryEventStore
 from ._http_headers import check_headers
@@ -158,7 +167,15 @@ class HttpTransport:
             return
         if scope["type"] != "http":
             return
-        responder = Responder(send, self.options.write_timeout)
+        await self.handle(scope, receive, AsgiResponder(self.options.write_timeout, send))
+
+    async def handle(self, scope: Scope, receive: Receive, responder: Responder) -> None:
+        """Serve one HTTP request, whatever server read it: the ASGI app and the native one.
+
+        ``scope`` is the request head in the ASGI shape (``method``, ``path``,
+        ``headers``...), ``receive`` yields its body then ``http.disconnect``;
+        the answer goes through ``responder``. Never raises for what a client did.
+        """
         try:
             await self._http(scope, receive, responder)
         except HttpError as exc:

@@ -1,4 +1,10 @@
-"""Serving the HTTP transport on Hypercorn's Trio worker, with signals for :meth:`Server.run`."""
+"""Serving the HTTP transport: the native server (default) or Hypercorn; signals for :meth:`Server.run`.
+
+``http_server="native"`` is trio_mcp's own HTTP/1.1 server (:mod:`._native`:
+Trio sockets and httptools, no ASGI in between, ``workers=N`` with
+``SO_REUSEPORT``). ``http_server="hypercorn"`` runs the same transport as an
+ASGI app on Hypercorn's Trio worker (HTTP/2, or a deployment that wants it).
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,13 @@ import trio
 
 from ._http import HttpTransport
 
-__all__ = ["run_http", "serve_http"]
+__all__ = ["HTTP_SERVERS", "run_http", "serve_http"]
 
 log = logging.getLogger("trio_mcp")
 _SIGHUP = getattr(signal, "SIGHUP", signal.SIGTERM)  # drains like SIGTERM (issue 13)
+
+
+HTTP_SERVERS = ("native", "hypercorn")
 
 
 async def serve_http(
@@ -23,25 +32,55 @@ async def serve_http(
     host: str = "127.0.0.1",
     port: int = 8000,
     *,
+    http_server: str = "native",
     config: Any = None,
+    limits: Any = None,
+    ssl_context: Any = None,
+    reuse_port: bool = False,
     task_status: trio.TaskStatus[HttpTransport] = trio.TASK_STATUS_IGNORED,
 ) -> None:
-    """Serve ``transport`` with Hypercorn's Trio worker until :meth:`HttpTransport.stop`.
+    """Serve ``transport`` until :meth:`HttpTransport.stop`, on ``http_server``.
 
     Nursery start protocol: ``await nursery.start(serve_http, transport, ...)``
     returns once the socket listens; ``transport.urls`` then names it (with
     the real port when ``port=0``).
 
     Args:
-        config: A ``hypercorn.config.Config`` to start from (``bind`` and
-            ``graceful_timeout`` are set here).
+        http_server: ``"native"`` (trio_mcp's HTTP/1.1 server) or ``"hypercorn"``.
+        config: Hypercorn only: a ``hypercorn.config.Config`` to start from
+            (``bind`` and ``graceful_timeout`` are set here).
+        limits: Native only: a :class:`~._native.ServerLimits`.
+        ssl_context: Native only: serve HTTPS with this ``ssl.SSLContext``.
+        reuse_port: Native only: ``SO_REUSEPORT`` (several workers on one port).
     """
+    if transport.options.auth is not None:
+        transport.options.auth.serving([host])  # StaticTokens warns off loopback
+    if http_server == "native":
+        try:
+            from ._native import serve_native
+        except ImportError as exc:  # pragma: no cover - depends on the install
+            raise RuntimeError(
+                "the native HTTP server needs httptools: pip install 'trio_mcp[http]'"
+                " (or http_server='hypercorn')"
+            ) from exc
+        await serve_native(
+            transport,
+            host,
+            port,
+            limits=limits,
+            ssl_context=ssl_context,
+            reuse_port=reuse_port,
+            task_status=task_status,
+        )
+        return
+    if http_server != "hypercorn":
+        raise ValueError(f"unknown http_server {http_server!r}; expected 'native' or 'hypercorn'")
     try:
         from hypercorn.config import Config
         from hypercorn.trio import serve
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise RuntimeError(
-            "the HTTP transport needs Hypercorn: pip install 'trio_mcp[http]'"
+            "http_server='hypercorn' needs Hypercorn: pip install 'trio_mcp[hypercorn]'"
         ) from exc
     cfg = config if config is not None else Config()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
@@ -49,8 +88,6 @@ async def serve_http(
     if config is None:
         cfg.accesslog = None
         cfg.errorlog = logging.getLogger("hypercorn.error")
-    if transport.options.auth is not None:
-        transport.options.auth.serving([host])  # StaticTokens warns off loopback
     async with transport.running(), trio.open_nursery() as nursery:
         urls: list[str] = await nursery.start(
             partial(serve, transport, cfg, shutdown_trigger=transport.wait_stopped)  # type: ignore[arg-type]
@@ -60,17 +97,27 @@ async def serve_http(
         task_status.started(transport)
 
 
-async def run_http(transport: HttpTransport, host: str, port: int) -> None:
-    """:func:`serve_http` with signals: SIGINT/SIGTERM/SIGHUP drain; a second one cancels."""
+async def run_http(
+    transport: HttpTransport,
+    host: str,
+    port: int,
+    *,
+    http_server: str = "native",
+    reuse_port: bool = False,
+    signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT, _SIGHUP),
+) -> None:
+    """:func:`serve_http` with signals: the first of ``signals`` drains; a second one cancels."""
     async with trio.open_nursery() as nursery:
         if threading.current_thread() is threading.main_thread():
-            nursery.start_soon(_watch_signals, transport, nursery.cancel_scope)
-        await serve_http(transport, host, port)
+            nursery.start_soon(_watch_signals, transport, nursery.cancel_scope, signals)
+        await serve_http(transport, host, port, http_server=http_server, reuse_port=reuse_port)
         nursery.cancel_scope.cancel()
 
 
-async def _watch_signals(transport: HttpTransport, scope: trio.CancelScope) -> None:
-    with trio.open_signal_receiver(signal.SIGTERM, signal.SIGINT, _SIGHUP) as signals:
+async def _watch_signals(
+    transport: HttpTransport, scope: trio.CancelScope, signums: tuple[int, ...]
+) -> None:
+    with trio.open_signal_receiver(*signums) as signals:
         async for signum in signals:
             if not transport._stop.is_set():
                 log.info("trio_mcp: %s received; draining", signal.Signals(signum).name)

@@ -1,0 +1,371 @@
+# ruff: noqa: RUF001, RUF002
+"""HTTP benchmarks: modern-era stateless POST ``tools/call echo``, driven by ``wrk``.
+
+    python -m benchmarks.http_bench                   # 3 reps, 1/16/64 connections, 5 s each
+    python -m benchmarks.http_bench --reps 5 --duration 10 --conns 1,16,64,256
+    python -m benchmarks.http_bench --peers native,sdk --update-readme
+
+Every peer serves the same ``echo`` tool (``benchmarks/servers/``). A rep
+measures every peer once, in an order rotated per rep: spawn the server on a
+free port, check one answer, warm up (1 s of wrk at 16 connections), then one
+wrk run per connection count with ``benchmarks/http/modern_echo.lua`` (the
+request carries ``MCP-Protocol-Version``, ``Mcp-Method``, ``Mcp-Name`` and
+``_meta`` with the protocol version; every answer is checked to hold the echoed
+text). wrk runs with one thread, leaving the other core to the server. Server
+CPU is the utime+stime of the server's processes (workers included) over the
+window, divided by the requests answered. Figures are divided by the SDK's from
+the same rep, then summarised over reps (median, min–max).
+
+wrk is the Debian package ``wrk``; ``make bench-http`` installs it when missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+SERVERS = HERE / "servers"
+LUA = HERE / "http" / "modern_echo.lua"
+RESULTS = HERE / "results"
+README = HERE / "README.md"
+START, END = "<!-- http-results:start -->", "<!-- http-results:end -->"
+BASELINE = "sdk"
+PY = sys.executable
+
+#: name -> (label, argv with {port})
+PEERS: dict[str, tuple[str, list[str]]] = {
+    "native": (
+        "trio_mcp, native server",
+        [PY, str(SERVERS / "trio_mcp_server.py"), "http", "native", "{port}"],
+    ),
+    "native_w2": (
+        "trio_mcp, native server, 2 workers",
+        [PY, str(SERVERS / "trio_mcp_server.py"), "http", "native", "{port}", "2"],
+    ),
+    "hypercorn": (
+        "trio_mcp on Hypercorn (trio worker)",
+        [PY, str(SERVERS / "trio_mcp_server.py"), "http", "hypercorn", "{port}"],
+    ),
+    "sdk": (
+        "official SDK MCPServer streamable-http (uvicorn), stateless + JSON",
+        [PY, str(SERVERS / "sdk_server.py"), "http", "{port}"],
+    ),
+    "floor": (
+        "floor: trio.serve_tcp + httptools + orjson, canned answer",
+        [PY, str(SERVERS / "http_floor_server.py"), "{port}"],
+    ),
+}
+DEFAULT_PEERS = "native,native_w2,hypercorn,sdk,floor"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime+stime of ``pid`` and its live children (workers), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    pids = [pid]
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+        pids += [int(c) for c in children]
+    except OSError:
+        pass
+    for p in pids:
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def smoke(url: str) -> None:
+    """One request by hand: the peer answers the echo correctly (else the peer is skipped)."""
+    data = (
+        b'{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo",'
+        b'"arguments":{"text":"hello"},"_meta":{"io.modelcontextprotocol/protocolVersion":'
+        b'"2026-07-28","io.modelcontextprotocol/clientCapabilities":{}}}}'
+    )
+    req = urllib.request.Request(
+        url,
+        data=data,
+        headers={
+            "content-type": "application/json",
+            "accept": "application/json, text/event-stream",
+            "mcp-protocol-version": "2026-07-28",
+            "mcp-method": "tools/call",
+            "mcp-name": "echo",
+        },
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:
+        answer = json.loads(r.read())
+    assert answer["result"]["content"][0]["text"] == "hello", answer
+
+
+def wait_listening(port: int, proc: subprocess.Popen[bytes], limit: float = 30.0) -> None:
+    end = time.monotonic() + limit
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError("server did not listen in time")
+
+
+def wrk(url: str, conns: int, duration: float) -> dict[str, Any]:
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration:g}s", "--timeout", "10s", "-s", str(LUA), url]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON "))
+    got: dict[str, Any] = json.loads(line[len("WRKJSON ") :])
+    got["rps"] = got["requests"] / (got["duration_us"] / 1e6)
+    got["errors"] = (
+        sum(
+            got[k]
+            for k in ("bad_answers", "read_errors", "write_errors", "status_errors", "timeouts")
+        )
+        + got["connect_errors"]
+    )
+    return got
+
+
+def measure(peer: str, conns: list[int], duration: float, logs: Path) -> list[dict[str, Any]]:
+    port = free_port()
+    argv = [a.format(port=port) for a in PEERS[peer][1]]
+    url = f"http://127.0.0.1:{port}/mcp"
+    env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    with (logs / f"http-{peer}.stderr").open("ab") as err:
+        proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, cwd=SERVERS, env=env)
+        try:
+            wait_listening(port, proc)
+            smoke(url)
+            wrk(url, 16, 1.0)  # warm-up
+            rows = []
+            for c in conns:
+                cpu0 = cpu_seconds(proc.pid)
+                got = wrk(url, c, duration)
+                cpu1 = cpu_seconds(proc.pid)
+                got.update(
+                    peer=peer,
+                    conns=c,
+                    cpu_us_per_req=(cpu1 - cpu0) * 1e6 / max(1, got["requests"]),
+                )
+                rows.append(got)
+            return rows
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+# --------------------------------------------------------------------------- report
+
+
+def summarise(runs: list[dict[str, Any]], peers: list[str], conns: list[int]) -> dict[str, Any]:
+    def cell(values: list[float]) -> dict[str, float]:
+        return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+
+    out: dict[str, Any] = {}
+    reps = sorted({r["rep"] for r in runs})
+    for peer in peers:
+        for c in conns:
+            mine = [r for r in runs if r["peer"] == peer and r["conns"] == c]
+            if not mine:
+                continue
+            key = f"{peer}@{c}"
+            out[key] = {
+                fig: cell([r[fig] for r in mine])
+                for fig in ("rps", "p50_us", "p99_us", "cpu_us_per_req", "errors")
+            }
+            ratios = []
+            p99_ratios = []
+            for rep in reps:
+                a = [r for r in mine if r["rep"] == rep]
+                b = [
+                    r for r in runs if r["peer"] == BASELINE and r["conns"] == c and r["rep"] == rep
+                ]
+                if a and b:
+                    ratios.append(a[0]["rps"] / b[0]["rps"])
+                    p99_ratios.append(a[0]["p99_us"] / b[0]["p99_us"])
+            if ratios:
+                out[key]["rps_ratio"] = cell(ratios)
+                out[key]["p99_ratio"] = cell(p99_ratios)
+    return out
+
+
+def fmt(c: dict[str, float], digits: int = 0, scale: float = 1.0) -> str:
+    m, lo, hi = c["median"] * scale, c["min"] * scale, c["max"] * scale
+    f = f"{{:,.{digits}f}}"
+    return f"{f.format(m)} ({f.format(lo)}–{f.format(hi)})"
+
+
+def markdown(
+    summary: dict[str, Any], meta: dict[str, Any], peers: list[str], conns: list[int]
+) -> str:
+    lines = [
+        f"Run of {meta['when']} · `python -m benchmarks.http_bench {' '.join(meta['argv'])}`"
+        f" · commit {meta['commit']}",
+        "",
+        f"Machine: {meta['machine']}. Load average {meta['load_start']} at start,"
+        f" {meta['load_end']} at end. wrk {meta['wrk']}, one thread; {meta['duration']:g} s per"
+        f" point, {meta['reps']} reps, peers interleaved.",
+        "",
+        "Workload: modern-era (2026-07-28) stateless POST `tools/call echo`, headers"
+        " `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `_meta` with the protocol version."
+        " Cells: median (min–max) over reps.",
+        "",
+        "| peer | " + " | ".join(f"req/s, {c} conn" for c in conns) + " | p50 / p99 ms at "
+        f"{conns[-1]} | server CPU µs/req at {conns[-1]} | errors |",
+        "|---|" + "---|" * (len(conns) + 3),
+    ]
+    for peer in peers:
+        cells = [summary.get(f"{peer}@{c}") for c in conns]
+        if not all(cells):
+            continue
+        last = cells[-1]
+        assert last is not None
+        errors = int(sum(s["errors"]["max"] for s in cells if s))
+        lines.append(
+            f"| `{peer}` | "
+            + " | ".join(fmt(s["rps"]) for s in cells if s)
+            + f" | {last['p50_us']['median'] / 1000:.2f} / {last['p99_us']['median'] / 1000:.2f}"
+            + f" | {last['cpu_us_per_req']['median']:.0f} | {errors} |"
+        )
+    lines += [
+        "",
+        f"Ratios to `{BASELINE}` (same rep), median (min–max):",
+        "",
+        "| peer | " + " | ".join(f"req/s, {c} conn" for c in conns) + f" | p99 at {conns[-1]} |",
+        "|---|" + "---|" * (len(conns) + 1),
+    ]
+    for peer in peers:
+        if peer == BASELINE:
+            continue
+        cells = [summary.get(f"{peer}@{c}") for c in conns]
+        if not all(s and "rps_ratio" in s for s in cells):
+            continue
+        last = cells[-1]
+        assert last is not None
+        lines.append(
+            f"| `{peer}` | "
+            + " | ".join(fmt(s["rps_ratio"], 2) + "×" for s in cells if s)
+            + f" | {fmt(last['p99_ratio'], 2)}× |"
+        )
+    lines += ["", "Peers: " + "; ".join(f"`{p}` = {PEERS[p][0]}" for p in peers) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def machine() -> str:
+    cpu = "?"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python {platform.python_version()}"
+
+
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--peers", default=DEFAULT_PEERS)
+    ap.add_argument("--conns", default="1,16,64")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--update-readme", action="store_true")
+    args = ap.parse_args(argv)
+    if shutil.which("wrk") is None:
+        print(
+            "http_bench: wrk not found: apt-get install wrk (make bench-http does)", file=sys.stderr
+        )
+        return 2
+    peers = args.peers.split(",")
+    conns = [int(c) for c in args.conns.split(",")]
+    if BASELINE not in peers:
+        print(f"http_bench: the baseline peer {BASELINE!r} must be measured", file=sys.stderr)
+        return 2
+    RESULTS.mkdir(exist_ok=True)
+    logs = RESULTS / "logs"
+    logs.mkdir(exist_ok=True)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+    ).stdout.strip()
+    wrk_version = subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[1]
+    meta = {
+        "when": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "argv": argv if argv is not None else sys.argv[1:],
+        "commit": commit,
+        "machine": machine(),
+        "load_start": load(),
+        "wrk": wrk_version,
+        "duration": args.duration,
+        "reps": args.reps,
+    }
+    runs: list[dict[str, Any]] = []
+    with (RESULTS / "http_runs.jsonl").open("w") as out:
+        for rep in range(args.reps):
+            order = peers[rep % len(peers) :] + peers[: rep % len(peers)]
+            for peer in order:
+                print(f"rep {rep + 1}/{args.reps}: {peer}", file=sys.stderr, flush=True)
+                try:
+                    rows = measure(peer, conns, args.duration, logs)
+                except Exception as exc:
+                    print(f"  {peer} failed: {exc!r}", file=sys.stderr)
+                    continue
+                for row in rows:
+                    row["rep"] = rep
+                    runs.append(row)
+                    out.write(json.dumps(row) + "\n")
+                    print(
+                        f"  {row['conns']:>3} conns: {row['rps']:9,.0f} req/s, p99"
+                        f" {row['p99_us'] / 1000:.2f} ms, {row['cpu_us_per_req']:.0f} µs CPU/req,"
+                        f" {row['errors']} errors",
+                        file=sys.stderr,
+                    )
+    meta["load_end"] = load()
+    summary = summarise(runs, peers, conns)
+    (RESULTS / "http_summary.json").write_text(
+        json.dumps({"meta": meta, "summary": summary}, indent=1)
+    )
+    text = markdown(summary, meta, peers, conns)
+    (RESULTS / "http_results.md").write_text(text)
+    print(text)
+    if args.update_readme:
+        readme = README.read_text()
+        if START in readme:
+            head, rest = readme.split(START, 1)
+            readme = head + START + "\n" + text + END + rest.split(END, 1)[1]
+            README.write_text(readme)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

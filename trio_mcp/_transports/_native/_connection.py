@@ -1,0 +1,444 @@
+"""One HTTP/1.1 connection of the native server: parse with httptools, answer in order.
+
+A :class:`Connection` runs in its own nursery: a reader task, and one task per
+request. The reader feeds whatever arrives to the parser (llhttp, through
+httptools), so it sees pipelined requests, a client going away (end of stream
+or reset: ``http.disconnect`` for the request running), and the limits:
+
+* request line longer than ``max_request_line``: 414; headers larger than
+  ``max_header_size`` in all, or more than ``max_headers``: 431; a head not
+  received within ``header_timeout``: 408; not HTTP: 400. Each of these is
+  answered (after the requests before it) and the connection closed.
+* the body: ``HttpOptions.max_body_size`` and ``body_timeout`` hold, as under
+  any server, in :func:`~.._asgi.read_body`; beyond the size the reader
+  stops buffering and the connection closes after the 413.
+
+Requests are served one at a time, in order (HTTP/1.1 answers in request
+order): request *n + 1*'s task starts when response *n* is complete. Up to
+``max_pipelined`` requests wait their turn; beyond that the reader stops
+reading until one is served. A connection closes after a response that
+cannot be followed: ``Connection: close``, HTTP/1.0 without keep-alive, a body
+not read to its end, an unfinished response, or the server draining. It also
+closes after ``keep_alive_timeout`` seconds idle.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import deque
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+import attrs
+import httptools
+import trio
+
+from .._asgi import ClientGone, HttpError
+from ._wire import CONTINUE, NativeResponder
+
+if TYPE_CHECKING:
+    from ._server import NativeServer
+
+__all__ = ["Connection", "Exchange"]
+
+log = logging.getLogger("trio_mcp")
+
+_READ_SIZE = 65536
+_DISCONNECT = {"type": "http.disconnect"}
+
+
+class _Refuse(Exception):
+    """Raised from a parser callback: answer ``status`` and close."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class _StopReading(Exception):
+    """Raised from a parser callback: parse no further (the connection will close)."""
+
+
+@attrs.define(eq=False)
+class Exchange:
+    """One request on a connection: its head (an ASGI-shaped scope), its body, its responder."""
+
+    conn: Connection
+    scope: dict[str, Any]
+    keep_alive: bool
+    http11: bool
+    is_head: bool = False
+    expect_continue: bool = False
+    #: An error the server answers itself (the transport is not asked).
+    refusal: HttpError | None = None
+    responder: NativeResponder = attrs.field(init=False)
+    chunks: list[bytes] = attrs.field(factory=list)
+    size: int = 0
+    #: The whole body was received.
+    complete: bool = False
+    delivered: bool = False
+    close_after: bool = False
+    _continued: bool = False
+    _wake: trio.Event | None = None
+
+    def __attrs_post_init__(self) -> None:
+        self.responder = NativeResponder(self.conn.server.write_timeout, self)
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def receive(self) -> dict[str, Any]:
+        """ASGI ``receive``: the body (as it arrives), then ``http.disconnect`` once gone."""
+        conn = self.conn
+        while not self.delivered:
+            if self.chunks or self.complete:
+                chunks = self.chunks
+                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+                self.chunks = []
+                self.delivered = self.complete
+                return {"type": "http.request", "body": data, "more_body": not self.complete}
+            if conn.gone.is_set() or not conn.reading:
+                return _DISCONNECT
+            if self.expect_continue and not self._continued and not self.responder.started:
+                self._continued = True
+                await conn.send(CONTINUE, self.responder.timeout)
+            self._wake = trio.Event()
+            await self._wake.wait()
+            self._wake = None
+        await conn.gone.wait()
+        return _DISCONNECT
+
+
+class Connection:
+    """One client connection (see the module docstring). Built and run by :class:`NativeServer`."""
+
+    def __init__(
+        self,
+        server: NativeServer,
+        stream: trio.abc.Stream,
+        scheme: str,
+        client: tuple[str, int] | None,
+        local: tuple[str, int] | None,
+    ) -> None:
+        self.server = server
+        self.stream = stream
+        self.scheme = scheme
+        self.client = client
+        self.local = local
+        limits = server.limits
+        self._max_line = limits.max_request_line
+        self._max_header_size = limits.max_header_size
+        self._max_headers = limits.max_headers
+        self._max_body = server.max_body_size
+        self.parser = httptools.HttpRequestParser(self)
+        #: The client is gone (end of stream, reset, a failed write).
+        self.gone = trio.Event()
+        #: The reader still reads (else a body in progress never completes).
+        self.reading = True
+        self.closing = False
+        self.current: Exchange | None = None
+        self.queue: deque[Exchange] = deque()
+        self._nursery: trio.Nursery | None = None
+        self._reader = trio.CancelScope()
+        self._wait: trio.CancelScope | None = None
+        self._room: trio.Event | None = None
+        self._unread = False  # stopped reading mid-request: linger before closing
+        # the message being parsed
+        self._parsing: Exchange | None = None
+        self._in_head = False
+        self._head_started = 0.0
+        self._head_fed = 0
+        self._url = b""
+        self._headers: list[tuple[bytes, bytes]] = []
+        self._header_size = 0
+
+    # ------------------------------------------------------------ running
+
+    async def serve(self) -> None:
+        """Serve requests until the connection closes. Never raises for what a client did."""
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                nursery.start_soon(self._read)
+        finally:
+            self._nursery = None
+            with trio.CancelScope(shield=True):
+                await self._close_stream()
+
+    @property
+    def idle(self) -> bool:
+        """No request running or waiting, none half-received."""
+        return self.current is None and not self.queue and not self._in_head
+
+    def stopping(self) -> bool:
+        """The response being written is the last one (server draining, or closing)."""
+        return self.closing or self.server.draining
+
+    def close(self) -> None:
+        """Stop reading; the connection ends once the request running (if any) ends."""
+        self.closing = True
+        self.reading = False
+        self._reader.cancel()
+        self.queue.clear()
+        self._wake_waiters()
+
+    def _lost(self) -> None:
+        self.gone.set()
+        self.close()
+
+    def _wake_waiters(self) -> None:
+        for ex in (self.current, self._parsing):
+            if ex is not None:
+                ex.wake()
+
+    async def send(self, data: bytes, within: float) -> None:
+        """Write ``data`` within ``within`` seconds, else :class:`ClientGone` (and close)."""
+        if self.gone.is_set():
+            raise ClientGone()
+        with trio.move_on_after(within) as cs:
+            try:
+                await self.stream.send_all(data)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                self._lost()
+                raise ClientGone() from exc
+        if cs.cancelled_caught:
+            self._lost()
+            raise ClientGone()
+
+    async def _close_stream(self) -> None:
+        stream = self.stream
+        if self._unread and not self.gone.is_set():
+            # The client may still be sending what we will not read: close our side and
+            # read a little, so that an early answer (413, 431) is not lost to a reset.
+            with trio.move_on_after(1.0):
+                try:
+                    if isinstance(stream, trio.SocketStream):
+                        await stream.send_eof()
+                    total = 0
+                    while total < 1 << 20:
+                        data = await stream.receive_some(_READ_SIZE)
+                        if not data:
+                            break
+                        total += len(data)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    pass
+        await trio.aclose_forcefully(stream)
+
+    # ------------------------------------------------------------ requests
+
+    def _enqueue(self, ex: Exchange) -> None:
+        if self.current is None and self._nursery is not None:
+            self.current = ex
+            self._nursery.start_soon(self._run, ex)
+        else:
+            self.queue.append(ex)
+
+    async def _run(self, ex: Exchange) -> None:
+        """Serve one request (its own task), then start the next one or close."""
+        responder = ex.responder
+        try:
+            if ex.refusal is not None:
+                ex.close_after = True
+                await responder.error(ex.refusal)
+            else:
+                await self.server.transport.handle(ex.scope, ex.receive, responder)
+        except ClientGone:
+            pass
+        except Exception:
+            log.exception("trio_mcp: the HTTP request failed")
+        if not responder.finished and not self.gone.is_set():
+            if not responder.started:
+                try:
+                    await responder.error(
+                        HttpError(500, "Internal Server Error: no response", -32603)
+                    )
+                except ClientGone:
+                    pass
+            else:
+                self._unread = True  # the response is cut: the client sees the close
+        self.current = None
+        if not responder.finished or not ex.complete or ex.close_after or self.stopping():
+            if not ex.complete:
+                self._unread = True
+            self.close()
+            return
+        if self._room is not None:
+            self._room.set()
+        if self.queue:
+            nxt = self.current = self.queue.popleft()
+            assert self._nursery is not None
+            self._nursery.start_soon(self._run, nxt)
+        elif self._wait is not None and self.idle:
+            self._wait.deadline = trio.current_time() + self.server.limits.keep_alive_timeout
+
+    # ------------------------------------------------------------ reading
+
+    async def _read(self) -> None:
+        limits = self.server.limits
+        with self._reader:
+            try:
+                await self._read_loop(limits)
+            finally:
+                self.reading = False
+                self._wake_waiters()
+
+    async def _read_loop(self, limits: Any) -> None:
+        stream = self.stream
+        while True:
+            while len(self.queue) >= limits.max_pipelined:
+                self._room = trio.Event()
+                await self._room.wait()
+                self._room = None
+            if self._in_head:
+                deadline = self._head_started + limits.header_timeout
+            elif self.idle:
+                deadline = trio.current_time() + limits.keep_alive_timeout
+            else:
+                deadline = math.inf
+            data: bytes | bytearray | None = None
+            with trio.CancelScope(deadline=deadline) as self._wait:
+                try:
+                    data = await stream.receive_some(_READ_SIZE)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                    data = b""
+            self._wait = None
+            if data is None:  # a deadline passed
+                if self._in_head:
+                    self._refuse(
+                        408, f"Request Timeout: no request head within {limits.header_timeout:g}s"
+                    )
+                    return
+                if self.idle:
+                    self.close()
+                    return
+                continue
+            if not data:
+                self._lost()
+                return
+            if self._in_head:
+                self._head_fed += len(data)
+            try:
+                self.parser.feed_data(data)
+            except httptools.HttpParserCallbackError as exc:
+                inner = exc.__context__
+                if isinstance(inner, _Refuse):
+                    self._refuse(inner.status, inner.message)
+                else:
+                    if not isinstance(inner, _StopReading):
+                        log.error("trio_mcp: HTTP parser callback failed: %r", inner)
+                    self._unread = True
+                self.reading = False
+                return
+            except httptools.HttpParserUpgrade:
+                self.reading = False  # served as a plain request, then closed
+                self._unread = True
+                if self._parsing is not None:
+                    self._parsing.close_after = True
+                return
+            except httptools.HttpParserError:
+                self._refuse(400, "Bad Request: malformed HTTP/1.1")
+                return
+            if self._in_head and self._head_fed > self._max_line + self._max_header_size:
+                self._refuse(431, "Request Header Fields Too Large")
+                return
+
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer ``status`` after the requests before it, then close."""
+        self.reading = False
+        self._unread = True
+        self._in_head = False
+        ex = Exchange(self, {}, keep_alive=False, http11=True)
+        ex.refusal = HttpError(status, message)
+        ex.complete = True
+        self._enqueue(ex)
+        self._wake_waiters()
+
+    # ------------------------------------------------------------ httptools callbacks
+
+    def on_message_begin(self) -> None:
+        self._in_head = True
+        self._head_started = trio.current_time()
+        self._head_fed = 0
+        self._url = b""
+        self._headers = []
+        self._header_size = 0
+
+    def on_url(self, url: bytes) -> None:
+        self._url += url
+        if len(self._url) > self._max_line:
+            raise _Refuse(414, "URI Too Long")
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._header_size += len(name) + len(value)
+        if self._header_size > self._max_header_size:
+            raise _Refuse(431, "Request Header Fields Too Large")
+        self._headers.append((name.lower(), value))
+        if len(self._headers) > self._max_headers:
+            raise _Refuse(431, "Request Header Fields Too Large: too many headers")
+
+    def on_headers_complete(self) -> None:
+        self._in_head = False
+        parser = self.parser
+        method = parser.get_method().decode("ascii", "replace")
+        http11 = parser.get_http_version() == "1.1"
+        raw = self._url
+        try:
+            url = httptools.parse_url(raw)
+            path_b, query = url.path or b"/", url.query or b""
+        except httptools.HttpParserInvalidURLError:
+            path_b, query = raw, b""
+        path = path_b.decode("latin-1")
+        if "%" in path:
+            path = unquote(path, "latin-1")
+        headers = self._headers
+        scope = {
+            "type": "http",
+            "http_version": "1.1" if http11 else "1.0",
+            "method": method,
+            "scheme": self.scheme,
+            "path": path,
+            "raw_path": path_b,
+            "query_string": query,
+            "root_path": "",
+            "headers": headers,
+            "client": self.client,
+            "server": self.local,
+        }
+        expect = False
+        length = None
+        for name, value in headers:
+            if name == b"expect":
+                expect = value.lower() == b"100-continue"
+            elif name == b"content-length":
+                length = value
+        ex = Exchange(
+            self,
+            scope,
+            keep_alive=parser.should_keep_alive(),
+            http11=http11,
+            is_head=method == "HEAD",
+            expect_continue=expect,
+        )
+        self._parsing = ex
+        self._enqueue(ex)
+        if length is not None and length.isdigit() and int(length) > self._max_body:
+            raise _StopReading()  # the transport answers 413 from the declared length
+
+    def on_body(self, body: bytes) -> None:
+        ex = self._parsing
+        assert ex is not None
+        ex.size += len(body)
+        ex.chunks.append(body)
+        ex.wake()
+        if ex.size > self._max_body:
+            raise _StopReading()  # the transport answers 413; what is buffered is bounded
+
+    def on_message_complete(self) -> None:
+        ex = self._parsing
+        assert ex is not None
+        ex.complete = True
+        ex.wake()
+        self._parsing = None
