@@ -11,7 +11,8 @@ at its default), printing one JSON object per peer:
 * ``eventstore`` (legacy Streamable HTTP, one session): ``--calls`` calls of
   ``blob(--size)`` (1 MiB by default), each answer read whole (delivered), and
   then as many again whose stream the client drops after the first event
-  (undelivered: kept for resumption). RSS growth after each phase.
+  (undelivered: kept for resumption), one at a time. RSS growth after each
+  phase.
 
 Run: ``.venv/bin/python -m benchmarks.memory stall`` and
 ``.venv/bin/python -m benchmarks.memory eventstore`` (``--peers trio_mcp,sdk``).
@@ -204,6 +205,7 @@ def eventstore(peer: str, calls: int, size: int) -> dict[str, Any]:
             after_delivered = rss_kib(proc.pid)
             for i in range(calls):
                 dropped(calls + i)
+                time.sleep(0.05)  # one at a time: the handler ends, its answer is stored
             time.sleep(1.0)  # the handlers finish; their answers are stored
             after_dropped = rss_kib(proc.pid)
         return {

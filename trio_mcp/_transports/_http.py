@@ -89,7 +89,9 @@ class HttpTransport:
         self._tool_schema = tool_schema
         #: The handlers in flight and the shutdown phase, shared by both eras (reset each run).
         self._requests = Shutdown()
-        self._modern = ModernRequests(app, self._requests, options.keepalive)
+        self._modern = ModernRequests(
+            app, self._requests, options.keepalive, options.write_buffer_bytes
+        )
         self._legacy = LegacySessions(app, options, self.store, self._requests, max_in_flight)
         self._nursery: trio.Nursery | None = None
         self._stop = trio.Event()

@@ -34,7 +34,7 @@ from .._protocol import (
     Outgoing,
     Send,
 )
-from .._runtime import AccessToken, Application, Shutdown, dispatch
+from .._runtime import AccessToken, Application, OutQueue, Shutdown, dispatch
 from .._wire import Id, encode
 from ._asgi import HttpError, Receive, Responder, Scope, header
 from ._eventstore import EventStore
@@ -126,6 +126,7 @@ class LegacySessions:
             opts.sse_retry_ms,
             opts.write_timeout,
             opts.keepalive,
+            opts.write_buffer_bytes,
         )
         self.sessions[sid] = legacy
         self.app.connected(legacy)
@@ -204,7 +205,8 @@ class LegacySessions:
             raise HttpError(400, "Bad Request: unknown Last-Event-ID")
         target = session.streams.get(found[0])
         if target is None:  # finished (or never live here): replay what is stored, and end
-            await session.write(responder, receive, None, None, found[1], [])
+            if await session.write(responder, receive, None, None, found[1], []):
+                await self.store.forget_stream(session.id, found[0])  # delivered: done with it
             return
         async with target.lock:  # no event can be stored between replay and attach
             found = await self.store.replay_events_after(session.id, last)
@@ -226,7 +228,7 @@ class _Post:
     requests: Shutdown
     nursery: trio.Nursery
     stream: Stream | None = None
-    live: trio.MemoryReceiveChannel[tuple[str, bytes]] | None = None
+    live: OutQueue | None = None
     answer: Outgoing | None = None
 
     async def on_request(self, request: IncomingRequest) -> None:
@@ -237,6 +239,7 @@ class _Post:
             await session.emit(self.stream, b"")  # priming: an id to resume from
         self.requests.begin()
         session.in_flight += 1
+        self.stream.pending += 1
         self.nursery.start_soon(session.run_request, request, self.stream)
 
     async def on_send(self, message: Outgoing) -> None:

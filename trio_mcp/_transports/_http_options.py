@@ -35,6 +35,11 @@ class HttpOptions:
         max_requests: Handlers running at once over all clients (503 beyond).
         sse_retry_ms: The ``retry`` sent with each priming event.
         keepalive: Seconds between SSE keep-alive comments on quiet streams.
+        write_buffer_bytes: The bound on the messages waiting for one
+            response's writer (a modern POST's stream, a legacy stream's live
+            response, a legacy session's outbox). At the bound a modern handler's
+            notifications wait, and a legacy live response is detached (its
+            client resumes from the event store). 1 MiB.
     """
 
     path: str | None = "/mcp"
@@ -51,3 +56,4 @@ class HttpOptions:
     max_requests: int = 10_000
     sse_retry_ms: int = 1000
     keepalive: float | None = 15.0
+    write_buffer_bytes: int = 1 << 20
