@@ -11,9 +11,17 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
 import pytest
 import trio
-from _support.http import initialize, legacy_call, legacy_headers, serving, sse_events
+from _support.http import (
+    initialize,
+    legacy_call,
+    legacy_headers,
+    raw_request,
+    serving,
+    sse_events,
+)
 
 from trio_mcp import Server
 from trio_mcp.lowlevel import InMemoryEventStore
@@ -145,3 +153,21 @@ async def test_a_cancelled_request_ends_its_stream_and_the_session_expires() -> 
             while t.sessions:  # nothing holds the session: it expires
                 await trio.sleep(0.05)
             assert len(store) == 0
+
+
+async def test_a_stream_answering_connection_close_closes_the_connection() -> None:
+    """Found by tests/transports/test_http_fuzz.py: the end of a legacy SSE response ran
+    Hypercorn's close of a ``Connection: close`` connection in our task, and the
+    disconnect it reported cancelled that close half-way: the client never saw EOF."""
+    server, _ = build()
+    with trio.fail_after(15):
+        async with serving(server) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            sid = await initialize(c, url)
+            headers = [(k.encode(), v.encode()) for k, v in legacy_headers(sid).items()]
+            headers.append((b"content-type", b"application/json"))
+            for i in range(5):
+                body = orjson.dumps(legacy_call(i, "blob", {"size": 10}))
+                status, data = await raw_request(url, headers, body)  # reads until EOF
+                assert status == 200
+                assert json.loads(sse_events(data.decode())[-1]["data"])["id"] == i

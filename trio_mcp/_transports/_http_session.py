@@ -28,6 +28,7 @@ client. Its rules:
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable
@@ -273,7 +274,7 @@ class LegacySession(Outbound):
         """
         self._attached += 1
         self.last_active = trio.current_time()
-        complete = False
+        complete = ended = False
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
@@ -283,14 +284,20 @@ class LegacySession(Outbound):
                         await responder.body(sse_event(data, eid), more=True)
                     if live is not None:
                         await self._write_live(responder, live)
-                    # The last event was written: the client has it, however the
-                    # response ends (the disconnect watcher may cancel the next write).
+                    # The last event was written: the client has it.
                     complete = stream.final_live is live if stream is not None else True
-                    await responder.body(b"", more=False)
+                    ended = True
                 except ClientGone:
                     if stream is not None and stream.live is live:
                         stream.detach()
                 nursery.cancel_scope.cancel()
+            if ended:
+                # Outside the watcher's scope: ending the response may run the
+                # server's own close of the connection in this task (Hypercorn does,
+                # for "Connection: close"), and the disconnect it reports must not
+                # cancel that half-way (the connection then never closed).
+                with contextlib.suppress(ClientGone):
+                    await responder.body(b"", more=False)
         finally:
             self._attached -= 1
             self.last_active = trio.current_time()
