@@ -99,7 +99,12 @@ def live() -> Iterator[Live]:
             async with trio.open_nursery() as nursery:
                 t = await nursery.start(
                     lambda task_status: server.serve_http(
-                        "127.0.0.1", 0, task_status=task_status, body_timeout=5, auth=AUTH
+                        "127.0.0.1",
+                        0,
+                        task_status=task_status,
+                        body_timeout=5,
+                        auth=AUTH,
+                        max_sessions_per_identity=1 << 20,  # "init" examples open sessions
                     )
                 )
                 ready.put((t, trio.lowlevel.current_trio_token()))
@@ -367,3 +372,5 @@ def test_every_request_gets_a_documented_status_and_the_server_stays_up(
         orjson.dumps(ping),
     )
     assert status == 200 and b"still here" in answer
+    status, _, _ = send(live, b"DELETE", [TOKEN, (b"mcp-session-id", sid.encode())], b"")
+    assert status in (200, 404)  # 404: an example ended it already

@@ -7,7 +7,8 @@ lifespan and drains; the eras are served by :mod:`._http_modern`
 Per request, in order:
 
 1. Each header read appears once (400), ``Host``/``Origin`` (DNS rebinding:
-   421/403), then the bearer token (401/403).
+   421/403), then the bearer token (401/403), then the endpoint's limits (503)
+   and the token subject's quotas (429, :mod:`._http_quota`).
 2. POST: the body, bounded in size (413) and time (408), decoded (400, -32700).
 3. The era, decided once (:func:`choose_era`). The body decides when it names
    one, by the session's own rule (:func:`~trio_mcp._protocol.era_of`): a
@@ -52,6 +53,7 @@ from ._http_headers import check_headers, check_unique
 from ._http_legacy import LegacySessions
 from ._http_modern import ModernRequests
 from ._http_options import HttpOptions
+from ._http_quota import IdentityQuotas
 from ._http_session import LegacySession
 from ._security import check_host_and_origin
 
@@ -78,9 +80,10 @@ STATUSES: dict[int, str] = {
     413: "the body exceeds max_body_size",
     415: "a POST whose Content-Type is not application/json",
     421: "a refused Host (DNS rebinding)",
-    429: "a session, or an identity, at its cap of requests in flight",
-    503: "not running, draining, or at max_sessions / max_requests (or an identity's"
-    " share of them); a modern request cancelled with nothing to say",
+    429: "a session at its cap of requests in flight; a token subject at its quota"
+    " of sessions or of requests in flight",
+    503: "not running, draining, or at max_sessions / max_requests; a modern request"
+    " cancelled with nothing to say",
 }
 
 
@@ -114,10 +117,16 @@ class HttpTransport:
         self._tool_schema = tool_schema
         #: The handlers in flight and the shutdown phase, shared by both eras (reset each run).
         self._requests = Shutdown()
-        self._modern = ModernRequests(
-            app, self._requests, options.keepalive, options.write_buffer_bytes
+        #: Sessions and handlers per bearer-token subject (429 over its share).
+        self._quotas = IdentityQuotas(
+            options.max_sessions_per_identity, options.max_requests_per_identity
         )
-        self._legacy = LegacySessions(app, options, self.store, self._requests, max_in_flight)
+        self._modern = ModernRequests(
+            app, self._requests, options.keepalive, options.write_buffer_bytes, self._quotas
+        )
+        self._legacy = LegacySessions(
+            app, options, self.store, self._requests, max_in_flight, self._quotas
+        )
         self._nursery: trio.Nursery | None = None
         self._stop = trio.Event()
         self._shut_down = False
@@ -236,6 +245,7 @@ class HttpTransport:
             raise HttpError(503, "Service Unavailable: too many requests in flight", -32603)
         method = scope.get("method", "GET")
         if method == "POST":
+            self._quotas.check_request(token.subject if token is not None else None)
             await self._post(scope, receive, responder, token)
         elif method == "GET" and opts.legacy:
             await self._legacy.get(scope, receive, responder, token)

@@ -55,6 +55,7 @@ from .._runtime import (
 )
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, HttpError, Receive, Responder, sse_event
+from ._http_quota import IdentityQuotas
 
 __all__ = ["HTTP_STATUS", "ModernRequests", "RequestPeer", "http_status", "write_modern"]
 
@@ -134,6 +135,7 @@ class ModernRequests:
     keepalive: float | None
     #: The bound, in bytes, on what waits for one response's writer.
     write_buffer_bytes: int
+    quotas: IdentityQuotas
     peers: set[RequestPeer] = attrs.field(factory=set)
 
     async def post(
@@ -166,6 +168,9 @@ class ModernRequests:
         self.peers.add(peer)
         self.app.connected(peer)
         requests.begin()
+        subject = peer.subject
+        self.quotas.begin(subject)
+        counted = True
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_on_disconnect, receive, partial(peer.client_left, req.id))
@@ -182,10 +187,17 @@ class ModernRequests:
                                 status = http_status(outcome.code, handler=True)
                             peer.answer = (data, status)
                     finally:
+                        # The handler is done: it no longer counts against its identity's
+                        # quota (before its answer is written, so a client that sends
+                        # its next request on the answer is never refused for it).
+                        self.quotas.end(subject)
+                        counted = False
                         queue.close()
                 nursery.cancel_scope.cancel()
         finally:
             requests.end()
+            if counted:
+                self.quotas.end(subject)
             self.peers.discard(peer)
             self.app.disconnected(peer)
 

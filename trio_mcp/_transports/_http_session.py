@@ -210,8 +210,12 @@ class LegacySession(Outbound):
         with trio.CancelScope(shield=True):
             await self.store.forget_stream(self.id, stream.sid)
 
-    async def run_request(self, req: IncomingRequest, stream: Stream) -> None:
+    async def run_request(
+        self, req: IncomingRequest, stream: Stream, *, ended: Callable[[], None] | None = None
+    ) -> None:
         """Run one request's handler (in the transport's nursery) and emit its answer.
+
+        ``ended`` is called once the handler is done, before its answer is emitted.
 
         The stream ends with its last request, however that ends: with the
         answer as its final event, or, when the client cancelled (no answer
@@ -228,6 +232,8 @@ class LegacySession(Outbound):
             )
         finally:
             self.requests.end()
+            if ended is not None:
+                ended()
             self.in_flight -= 1
             self._stream_of.pop(req.id, None)
             stream.pending -= 1
