@@ -68,6 +68,49 @@ async def test_client_stops_reading_memory_bounded_then_every_response_arrives()
         assert grew_mib < 48, grew_mib
 
 
+async def test_stalled_client_costs_the_write_bound_not_the_calls() -> None:
+    """Issue 13, item 6: 20,000 calls of 1 KB, written while the client reads nothing.
+    The writer's queue is bounded in bytes (256 KiB) and the reader pauses at the bound,
+    so the server grows by far less than the 20 MB the calls carry (it grew 17 MB when
+    only the count of messages and of requests in flight was bounded). Then every
+    answer arrives, exactly once."""
+    n, text = 20_000, "x" * 1000
+    with trio.fail_after(LIMIT * 2):
+        async with spawn(FAULTY) as server:
+            await server.initialize()
+            for _ in range(500):  # warm up with the same kind of call
+                await server.request("tools/call", {"name": "echo", "arguments": {"text": text}})
+            pid = server.process.pid
+            base = rss_kib(pid)
+            sent = 0
+
+            async def sender() -> None:
+                nonlocal sent
+                for i in range(n):
+                    await server.send(tool_call(i, "echo", {"text": text}))
+                    sent += 1
+
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(sender)
+                last, still, peak = -1, 0, base
+                while still < 10 and sent < n:
+                    await trio.sleep(0.1)
+                    peak = max(peak, rss_kib(pid))
+                    still = still + 1 if sent == last else 0
+                    last = sent
+                stuck_at = sent
+                got: Counter[int] = Counter()
+                while sum(got.values()) < n:
+                    msg = await server.recv()
+                    assert msg["result"]["content"][0]["text"] == text
+                    got[msg["id"]] += 1
+        grew_mib = (peak - base) / 1024
+        print(f"\nstalled after {stuck_at}/{n} calls; server RSS +{grew_mib:.2f} MiB")
+        assert stuck_at < n, "the client's writes never blocked: nothing pushed back"
+        assert got == Counter(range(n))
+        assert grew_mib < 5, grew_mib
+
+
 async def test_five_megabyte_result_does_not_stall_other_handlers() -> None:
     """A 5 MB result is stuck in the pipe (the client is not reading). Twenty more calls
     are still handled meanwhile (each writes a mark on stderr); only their bytes wait

@@ -10,8 +10,9 @@ same calls are real JSON-RPC requests.
 
 ``requestState`` carries the answers of earlier rounds. The client cannot be
 trusted with it, so it is signed (HMAC-SHA256 with the server's secret), bound
-to the method, the target (tool/prompt name or URI) and a digest of the
-arguments, and it expires.
+to the method, the target (tool/prompt name or URI), a digest of the
+arguments and, when the request carried a bearer token, its subject; and it
+expires.
 """
 
 from __future__ import annotations
@@ -58,9 +59,15 @@ def _unb64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
-def binding(method: str, target: str, arguments: Any) -> str:
-    """A digest of what a request state is valid for."""
-    data = orjson.dumps([method, target, arguments], option=orjson.OPT_SORT_KEYS)
+def binding(method: str, target: str, arguments: Any, subject: str | None = None) -> str:
+    """A digest of what a request state is valid for.
+
+    ``subject`` is the bearer token's subject when the request carried one: a
+    state issued to one identity is then refused to every other (a leaked
+    state cannot carry one user's answers into another user's request).
+    """
+    bound = [method, target, arguments] if subject is None else [method, target, arguments, subject]
+    data = orjson.dumps(bound, option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(data).hexdigest()[:32]
 
 

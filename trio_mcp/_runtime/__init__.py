@@ -2,6 +2,7 @@
 
 from ._connection import Connection, serve_connection
 from ._dispatch import Application, EventSink, dispatch, encode_outcome, run_handler
+from ._outqueue import DEFAULT_WRITE_BYTES, OutQueue
 from ._peer import (
     AccessToken,
     ClientRequests,
@@ -14,12 +15,14 @@ from ._peer import (
 from ._shutdown import Shutdown
 
 __all__ = [
+    "DEFAULT_WRITE_BYTES",
     "AccessToken",
     "Application",
     "ClientRequests",
     "Connection",
     "EventSink",
     "HttpRequestInfo",
+    "OutQueue",
     "Outbound",
     "Peer",
     "Shutdown",

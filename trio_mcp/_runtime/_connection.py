@@ -11,6 +11,11 @@ The shape, read top to bottom:
   :class:`trio.CancelScope`, whose deadline is the request's timeout. Before
   spawning, the reader takes one of ``max_in_flight`` slots, so when the cap is
   reached, reading pauses: nothing queues without bound.
+* The writer's queue (:class:`~trio_mcp._runtime.OutQueue`) is bounded in
+  bytes (``write_buffer_bytes``, 256 KiB by default). At the bound, answers and
+  :meth:`notify` wait for room, :meth:`notify_nowait` drops, and the reader
+  pauses before its next read: a client that stops reading its answers stops
+  being read, so a stall costs the bound, not what the client keeps sending.
 * ``notifications/cancelled`` cancels that request's scope. The handler stops
   at its next checkpoint; the session drops its answer.
 * :func:`~trio_mcp._runtime.run_handler` is the single place where a handler's
@@ -35,6 +40,7 @@ from .._errors import InternalError
 from .._protocol import ClientResponse, IncomingRequest, Notified, Outgoing, ServerSession
 from .._wire import DEFAULT_MAX_LINE, Id, LineBuffer, encode_line
 from ._dispatch import Application, dispatch, encode_outcome, run_handler
+from ._outqueue import DEFAULT_WRITE_BYTES, OutQueue
 from ._peer import AccessToken, ClientRequests, Outbound
 from ._shutdown import Shutdown
 
@@ -60,7 +66,7 @@ class Connection(Outbound):
     session: ServerSession
     max_in_flight: int
     grace: float
-    _out: trio.MemorySendChannel[bytes]
+    _out: OutQueue
     #: No bearer token on a stream: who is calling is not known here.
     token: AccessToken | None = attrs.field(default=None, init=False)
     _slots: trio.Semaphore = attrs.field(init=False)
@@ -155,9 +161,12 @@ class Connection(Outbound):
         buffer = LineBuffer(max_line)
         session = self.session
         self._requests = nursery
+        out = self._out
         while not self._stopping:
             with trio.CancelScope() as scope:
                 self._wait_scope = scope
+                if out.full:  # the client is not reading its answers: stop reading too
+                    await out.wait_not_full()
                 try:
                     data = await stream.receive_some(_READ_SIZE)
                 except _GONE:
@@ -228,25 +237,25 @@ class Connection(Outbound):
             scope.cancel()
 
 
-async def _write(
-    receive: trio.MemoryReceiveChannel[bytes], stream: trio.abc.SendStream, conn: Connection
-) -> None:
-    """The single writer: coalesce queued messages into one ``send_all``."""
-    async with receive:
-        async for data in receive:
-            if conn.write_failed:
-                continue  # keep draining so senders never block on a dead peer
-            chunks = [data]
-            while True:
-                try:
-                    chunks.append(receive.receive_nowait())
-                except (trio.WouldBlock, trio.EndOfChannel):
-                    break
+async def _write(queue: OutQueue, stream: trio.abc.SendStream, conn: Connection) -> None:
+    """The single writer: everything queued goes out in one ``send_all``."""
+    try:
+        while True:
             try:
-                await stream.send_all(chunks[0] if len(chunks) == 1 else b"".join(chunks))
+                chunks = await queue.take()
+            except trio.EndOfChannel:
+                return
+            data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+            try:
+                await stream.send_all(data)
             except _GONE:
                 conn.write_failed = True
                 conn.stop()  # the peer is gone: stop reading too
+                return
+            finally:
+                queue.written(len(data))
+    finally:
+        queue.close_writer()  # senders never block on a dead peer: what they send is dropped
 
 
 async def serve_connection(
@@ -257,7 +266,7 @@ async def serve_connection(
     max_in_flight: int = 1024,
     grace: float = 2.0,
     max_line: int = DEFAULT_MAX_LINE,
-    write_buffer: int = 256,
+    write_buffer_bytes: int = DEFAULT_WRITE_BYTES,
     task_status: trio.TaskStatus[Connection] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve one MCP connection until EOF or :meth:`Connection.stop`, then drain.
@@ -265,19 +274,24 @@ async def serve_connection(
     Follows the nursery start protocol: ``task_status.started(conn)`` once the
     connection is ready to read.
 
+    Args:
+        write_buffer_bytes: The bound on the encoded messages waiting for the
+            writer (see the module docstring for what happens at the bound).
+
     Cancellation: cancelling the caller cancels every request immediately
     (no grace); use :meth:`Connection.stop` for a graceful end.
     """
-    send_chan, recv_chan = trio.open_memory_channel[bytes](write_buffer)
-    conn = Connection(app, app.new_session(), max_in_flight, grace, send_chan)
+    queue = OutQueue(write_buffer_bytes)
+    conn = Connection(app, app.new_session(), max_in_flight, grace, queue)
     app.connected(conn)
     try:
         async with trio.open_nursery() as outer:
-            outer.start_soon(_write, recv_chan, send, conn)
-            async with send_chan, trio.open_nursery() as requests:
+            outer.start_soon(_write, queue, send, conn)
+            async with trio.open_nursery() as requests:
                 task_status.started(conn)
                 await conn._read(receive, max_line, requests)
                 await conn._drain()
+            queue.close()
             # The writer now flushes what is queued and ends. A client that stopped
             # reading for good must not hold shutdown hostage: bound the flush too.
             outer.cancel_scope.deadline = trio.current_time() + max(grace, 1.0)

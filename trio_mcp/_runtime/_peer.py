@@ -38,6 +38,7 @@ import trio
 from .._errors import McpError
 from .._protocol import ServerSession
 from .._wire import Id, encode
+from ._outqueue import OutQueue
 
 __all__ = [
     "AccessToken",
@@ -186,7 +187,9 @@ class Outbound:
     """The outbound half of a :class:`Peer`, written once for every transport.
 
     A transport's peer inherits it and provides ``session``, ``token`` and
-    ``_out``, the channel its writer reads encoded messages from. It may
+    ``_out``, the :class:`OutQueue` its writer takes encoded messages from
+    (bounded in bytes: :meth:`notify` waits for room, :meth:`notify_nowait`
+    drops at the bound). It may
     override :meth:`_encode` (stdio frames a message as one line) and
     :meth:`_deliver` (legacy HTTP puts a message related to a request on that
     request's SSE stream).
@@ -199,7 +202,7 @@ class Outbound:
 
     session: ServerSession
     token: AccessToken | None
-    _out: trio.MemorySendChannel[bytes]
+    _out: OutQueue
 
     @property
     def subject(self) -> str | None:
@@ -229,7 +232,7 @@ class Outbound:
         await self._deliver(self._encode(self.session.notification(method, params)), related)
 
     def notify_nowait(self, method: str, params: dict[str, Any] | None = None) -> bool:
-        """Queue a notification without waiting; False if the writer is full or gone.
+        """Queue a notification without waiting; False (dropped) if the queue is full or gone.
 
         Raises:
             TypeError: ``params`` cannot be encoded as JSON.

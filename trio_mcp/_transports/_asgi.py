@@ -167,6 +167,13 @@ class AsgiResponder(Responder):
                 await self._send(message)
             except OSError as exc:  # ASGI: a send after the client left
                 raise ClientGone() from exc
+            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                raise ClientGone() from exc
+            except trio.BusyResourceError as exc:
+                # Hypercorn closes a connection the client ended (send_eof) outside
+                # its send lock, so our write can meet the close: the client is gone.
+                # (Seen on the 408 path, when the client leaves mid-body; issue 13.)
+                raise ClientGone() from exc
         if cs.cancelled_caught:
             raise ClientGone()
 

@@ -6,7 +6,9 @@ lifespan and drains; the eras are served by :mod:`._http_modern`
 (:class:`ModernRequests`) and :mod:`._http_legacy` (:class:`LegacySessions`).
 Per request, in order:
 
-1. ``Host``/``Origin`` (DNS rebinding: 421/403), then the bearer token (401/403).
+1. Each header read appears once (400), ``Host``/``Origin`` (DNS rebinding:
+   421/403), then the bearer token (401/403), then the endpoint's limits (503)
+   and the token subject's quotas (429, :mod:`._http_quota`).
 2. POST: the body, bounded in size (413) and time (408), decoded (400, -32700).
 3. The era, decided once (:func:`choose_era`). The body decides when it names
    one, by the session's own rule (:func:`~trio_mcp._protocol.era_of`): a
@@ -56,16 +58,42 @@ from ._asgi import (
 )
 from ._asgi import Send as AsgiSend
 from ._eventstore import EventStore, InMemoryEventStore
-from ._http_headers import check_headers
+from ._http_headers import check_headers, check_unique
 from ._http_legacy import LegacySessions
 from ._http_modern import ModernRequests
 from ._http_options import HttpOptions
+from ._http_quota import IdentityQuotas
 from ._http_session import LegacySession
 from ._security import check_host_and_origin
 
-__all__ = ["HttpOptions", "HttpTransport", "choose_era"]
+__all__ = ["STATUSES", "HttpOptions", "HttpTransport", "choose_era"]
 
 log = logging.getLogger("trio_mcp")
+
+#: Every HTTP status the transport answers with, and when. Nothing else is ever
+#: sent (``tests/transports/test_http_fuzz.py`` holds it to this table); the
+#: status of a modern JSON-RPC error answer comes from
+#: :data:`~._http_modern.HTTP_STATUS`.
+STATUSES: dict[int, str] = {
+    200: "an answer: JSON, or an SSE stream; a JSON-RPC error a handler raised",
+    202: "notifications and client responses, accepted",
+    400: "a malformed request: a header read twice, a modern header that does not"
+    " mirror the body (-32020, -32021, -32022), a body that is not JSON-RPC"
+    " (-32700, -32600, -32602), no Mcp-Session-Id, an unknown Last-Event-ID",
+    401: "no valid bearer token (with WWW-Authenticate)",
+    403: "a refused Origin; a token without the required scope",
+    404: "another path; an unknown session (-32001); an unknown method (-32601)",
+    405: "a method other than POST, GET, DELETE (legacy) or POST (modern only)",
+    406: "GET without Accept: text/event-stream",
+    408: "the body did not arrive within body_timeout",
+    413: "the body exceeds max_body_size",
+    415: "a POST whose Content-Type is not application/json",
+    421: "a refused Host (DNS rebinding)",
+    429: "a session at its cap of requests in flight; a token subject at its quota"
+    " of sessions or of requests in flight",
+    503: "not running, draining, or at max_sessions / max_requests; a modern request"
+    " cancelled with nothing to say",
+}
 
 
 class HttpTransport:
@@ -98,8 +126,21 @@ class HttpTransport:
         self._tool_schema = tool_schema
         #: The handlers in flight and the shutdown phase, shared by both eras (reset each run).
         self._requests = Shutdown()
-        self._modern = ModernRequests(app, self._requests, options.keepalive, options.auth)
-        self._legacy = LegacySessions(app, options, self.store, self._requests, max_in_flight)
+        #: Sessions and handlers per bearer-token subject (429 over its share).
+        self._quotas = IdentityQuotas(
+            options.max_sessions_per_identity, options.max_requests_per_identity
+        )
+        self._modern = ModernRequests(
+            app,
+            self._requests,
+            options.keepalive,
+            options.write_buffer_bytes,
+            self._quotas,
+            options.auth,
+        )
+        self._legacy = LegacySessions(
+            app, options, self.store, self._requests, max_in_flight, self._quotas
+        )
         self._nursery: trio.Nursery | None = None
         self._stop = trio.Event()
         self._shut_down = False
@@ -177,12 +218,13 @@ class HttpTransport:
         the answer goes through ``responder``. Never raises for what a client did.
         """
         try:
-            await self._http(scope, receive, responder)
-        except HttpError as exc:
-            if not responder.started:
-                await responder.error(exc)
+            try:
+                await self._http(scope, receive, responder)
+            except HttpError as exc:
+                if not responder.started:
+                    await responder.error(exc)
         except ClientGone:
-            pass
+            pass  # the client left (possibly while we answered its error): nobody to tell
 
     async def _lifespan(self, receive: Receive, send: AsgiSend) -> None:
         message = await receive()
@@ -210,6 +252,7 @@ class HttpTransport:
             return
         if opts.path is not None and path.rstrip("/") != opts.path.rstrip("/"):
             raise HttpError(404, "Not Found")
+        check_unique(scope)  # before anything reads one: no "first one wins"
         check_host_and_origin(scope, opts.allowed_hosts, opts.allowed_origins)
         if self._nursery is None:
             raise HttpError(
@@ -224,6 +267,7 @@ class HttpTransport:
             raise HttpError(503, "Service Unavailable: too many requests in flight", -32603)
         method = scope.get("method", "GET")
         if method == "POST":
+            self._quotas.check_request(token.subject if token is not None else None)
             await self._post(scope, receive, responder, token)
         elif method == "GET" and opts.legacy:
             await self._legacy.get(scope, receive, responder, token)

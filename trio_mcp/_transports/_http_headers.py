@@ -1,4 +1,11 @@
-"""Modern-era request headers: they mirror the body, and must match it (400, ``-32020``).
+"""Request headers: each read one appears once (400); modern ones mirror the body (``-32020``).
+
+A header the transport reads may appear at most once (:func:`check_unique`):
+with two ``Mcp-Name`` lines, a gateway reading the last one would route or
+authorize another tool than the one this server validates and runs (and the
+same for ``Host``, ``Origin``, ``Authorization``...). A duplicate is 400,
+``-32020`` for the modern mirror headers, ``-32600`` for the others.
+
 
 ``MCP-Protocol-Version`` must equal ``_meta``'s protocol version; ``Mcp-Method``
 the method; ``Mcp-Name`` the ``name``/``uri`` of ``tools/call``,
@@ -6,7 +13,8 @@ the method; ``Mcp-Name`` the ``name``/``uri`` of ``tools/call``,
 ``tasks/update`` and ``tasks/cancel``); and ``Mcp-Param-{Name}`` every tool
 argument whose schema carries ``x-mcp-header``. Values may be sent in the
 ``=?base64?...?=`` sentinel form and are decoded before comparing; numbers are
-compared as numbers.
+compared as numbers. An ``Mcp-Param-{Name}`` header whose argument is absent
+from the body is a mismatch too.
 """
 
 from __future__ import annotations
@@ -15,12 +23,46 @@ import base64
 from collections.abc import Callable
 from typing import Any
 
-from .._errors import HEADER_MISMATCH
+from .._errors import HEADER_MISMATCH, INVALID_REQUEST
 from .._protocol._versions import MCP_NAME_PARAM as _NAMED
 from .._protocol._versions import META_PROTOCOL_VERSION
 from ._asgi import HttpError, Scope, header
 
-__all__ = ["check_headers"]
+__all__ = ["MIRROR_HEADERS", "SINGLE_HEADERS", "check_headers", "check_unique"]
+
+#: The modern headers that mirror the body (a duplicate is ``-32020``), besides ``mcp-param-*``.
+MIRROR_HEADERS: frozenset[bytes] = frozenset({b"mcp-protocol-version", b"mcp-method", b"mcp-name"})
+#: Every request header the transport reads, and which must therefore appear once.
+#: (``Accept`` is a list: several lines are one list, RFC 9110 section 5.3.)
+SINGLE_HEADERS: frozenset[bytes] = MIRROR_HEADERS | {
+    b"host",
+    b"origin",
+    b"authorization",
+    b"content-type",
+    b"content-length",
+    b"mcp-session-id",
+    b"last-event-id",
+}
+
+
+def check_unique(scope: Scope) -> None:
+    """Every header the transport reads appears at most once (else 400).
+
+    Raises:
+        HttpError: 400 naming the header; ``-32020`` for ``MCP-Protocol-Version``,
+            ``Mcp-Method``, ``Mcp-Name`` and ``Mcp-Param-*``, else ``-32600``.
+    """
+    seen: set[bytes] = set()
+    for key, _ in scope.get("headers", ()):
+        name = bytes(key).lower()
+        param = name.startswith(b"mcp-param-")
+        if name not in SINGLE_HEADERS and not param:
+            continue
+        if name in seen:
+            code = HEADER_MISMATCH if param or name in MIRROR_HEADERS else INVALID_REQUEST
+            text = name.decode("latin-1")
+            raise HttpError(400, f"Bad Request: the {text} header appears more than once", code)
+        seen.add(name)
 
 
 def check_headers(
@@ -80,6 +122,8 @@ def check_headers(
                 value = _at(args, path)
                 got = get(f"Mcp-Param-{name}")
                 if value is None:
+                    if got is not None:
+                        raise mismatch(f"Mcp-Param-{name} header given, but the argument is absent")
                     continue
                 if got is None:
                     raise mismatch(f"the Mcp-Param-{name} header is required")

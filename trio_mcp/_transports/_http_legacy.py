@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from functools import partial
 from typing import Any
 
 import attrs
@@ -34,11 +35,12 @@ from .._protocol import (
     Outgoing,
     Send,
 )
-from .._runtime import AccessToken, Application, HttpRequestInfo, Shutdown, dispatch
+from .._runtime import AccessToken, Application, HttpRequestInfo, OutQueue, Shutdown, dispatch
 from .._wire import Id, encode
 from ._asgi import HttpError, Receive, Responder, Scope, header
 from ._eventstore import EventStore
 from ._http_options import HttpOptions
+from ._http_quota import IdentityQuotas
 from ._http_session import STANDALONE, LegacySession, Stream
 
 __all__ = ["LegacySessions"]
@@ -55,6 +57,7 @@ class LegacySessions:
     store: EventStore
     requests: Shutdown
     max_in_flight: int
+    quotas: IdentityQuotas
     sessions: dict[str, LegacySession] = attrs.field(factory=dict)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
 
@@ -85,6 +88,7 @@ class LegacySessions:
         """End one session (idempotent)."""
         if self.sessions.pop(session.id, None) is None:
             return
+        self.quotas.closed(session.subject)
         await session.close()
         self.app.disconnected(session)
 
@@ -107,6 +111,8 @@ class LegacySessions:
         """Open a session with ``initialize`` and answer it with the new ``Mcp-Session-Id``."""
         if len(self.sessions) >= self.options.max_sessions:
             raise HttpError(503, "Service Unavailable: too many sessions", -32603, msg.get("id"))
+        subject = token.subject if token is not None else None
+        self.quotas.check_session(subject, msg.get("id"))
         session = self.app.new_session()
         events = session.receive_message(msg)
         assert len(events) == 1 and type(events[0]) is Send
@@ -126,8 +132,10 @@ class LegacySessions:
             opts.sse_retry_ms,
             opts.write_timeout,
             opts.keepalive,
+            opts.write_buffer_bytes,
         )
         self.sessions[sid] = legacy
+        self.quotas.opened(subject)
         self.app.connected(legacy)
         assert self._nursery is not None
         self._nursery.start_soon(legacy.pump_outbox)
@@ -173,7 +181,7 @@ class LegacySessions:
                 429, "Too Many Requests: this session has too many requests in flight", -32603
             )
         assert self._nursery is not None
-        sink = _Post(self.app, session, self.requests, self._nursery, http)
+        sink = _Post(self.app, session, self.requests, self.quotas, self._nursery, http)
         await dispatch(session.session.receive_message(msg), sink)
         if sink.stream is not None:
             await session.write(responder, receive, sink.stream, sink.live, [], [])
@@ -208,7 +216,8 @@ class LegacySessions:
             raise HttpError(400, "Bad Request: unknown Last-Event-ID")
         target = session.streams.get(found[0])
         if target is None:  # finished (or never live here): replay what is stored, and end
-            await session.write(responder, receive, None, None, found[1], [])
+            if await session.write(responder, receive, None, None, found[1], []):
+                await self.store.forget_stream(session.id, found[0])  # delivered: done with it
             return
         async with target.lock:  # no event can be stored between replay and attach
             found = await self.store.replay_events_after(session.id, last)
@@ -228,10 +237,11 @@ class _Post:
     app: Application
     session: LegacySession
     requests: Shutdown
+    quotas: IdentityQuotas
     nursery: trio.Nursery
     http: HttpRequestInfo | None = None
     stream: Stream | None = None
-    live: trio.MemoryReceiveChannel[tuple[str, bytes]] | None = None
+    live: OutQueue | None = None
     answer: Outgoing | None = None
 
     async def on_request(self, request: IncomingRequest) -> None:
@@ -241,8 +251,15 @@ class _Post:
             self.live = self.stream.attach()
             await session.emit(self.stream, b"")  # priming: an id to resume from
         self.requests.begin()
+        self.quotas.begin(session.subject)
         session.in_flight += 1
-        self.nursery.start_soon(session.run_request, request, self.stream, self.http)
+        self.stream.pending += 1
+        self.nursery.start_soon(
+            partial(session.run_request, ended=partial(self.quotas.end, session.subject)),
+            request,
+            self.stream,
+            self.http,
+        )
 
     async def on_send(self, message: Outgoing) -> None:
         self.answer = message

@@ -50,6 +50,7 @@ from .._runtime import (
     Application,
     HttpRequestInfo,
     Outbound,
+    OutQueue,
     Shutdown,
     dispatch,
     encode_outcome,
@@ -57,6 +58,7 @@ from .._runtime import (
 )
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, ClientGone, HttpError, Receive, Responder, sse_event
+from ._http_quota import IdentityQuotas
 from ._security import BearerAuth, insufficient_scope_challenge
 
 __all__ = [
@@ -112,7 +114,7 @@ class RequestPeer(Outbound):
     """
 
     session: ServerSession
-    _out: trio.MemorySendChannel[bytes]
+    _out: OutQueue
     #: The verified bearer token of the request, if auth is configured.
     token: AccessToken | None = None
     #: The HTTP request this POST is (``ctx.http``).
@@ -162,6 +164,9 @@ class ModernRequests:
     app: Application
     requests: Shutdown
     keepalive: float | None
+    #: The bound, in bytes, on what waits for one response's writer.
+    write_buffer_bytes: int
+    quotas: IdentityQuotas
     #: The endpoint's bearer auth (for the ``insufficient_scope`` challenge).
     auth: BearerAuth | None = None
     peers: set[RequestPeer] = attrs.field(factory=set)
@@ -199,18 +204,21 @@ class ModernRequests:
         http: HttpRequestInfo | None = None,
     ) -> None:
         """Run ``req``'s handler in this task and write its response (JSON or SSE)."""
-        send_ch, recv_ch = trio.open_memory_channel[bytes](64)
-        peer = RequestPeer(session, send_ch, token, http)
+        queue = OutQueue(self.write_buffer_bytes)
+        peer = RequestPeer(session, queue, token, http)
         requests = self.requests
         self.peers.add(peer)
         self.app.connected(peer)
         requests.begin()
+        subject = peer.subject
+        self.quotas.begin(subject)
+        counted = True
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_on_disconnect, receive, partial(peer.client_left, req.id))
                 async with trio.open_nursery() as inner:
-                    inner.start_soon(write_modern, recv_ch, responder, peer, self.keepalive)
-                    async with send_ch:
+                    inner.start_soon(write_modern, queue, responder, peer, self.keepalive)
+                    try:
                         outcome = await run_handler(
                             self.app, peer, req, peer._scopes, closing=requests.is_closing
                         )
@@ -221,9 +229,18 @@ class ModernRequests:
                                 status = http_status(outcome.code, handler=True)
                                 peer.answer_headers = handler_headers(outcome, self.auth)
                             peer.answer = (data, status)
+                    finally:
+                        # The handler is done: it no longer counts against its identity's
+                        # quota (before its answer is written, so a client that sends
+                        # its next request on the answer is never refused for it).
+                        self.quotas.end(subject)
+                        counted = False
+                        queue.close()
                 nursery.cancel_scope.cancel()
         finally:
             requests.end()
+            if counted:
+                self.quotas.end(subject)
             self.peers.discard(peer)
             self.app.disconnected(peer)
 
@@ -260,12 +277,12 @@ class _Post:
         pass  # nor requests of its own awaiting an answer
 
     async def on_notified(self, note: Notified) -> None:
-        peer = RequestPeer(self.session, _closed_channel(), self.token, self.http)
+        peer = RequestPeer(self.session, _closed_queue(), self.token, self.http)
         await self.driver.app.notified(note.method, note.params, peer)
 
 
 async def write_modern(
-    recv: trio.MemoryReceiveChannel[bytes],
+    queue: OutQueue,
     responder: Responder,
     peer: RequestPeer,
     keepalive_s: float | None,
@@ -273,26 +290,34 @@ async def write_modern(
     """JSON if the answer comes alone; else SSE from the first notification on."""
     sse = False
     keepalive = keepalive_s or math.inf
-    async with recv:
+    try:
         while True:
-            data: bytes | None = None
+            batch: list[bytes] | None = None
             with trio.move_on_after(keepalive if sse else math.inf):
                 try:
-                    data = await recv.receive()
+                    batch = await queue.take()
                 except trio.EndOfChannel:
                     break
             if peer.gone:
+                if batch is not None:
+                    queue.written(sum(map(len, batch)))
                 continue
             try:
-                if data is None:
+                if batch is None:
                     await responder.body(b":\n\n", more=True)
                     continue
                 if not sse:
                     sse = True
                     await responder.start(200, SSE_HEADERS)
-                await responder.body(sse_event(data), more=True)
+                for data in batch:
+                    await responder.body(sse_event(data), more=True)
             except ClientGone:
                 peer.gone = True
+            finally:
+                if batch is not None:
+                    queue.written(sum(map(len, batch)))
+    finally:
+        queue.close_writer()
     if peer.gone:
         return
     try:
@@ -311,10 +336,10 @@ async def write_modern(
         pass
 
 
-def _closed_channel() -> trio.MemorySendChannel[bytes]:
-    send, receive = trio.open_memory_channel[bytes](0)
-    receive.close()
-    return send
+def _closed_queue() -> OutQueue:
+    queue = OutQueue()
+    queue.close()
+    return queue
 
 
 async def _on_disconnect(receive: Receive, callback: Callable[[], None]) -> None:

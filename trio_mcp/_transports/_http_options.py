@@ -33,8 +33,18 @@ class HttpOptions:
         session_idle_timeout: Seconds after which an idle legacy session ends (404 after).
         max_sessions: Legacy sessions at once (503 beyond).
         max_requests: Handlers running at once over all clients (503 beyond).
+        max_sessions_per_identity: Legacy sessions one bearer-token subject may
+            have open at once (429 beyond).
+        max_requests_per_identity: Handlers one bearer-token subject may have
+            running at once, both eras (429 beyond). Without ``auth`` there is
+            no identity, and only the endpoint's limits apply.
         sse_retry_ms: The ``retry`` sent with each priming event.
         keepalive: Seconds between SSE keep-alive comments on quiet streams.
+        write_buffer_bytes: The bound on the messages waiting for one
+            response's writer (a modern POST's stream, a legacy stream's live
+            response, a legacy session's outbox). At the bound a modern handler's
+            notifications wait, and a legacy live response is detached (its
+            client resumes from the event store). 1 MiB.
     """
 
     path: str | None = "/mcp"
@@ -49,5 +59,8 @@ class HttpOptions:
     session_idle_timeout: float = 1800.0
     max_sessions: int = 10_000
     max_requests: int = 10_000
+    max_sessions_per_identity: int = 100
+    max_requests_per_identity: int = 1000
     sse_retry_ms: int = 1000
     keepalive: float | None = 15.0
+    write_buffer_bytes: int = 1 << 20

@@ -16,12 +16,19 @@ client. Its rules:
 * In this era a disconnect is **not** a cancellation: handlers run in the
   transport's nursery, not in the POST's task. ``notifications/cancelled``
   cancels them, and so do DELETE, idle expiry and shutdown.
-* A live response that cannot keep up (its buffer is full) is detached, and
-  its client resumes later: slow clients never hold up a handler.
+* A live response that cannot keep up (its buffer, bounded in bytes, is full)
+  is detached, and its client resumes later: slow clients never hold up a
+  handler.
+* A stream ends when its last request ends, however it ends: answered (the
+  final event), or cancelled by the client (no answer: the response simply
+  ends). The store then forgets the stream's events as soon as nothing can
+  resume it any more: once its final event was written to a live response or
+  replayed, or at once when it ended without an answer.
 """
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 from collections.abc import Callable
@@ -37,6 +44,7 @@ from .._runtime import (
     ClientRequests,
     HttpRequestInfo,
     Outbound,
+    OutQueue,
     Shutdown,
     encode_outcome,
     run_handler,
@@ -49,29 +57,36 @@ __all__ = ["LegacySession", "Stream"]
 
 log = logging.getLogger("trio_mcp")
 
-_LIVE_BUFFER = 256
 STANDALONE = "g"
 
 
 @attrs.define(eq=False)
 class Stream:
-    """One SSE stream of a session: a POST's, or the standalone (GET) one."""
+    """One SSE stream of a session: a POST's, or the standalone (GET) one.
+
+    ``live`` holds the encoded SSE events on their way to the attached
+    response, bounded in bytes (``write_buffer_bytes``).
+    """
 
     sid: str
+    buffer_bytes: int
     lock: trio.Lock = attrs.field(factory=trio.Lock)
-    live: trio.MemorySendChannel[tuple[str, bytes]] | None = None
+    live: OutQueue | None = None
+    #: Requests of this stream not yet ended (a batch has several).
+    pending: int = 0
     done: bool = False
+    #: The live queue the final event was handed to (if it was handed to one).
+    final_live: OutQueue | None = None
 
     def detach(self) -> None:
         if self.live is not None:
             self.live.close()
             self.live = None
 
-    def attach(self) -> trio.MemoryReceiveChannel[tuple[str, bytes]]:
+    def attach(self) -> OutQueue:
         self.detach()  # a newer connection replaces an older one
-        send, receive = trio.open_memory_channel[tuple[str, bytes]](_LIVE_BUFFER)
-        self.live = send
-        return receive
+        self.live = OutQueue(self.buffer_bytes)
+        return self.live
 
 
 @attrs.define(eq=False)
@@ -93,6 +108,7 @@ class LegacySession(Outbound):
     retry_ms: int
     write_timeout: float
     keepalive: float | None
+    buffer_bytes: int
     last_active: float = attrs.field(factory=trio.current_time)
     #: Requests started and not yet answered (the per-session cap counts these).
     in_flight: int = 0
@@ -102,14 +118,13 @@ class LegacySession(Outbound):
     _stream_of: dict[Id, Stream] = attrs.field(factory=dict)
     _http_of: dict[Id, HttpRequestInfo] = attrs.field(factory=dict)
     _client_requests: ClientRequests = attrs.field(init=False)
-    _out: trio.MemorySendChannel[bytes] = attrs.field(init=False)
-    _outbox_recv: trio.MemoryReceiveChannel[bytes] = attrs.field(init=False)
+    _out: OutQueue = attrs.field(init=False)
     _attached: int = 0
     _counter: Callable[[], int] = attrs.field(factory=lambda: itertools.count(1).__next__)
 
     def __attrs_post_init__(self) -> None:
-        self._out, self._outbox_recv = trio.open_memory_channel[bytes](_LIVE_BUFFER)
-        self.streams[STANDALONE] = Stream(STANDALONE)
+        self._out = OutQueue(self.buffer_bytes)
+        self.streams[STANDALONE] = Stream(STANDALONE, self.buffer_bytes)
         self._client_requests = ClientRequests(self.session)
 
     # ------------------------------------------------------------ the Peer
@@ -163,7 +178,7 @@ class LegacySession(Outbound):
     # ------------------------------------------------------------ streams
 
     def new_stream(self) -> Stream:
-        stream = Stream(f"p{self._counter()}")
+        stream = Stream(f"p{self._counter()}", self.buffer_bytes)
         self.streams[stream.sid] = stream
         return stream
 
@@ -175,19 +190,47 @@ class LegacySession(Outbound):
             eid = await self.store.store_event(self.id, stream.sid, data)
             live = stream.live
             if live is not None:
+                retry = self.retry_ms if not data else None
                 try:
-                    live.send_nowait((eid, data))
+                    live.send_nowait(sse_event(data, eid, retry))
                 except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
                     stream.detach()  # too slow, or gone: it resumes from the store
+                else:
+                    if final:
+                        stream.final_live = live
             if final:
-                stream.done = True
-                stream.detach()
-                self.streams.pop(stream.sid, None)
+                self._finish(stream)
+
+    def _finish(self, stream: Stream) -> None:
+        stream.done = True
+        stream.detach()
+        self.streams.pop(stream.sid, None)
+
+    async def end_stream(self, stream: Stream) -> None:
+        """End ``stream`` with no final event (its requests were cancelled): nothing to resume."""
+        async with stream.lock:
+            if stream.done:
+                return
+            self._finish(stream)
+        with trio.CancelScope(shield=True):
+            await self.store.forget_stream(self.id, stream.sid)
 
     async def run_request(
-        self, req: IncomingRequest, stream: Stream, http: HttpRequestInfo | None = None
+        self,
+        req: IncomingRequest,
+        stream: Stream,
+        http: HttpRequestInfo | None = None,
+        *,
+        ended: Callable[[], None] | None = None,
     ) -> None:
-        """Run one request's handler (in the transport's nursery) and emit its answer."""
+        """Run one request's handler (in the transport's nursery) and emit its answer.
+
+        ``ended`` is called once the handler is done, before its answer is emitted.
+
+        The stream ends with its last request, however that ends: with the
+        answer as its final event, or, when the client cancelled (no answer
+        may be sent), with nothing: the response ends and the store forgets it.
+        """
         self._stream_of[req.id] = stream
         if http is not None:
             self._http_of[req.id] = http
@@ -201,37 +244,56 @@ class LegacySession(Outbound):
             )
         finally:
             self.requests.end()
+            if ended is not None:
+                ended()
             self.in_flight -= 1
             self._stream_of.pop(req.id, None)
             self._http_of.pop(req.id, None)
+            stream.pending -= 1
         data = encode_outcome(self.session, req.id, outcome, encode)
-        if data is None:
-            return
-        await self.emit(stream, data, final=True)
+        if data is not None:
+            await self.emit(stream, data, final=stream.pending == 0)
+        elif stream.pending == 0:
+            await self.end_stream(stream)
 
     async def pump_outbox(self) -> None:
         """Move unrelated messages onto the standalone stream (one task per session)."""
         standalone = self.streams[STANDALONE]
-        async with self._outbox_recv:
-            async for data in self._outbox_recv:
-                await self.emit(standalone, data)
+        queue = self._out
+        try:
+            while True:
+                try:
+                    batch = await queue.take()
+                except trio.EndOfChannel:
+                    return
+                try:
+                    for data in batch:
+                        await self.emit(standalone, data)
+                finally:
+                    queue.written(sum(map(len, batch)))
+        finally:
+            queue.close_writer()
 
     async def write(
         self,
         responder: Responder,
         receive: Receive,
         stream: Stream | None,
-        live: trio.MemoryReceiveChannel[tuple[str, bytes]] | None,
+        live: OutQueue | None,
         replay: list[tuple[str, bytes]],
         headers: list[tuple[bytes, bytes]],
-    ) -> None:
+    ) -> bool:
         """Write one SSE response: ``replay``, then whatever arrives ``live``, until done.
 
-        Returns when the stream's final event was written, the live channel was
-        closed (detached, session closed, shutdown), or the client left.
+        Returns when the stream's final event was written, the live queue was
+        closed (detached, session closed, shutdown), or the client left: True
+        if the client got the end of the stream here (the final event of a
+        live ``stream``, whose stored events are then forgotten; or, with no
+        ``stream``, the whole ``replay``).
         """
         self._attached += 1
         self.last_active = trio.current_time()
+        complete = ended = False
         try:
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
@@ -241,32 +303,46 @@ class LegacySession(Outbound):
                         await responder.body(sse_event(data, eid), more=True)
                     if live is not None:
                         await self._write_live(responder, live)
-                    await responder.body(b"", more=False)
+                    # The last event was written: the client has it.
+                    complete = stream.final_live is live if stream is not None else True
+                    ended = True
                 except ClientGone:
-                    if stream is not None and stream.live is not None:
+                    if stream is not None and stream.live is live:
                         stream.detach()
                 nursery.cancel_scope.cancel()
+            if ended:
+                # Outside the watcher's scope: ending the response may run the
+                # server's own close of the connection in this task (Hypercorn does,
+                # for "Connection: close"), and the disconnect it reports must not
+                # cancel that half-way (the connection then never closed).
+                with contextlib.suppress(ClientGone):
+                    await responder.body(b"", more=False)
         finally:
             self._attached -= 1
             self.last_active = trio.current_time()
+        if complete and stream is not None:
+            with trio.CancelScope(shield=True):
+                await self.store.forget_stream(self.id, stream.sid)
+        return complete
 
-    async def _write_live(
-        self, responder: Responder, live: trio.MemoryReceiveChannel[tuple[str, bytes]]
-    ) -> None:
-        async with live:
+    async def _write_live(self, responder: Responder, live: OutQueue) -> None:
+        try:
             while True:
-                item: tuple[str, bytes] | None = None
+                batch: list[bytes] | None = None
                 with trio.move_on_after(self.keepalive or float("inf")):
                     try:
-                        item = await live.receive()
+                        batch = await live.take()
                     except trio.EndOfChannel:
                         return
-                if item is None:
+                if batch is None:
                     await responder.body(b":\n\n", more=True)  # keep-alive comment
                     continue
-                eid, data = item
-                retry = self.retry_ms if not data else None
-                await responder.body(sse_event(data, eid, retry), more=True)
+                try:
+                    await responder.body(b"".join(batch), more=True)
+                finally:
+                    live.written(sum(map(len, batch)))
+        finally:
+            live.close_writer()
 
     @property
     def busy(self) -> bool:

@@ -178,11 +178,14 @@ class BearerAuth:
         """The request's token, verified.
 
         Raises:
-            HttpError: 401 (missing or refused token), 403 (insufficient scope),
-                503 (the verifier is unreachable).
+            HttpError: 400 (more than one ``Authorization`` header), 401 (missing
+                or refused token), 403 (insufficient scope), 503 (the verifier is
+                unreachable).
         """
+        if sum(bytes(k).lower() == b"authorization" for k, _ in scope.get("headers", ())) > 1:
+            raise HttpError(400, "Bad Request: the authorization header appears more than once")
         value = header(scope, b"authorization")
-        if value is None or not value[:7].lower() == "bearer ":
+        if value is None or not value[:7].lower() == "bearer " or not value[7:].strip():
             raise HttpError(
                 401,
                 "Unauthorized: a bearer token is required",
@@ -260,7 +263,10 @@ def check_host_and_origin(
         return
     if origin in allowed_origins or "*" in allowed_origins:
         return
-    split = urlsplit(origin)
+    try:
+        split = urlsplit(origin)
+    except ValueError:  # "http://[::1", "http://[evil.com]": not an origin at all
+        raise HttpError(403, f"Forbidden: origin {origin!r} is not allowed") from None
     if split.scheme in ("http", "https") and split.netloc:
         if _host_name(split.netloc) in LOOPBACK_HOSTS:
             return

@@ -35,7 +35,7 @@ def resume(core: ServerCore, req: IncomingRequest, ctx: Context, target: str, ar
     if req.features.input_required:  # multi round-trip requests (2026-07-28)
         state = req.params.get("requestState")
         if state is not None:
-            bind = binding(req.method, target, args)
+            bind = binding(req.method, target, args, _subject(ctx))
             ctx.input_responses.update(core.request_state.verify(state, bind))
         if "inputResponses" in req.params:  # present: an object (null is a protocol error)
             responses = req.params["inputResponses"]
@@ -49,9 +49,15 @@ def input_required(
     core: ServerCore, ctx: Context, exc: InputRequired, target: Target
 ) -> dict[str, Any]:
     """The modern ``input_required`` result for the input ``exc`` asks for."""
-    bind = binding(ctx.request.method, *target)
+    bind = binding(ctx.request.method, *target, _subject(ctx))
     return {
         "resultType": "input_required",
         "inputRequests": exc.requests,
         "requestState": core.request_state.sign(bind, ctx.input_responses),
     }
+
+
+def _subject(ctx: Context) -> str | None:
+    """Who the request came from (its bearer token's subject), if anyone says."""
+    token = ctx.access_token
+    return token.subject if token is not None else None
