@@ -15,7 +15,8 @@ at its default), printing one JSON object per peer:
   phase.
 
 Run: ``.venv/bin/python -m benchmarks.memory stall`` and
-``.venv/bin/python -m benchmarks.memory eventstore`` (``--peers trio_mcp,sdk``).
+``.venv/bin/python -m benchmarks.memory eventstore`` (``--peers trio_mcp,sdk``;
+``floor``, the blocking-read floor of ``benchmarks/servers``, for ``stall``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ SERVERS = Path(__file__).resolve().parent / "servers"
 PEERS = {
     "trio_mcp": SERVERS / "memory_trio_mcp.py",
     "sdk": SERVERS / "memory_sdk.py",
+    "floor": SERVERS / "floor_server.py",  # stdio only: blocking reads, no buffering at all
 }
 PROTOCOL = "2025-06-18"
 INIT = {

@@ -93,7 +93,8 @@ class OutQueue:
             data = bytes(memoryview(data))
         self._items.append(data)
         self._waiting += len(data)
-        self._writer.unpark_all()
+        if self._writer:  # the writer is parked, waiting for data
+            self._writer.unpark_all()
 
     def send_nowait(self, data: bytes) -> None:
         """Queue ``data`` if there is room now.
@@ -137,7 +138,7 @@ class OutQueue:
         self._wake_readers()
 
     def _wake_readers(self) -> None:
-        if not self.full:
+        if self._readers and not self.full:
             self._readers.unpark_all()
 
     async def wait_not_full(self) -> None:
