@@ -25,8 +25,8 @@ step-up challenge, 503 verifier unreachable)::
 * :class:`StaticTokens`: fixed tokens for development.
 * :class:`SubjectFilter`: the caller's subject on log records.
 
-Needs the ``auth`` extra: ``pip install 'trio_mcp[auth]'`` (PyJWT with
-``cryptography``, and httpx). ``import trio_mcp`` never imports this package.
+Needs the ``auth`` extra: PyJWT with ``cryptography``, and httpx
+(``pip install 'pyjwt[crypto]' httpx``). ``import trio_mcp`` never imports this package.
 """
 
 try:
@@ -34,7 +34,7 @@ try:
     import jwt as _jwt  # noqa: F401
 except ImportError as exc:  # pragma: no cover - depends on the install
     raise ImportError(
-        f"trio_mcp.auth needs the 'auth' extra: pip install 'trio_mcp[auth]' ({exc})"
+        f"trio_mcp.auth needs the 'auth' extra: pip install 'pyjwt[crypto]' httpx ({exc})"
     ) from exc
 
 from ._auth import IntrospectionVerifier as IntrospectionVerifier

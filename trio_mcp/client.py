@@ -17,7 +17,7 @@ results::
 
 A target is a command line (a subprocess over stdio, supervised: it dies
 with the client), an ``http(s)://`` URL (Streamable HTTP, both eras; needs
-``pip install 'trio_mcp[client-http]'``), a :class:`~trio_mcp.Server`
+httpx: the ``client-http`` extra, or ``pip install httpx``), a :class:`~trio_mcp.Server`
 (in memory, for tests), any ``trio.abc.Stream``, or one of the transports
 below. Sampling, elicitation and roots handlers, log and progress callbacks
 work unchanged in both eras.

@@ -50,7 +50,7 @@ async def asyncio_loop(needed: bool) -> AsyncIterator[None]:
         import trio_asyncio
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise RuntimeError(
-            "asyncio tools need trio-asyncio: pip install 'trio_mcp[asyncio]'"
+            "asyncio tools need trio-asyncio (the 'asyncio' extra): pip install trio-asyncio"
         ) from exc
     async with trio_asyncio.open_loop():
         yield

@@ -3,6 +3,7 @@
 Commands::
 
     trio-mcp run TARGET [--transport stdio|http] [--host H] [--port N] [--workers N] ...
+    trio-mcp dev TARGET [--port N] [--watch PATH]  serve over HTTP, restart on code changes
     trio-mcp list TARGET                      tools, resources, templates and prompts
     trio-mcp call TARGET TOOL [key=value ...] values coerced by the tool's input schema
     trio-mcp read TARGET URI
@@ -34,6 +35,7 @@ import traceback
 from typing import Any, NoReturn
 
 from ._commands import cmd_call, cmd_list, cmd_prompt, cmd_read
+from ._dev import add_dev_command
 from ._install import CLIENTS, cmd_install
 from ._targets import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, load_server
 
@@ -186,6 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--timeout", type=float, help="default request deadline, seconds")
     run.add_argument("--max-in-flight", type=int, help="concurrent requests per connection")
     run.set_defaults(func=cmd_run)
+    add_dev_command(sub, common, _port)
 
     target_help = 'server file or module, a quoted command line ("npx some-server"), or a URL'
 

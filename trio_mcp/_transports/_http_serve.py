@@ -60,7 +60,7 @@ async def serve_http(
             from ._native import serve_native
         except ImportError as exc:  # pragma: no cover - depends on the install
             raise RuntimeError(
-                "the native HTTP server needs httptools: pip install 'trio_mcp[http]'"
+                "the native HTTP server needs httptools (the 'http' extra): pip install httptools"
                 " (or http_server='hypercorn')"
             ) from exc
         await serve_native(
@@ -80,7 +80,7 @@ async def serve_http(
         from hypercorn.trio import serve
     except ImportError as exc:  # pragma: no cover - depends on the install
         raise RuntimeError(
-            "http_server='hypercorn' needs Hypercorn: pip install 'trio_mcp[hypercorn]'"
+            "http_server='hypercorn' needs Hypercorn (the 'hypercorn' extra): pip install hypercorn"
         ) from exc
     cfg = config if config is not None else Config()
     cfg.bind = [f"[{host}]:{port}" if ":" in host else f"{host}:{port}"]
