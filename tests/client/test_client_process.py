@@ -69,6 +69,16 @@ async def test_a_silent_server_is_no_answer_within_the_timeout(tmp_path: Path) -
     assert str(info.value) == "no answer to server/discover or initialize within 0.5 s"
 
 
+async def test_a_server_that_never_answered_gets_no_grace_after_eof(tmp_path: Path) -> None:
+    # It ignores EOF; with its hour of grace a polite close would wait an hour: a server
+    # that never answered the handshake is terminated at once instead.
+    transport = Subprocess(script(tmp_path, "import time\ntime.sleep(3600)\n"), grace=3600)
+    with trio.fail_after(LIMIT), pytest.raises(RequestTimeout):
+        async with Client(transport, timeout=0.5, probe_timeout=0.5):
+            pass
+    assert transport.process is not None and transport.process.returncode == -15  # SIGTERM
+
+
 async def test_a_server_that_ignores_eof_and_sigterm_is_killed(tmp_path: Path) -> None:
     transport = Subprocess(script(tmp_path, STUBBORN), grace=0.2)
     with trio.fail_after(LIMIT), pytest.raises(RequestTimeout):

@@ -167,13 +167,31 @@ def test_version() -> None:
     assert (out.returncode, out.stdout.strip()) == (0, "trio-mcp 0.1.0")
 
 
-def test_a_misspelt_setting_is_warned_about() -> None:
+MISSPELT = "TRIO_MCP_TIMOUT is not a setting; ignored (did you mean TRIO_MCP_TIMEOUT?)"
+
+
+def test_a_misspelt_setting_is_warned_about_once() -> None:
     out = run("run", HELLO, env={"TRIO_MCP_TIMOUT": "5"}, stdin=INIT + "\n")
     assert out.returncode == 0
-    assert (
-        "trio-mcp: warning: TRIO_MCP_TIMOUT is not a setting; ignored"
-        " (did you mean TRIO_MCP_TIMEOUT?)" in out.stderr
+    assert out.stderr.count(MISSPELT) == 1  # by the server's log, not twice
+    assert f"WARNING trio_mcp: {MISSPELT}" in out.stderr
+    out = run("list", HELLO, env={"TRIO_MCP_TIMOUT": "5"})
+    assert out.returncode == 0
+    assert f"trio-mcp: warning: {MISSPELT}" in out.stderr
+
+
+def test_a_misspelt_setting_is_warned_about_without_the_cli() -> None:
+    env = {**os.environ, "TRIO_MCP_TIMOUT": "5"}
+    out = subprocess.run(
+        [sys.executable, HELLO],
+        input=INIT + "\n",
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
     )
+    assert out.returncode == 0, out.stderr
+    assert out.stderr.count(MISSPELT) == 1
 
 
 def test_a_bad_setting_is_a_settings_error_not_an_import_failure() -> None:

@@ -28,7 +28,7 @@ from ._asyncio import asyncio_loop
 from ._core import ServerCore
 from ._dispatch import Dispatcher
 from ._logsink import divert_stdout, start_sinks, stderr_logging
-from ._settings import Settings
+from ._settings import Settings, unknown_env
 
 if TYPE_CHECKING:
     from .._transports import HttpTransport
@@ -288,6 +288,8 @@ class Serving:
             raise ValueError(f"unknown transport {transport!r}; expected 'stdio' or 'http'")
         subject = options.get("auth") is not None  # name the caller on each line
         with stderr_logging(logging.INFO, subject=subject):  # never blocking the Trio thread
+            for message in unknown_env():
+                log.warning(message)
             if transport == "http":
                 self._run_http(host, port, path, workers, http_server, options)
                 return

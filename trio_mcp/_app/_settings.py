@@ -159,3 +159,27 @@ def _coerce(name: str, value: Any, annotation: Any, source: str) -> Any:
         base = kind.split(" ")[0].split("|")[0].strip()
         expected = _EXPECTED.get(base, base)
         raise SettingsError(f"{source}: {name} expected {expected}, got {value!r}") from None
+
+
+#: TRIO_MCP_* variables that are not settings (read by trio_mcp's own test suite and tools).
+NOT_SETTINGS = frozenset({"TRIO_MCP_STRESS", "TRIO_MCP_TOOLS_DIR"})
+
+
+def unknown_env(environ: Mapping[str, str] | None = None) -> list[str]:
+    """One warning per ``TRIO_MCP_*`` variable that names no setting (a typo is ignored otherwise).
+
+    Returns:
+        Messages such as ``TRIO_MCP_TIMOUT is not a setting; ignored (did you mean
+        TRIO_MCP_TIMEOUT?)``, in the variables' order.
+    """
+    import difflib
+
+    environ = os.environ if environ is None else environ
+    known = sorted(ENV_PREFIX + name.upper() for name in attrs.fields_dict(Settings))
+    messages = []
+    for var in sorted(environ):
+        if var.startswith(ENV_PREFIX) and var not in known and var not in NOT_SETTINGS:
+            close = difflib.get_close_matches(var, known, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            messages.append(f"{var} is not a setting; ignored{hint}")
+    return messages

@@ -26,23 +26,18 @@ bad setting); 130 interrupted.
 from __future__ import annotations
 
 import argparse
-import difflib
 import errno
 import logging
-import os
 import sys
 import traceback
 from typing import Any, NoReturn
 
 from ._commands import cmd_call, cmd_list, cmd_prompt, cmd_read
-from ._dev import add_dev_command
+from ._dev import add_dev_command, cmd_dev
 from ._install import CLIENTS, cmd_install
 from ._targets import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, load_server
 
 __all__ = ["CliError", "build_parser", "load_server", "main"]
-
-#: TRIO_MCP_* variables that are not settings (read by the test suite).
-_NOT_SETTINGS = frozenset({"TRIO_MCP_STRESS", "TRIO_MCP_TOOLS_DIR"})
 
 
 class _OneName(logging.Filter):
@@ -97,20 +92,12 @@ def _seconds(text: str) -> float | None:
 
 def warn_unknown_settings(environ: Any = None) -> list[str]:
     """Warn (on stderr) about ``TRIO_MCP_*`` variables that name no setting; return them."""
-    import attrs
+    from .._app._settings import unknown_env
 
-    from .._app import Settings
-
-    environ = os.environ if environ is None else environ
-    known = {"TRIO_MCP_" + name.upper() for name in attrs.fields_dict(Settings)}
-    unknown = sorted(
-        k for k in environ if k.startswith("TRIO_MCP_") and k not in known | _NOT_SETTINGS
-    )
-    for var in unknown:
-        close = difflib.get_close_matches(var, sorted(known), n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        print(f"trio-mcp: warning: {var} is not a setting; ignored{hint}", file=sys.stderr)
-    return unknown
+    messages = unknown_env(environ)
+    for message in messages:
+        print(f"trio-mcp: warning: {message}", file=sys.stderr)
+    return [m.split(" ", 1)[0] for m in messages]
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -268,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = _parse(parser, argv)
-    warn_unknown_settings()
+    if args.func not in (cmd_run, cmd_dev):  # run warns in its log (dev's child is a run)
+        warn_unknown_settings()
     try:
         code: int = args.func(args)
         return code

@@ -194,7 +194,11 @@ class ClientCore:
         async with trio.open_nursery() as nursery:
             await nursery.start(self.session.run)
             try:
-                await self._handshake()
+                try:
+                    await self._handshake()
+                except RequestTimeout:
+                    self.transport.unresponsive()
+                    raise
                 yield
             finally:
                 with trio.CancelScope(shield=True):

@@ -147,6 +147,10 @@ class Subprocess(LineTransport):
         if self.on_stderr is not None:
             self.on_stderr(line)
 
+    def unresponsive(self) -> None:
+        """A server that never answered gets no grace after EOF: SIGTERM comes at once."""
+        self.grace = 0.0
+
     async def aclose(self) -> None:
         """Close stdin: an MCP server's cue to drain and exit."""
         try:

@@ -89,6 +89,9 @@ class Transport(abc.ABC):
     def negotiated(self, version: str, modern: bool) -> None:  # noqa: B027 - optional hook
         """The handshake chose ``version`` (HTTP needs it for headers and the session)."""
 
+    def unresponsive(self) -> None:  # noqa: B027 - optional hook
+        """The server never answered the handshake: the close need not wait for it politely."""
+
     @abc.abstractmethod
     async def aclose(self) -> None:
         """Begin a graceful close (EOF, DELETE); :meth:`run` returns when it is done."""
