@@ -44,8 +44,14 @@ async def serving(server: Server, **options: Any) -> AsyncIterator[HttpTransport
             transport.stop()
 
 
-def modern_call(rid: Any, tool: str, args: dict[str, Any]) -> dict[str, Any]:
-    params = {"name": tool, "arguments": args, "_meta": META}
+def modern_call(
+    rid: Any, tool: str, args: dict[str, Any], token: int | None = None
+) -> dict[str, Any]:
+    """A modern ``tools/call`` (``token``: its ``progressToken``)."""
+    meta: dict[str, Any] = dict(META)
+    if token is not None:
+        meta["progressToken"] = token
+    params = {"name": tool, "arguments": args, "_meta": meta}
     return {"jsonrpc": "2.0", "id": rid, "method": "tools/call", "params": params}
 
 

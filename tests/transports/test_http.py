@@ -8,26 +8,28 @@ on port 0); the client is ``httpx2`` (which comes with ``mcp``), or the official
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 import pytest
 import trio
+from _support.http import (
+    ACCEPT,
+    LEGACY,
+    META,
+    MODERN,
+    initialize,
+    legacy_headers,
+    modern_call,
+    modern_headers,
+    serving,
+    sse_events,
+)
 
 import trio_mcp
 from trio_mcp import AccessToken, BearerAuth, Context, Server
-from trio_mcp.lowlevel import HttpTransport, InMemoryEventStore
+from trio_mcp.lowlevel import InMemoryEventStore
 
 httpx = pytest.importorskip("httpx2")
-
-MODERN = "2026-07-28"
-LEGACY = "2025-11-25"
-META = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
-ACCEPT = "application/json, text/event-stream"
 
 
 def build() -> tuple[Server, dict[str, Any]]:
@@ -66,90 +68,6 @@ def build() -> tuple[Server, dict[str, Any]]:
         return "never"  # pragma: no cover
 
     return server, seen
-
-
-@asynccontextmanager
-async def serving(server: Server, **options: Any) -> AsyncIterator[HttpTransport]:
-    async with trio.open_nursery() as nursery:
-        transport = await nursery.start(
-            lambda task_status: server.serve_http(
-                "127.0.0.1", 0, task_status=task_status, **options
-            )
-        )
-        try:
-            yield transport
-        finally:
-            transport.stop()
-
-
-def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
-    h = {"accept": ACCEPT, "mcp-protocol-version": MODERN, "mcp-method": method}
-    if name is not None:
-        h["mcp-name"] = name
-    return h
-
-
-def modern_call(
-    rid: int, tool: str, args: dict[str, Any], token: int | None = None
-) -> dict[str, Any]:
-    meta: dict[str, Any] = dict(META)
-    if token is not None:
-        meta["progressToken"] = token
-    return {
-        "jsonrpc": "2.0",
-        "id": rid,
-        "method": "tools/call",
-        "params": {"name": tool, "arguments": args, "_meta": meta},
-    }
-
-
-def sse_events(text: str) -> list[dict[str, str]]:
-    events = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in block.split("\n"):
-            if not line or line.startswith(":"):
-                continue
-            key, _, value = line.partition(":")
-            fields[key] = value[1:] if value.startswith(" ") else value
-        if fields:
-            events.append(fields)
-    return events
-
-
-async def initialize(client: Any, url: str, **headers: str) -> str:
-    r = await client.post(
-        url,
-        json={
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": LEGACY,
-                "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"},
-            },
-        },
-        headers={"accept": ACCEPT, **headers},
-    )
-    assert r.status_code == 200, r.text
-    sid: str = r.headers["mcp-session-id"]
-    r = await client.post(
-        url,
-        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-        headers={
-            "accept": ACCEPT,
-            "mcp-session-id": sid,
-            "mcp-protocol-version": LEGACY,
-            **headers,
-        },
-    )
-    assert r.status_code == 202
-    return sid
-
-
-def legacy_headers(sid: str) -> dict[str, str]:
-    return {"accept": ACCEPT, "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
 
 
 # ---------------------------------------------------------------- modern era

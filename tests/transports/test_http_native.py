@@ -17,8 +17,6 @@ import ssl
 import subprocess
 import sys
 import textwrap
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -26,15 +24,10 @@ import httptools
 import pytest
 import trio
 import trio.testing
+from _support.http import META, MODERN, serving
 
 from trio_mcp import Context, Server
 from trio_mcp.lowlevel import HttpTransport
-
-MODERN = "2026-07-28"
-META = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
 
 
 def build(**kwargs: Any) -> tuple[Server, dict[str, Any]]:
@@ -62,20 +55,6 @@ def build(**kwargs: Any) -> tuple[Server, dict[str, Any]]:
         return "never"  # pragma: no cover
 
     return server, seen
-
-
-@asynccontextmanager
-async def serving(server: Server, **options: Any) -> AsyncIterator[HttpTransport]:
-    async with trio.open_nursery() as nursery:
-        transport = await nursery.start(
-            lambda task_status: server.serve_http(
-                "127.0.0.1", 0, task_status=task_status, **options
-            )
-        )
-        try:
-            yield transport
-        finally:
-            transport.stop()
 
 
 def port_of(t: HttpTransport) -> int:

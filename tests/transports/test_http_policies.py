@@ -9,26 +9,17 @@ the answer.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
 import trio
+from _support.http import ACCEPT, LEGACY, META, MODERN, serving
 
 from trio_mcp import AccessToken, BearerAuth, Context, Server
-from trio_mcp.lowlevel import HttpTransport
 from trio_mcp.middleware import RateLimit
 
 httpx = pytest.importorskip("httpx2")
 
-MODERN = "2026-07-28"
-LEGACY = "2025-11-25"
-META = {
-    "io.modelcontextprotocol/protocolVersion": MODERN,
-    "io.modelcontextprotocol/clientCapabilities": {},
-}
-ACCEPT = "application/json, text/event-stream"
 TOKENS = {
     "reader": AccessToken("alice", frozenset({"files:read"})),
     "writer": AccessToken("bob", frozenset({"files:read", "files:write"})),
@@ -70,20 +61,6 @@ def build() -> Server:
         }
 
     return server
-
-
-@asynccontextmanager
-async def serving(server: Server, **options: Any) -> AsyncIterator[HttpTransport]:
-    async with trio.open_nursery() as nursery:
-        transport = await nursery.start(
-            lambda task_status: server.serve_http(
-                "127.0.0.1", 0, task_status=task_status, **options
-            )
-        )
-        try:
-            yield transport
-        finally:
-            transport.stop()
 
 
 def modern(method: str, params: dict[str, Any], token: str | None = None) -> dict[str, Any]:
