@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import ssl
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -233,6 +234,7 @@ class Serving:
         *,
         path: str | None = None,
         http_server: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         task_status: trio.TaskStatus[HttpTransport] = trio.TASK_STATUS_IGNORED,
         **options: Any,
     ) -> None:
@@ -245,6 +247,7 @@ class Serving:
         8000, ``/mcp``, ``"native"``). ``http_server="native"`` is trio_mcp's own
         HTTP/1.1 server (httptools, no ASGI in between); ``"hypercorn"`` serves
         :meth:`asgi_app` on Hypercorn (HTTP/2, or a deployment that wants it).
+        ``ssl_context`` (native server) serves HTTPS.
         """
         from .._transports import serve_http
 
@@ -253,7 +256,12 @@ class Serving:
         app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
         port = s.http_port if port is None else port
         await serve_http(
-            app, host, port, http_server=http_server or s.http_server, task_status=task_status
+            app,
+            host,
+            port,
+            http_server=http_server or s.http_server,
+            ssl_context=ssl_context,
+            task_status=task_status,
         )
 
     def run(
@@ -265,6 +273,7 @@ class Serving:
         path: str | None = None,
         workers: int | None = None,
         http_server: str | None = None,
+        ssl_context: ssl.SSLContext | None = None,
         **options: Any,
     ) -> None:
         """Serve until stdin EOF (stdio), SIGTERM, SIGHUP or Ctrl+C, then drain and return.
@@ -272,7 +281,8 @@ class Serving:
         ``transport="http"`` serves Streamable HTTP on ``host:port`` at ``path``
         (bound to 127.0.0.1 unless told otherwise); ``options`` are as for
         :meth:`asgi_app`. ``http_server`` is ``"native"`` (the default) or
-        ``"hypercorn"`` (see :meth:`serve_http`). ``workers=N`` (native only)
+        ``"hypercorn"`` (see :meth:`serve_http`); ``ssl_context`` serves HTTPS
+        (native server). ``workers=N`` (native only)
         forks N processes sharing the port (``SO_REUSEPORT``), supervised by
         this one, which forwards SIGTERM / Ctrl+C to them and waits within the
         grace; a worker that dies is restarted. Modern-era requests are
@@ -291,7 +301,7 @@ class Serving:
             for message in unknown_env():
                 log.warning(message)
             if transport == "http":
-                self._run_http(host, port, path, workers, http_server, options)
+                self._run_http(host, port, path, workers, http_server, ssl_context, options)
                 return
             _tune_gc()
             trio.run(self.serve_stdio)
@@ -304,6 +314,7 @@ class Serving:
         path: str | None,
         workers: int | None,
         http_server: str | None,
+        ssl_context: ssl.SSLContext | None,
         options: dict[str, Any],
     ) -> None:
         from .._transports import run_http
@@ -316,16 +327,15 @@ class Serving:
         app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
         _tune_gc()
         if n <= 1:
-            trio.run(partial(run_http, app, host, port, http_server=kind))
+            trio.run(partial(run_http, app, host, port, http_server=kind, ssl_context=ssl_context))
             return
         if kind != "native":
             raise ValueError("workers > 1 needs the native HTTP server (http_server='native')")
         from .._transports._native import run_workers
 
         def worker(real_port: int) -> int:
-            trio.run(
-                partial(run_http, app, host, real_port, reuse_port=True, signals=_WORKER_SIGNALS)
-            )
+            run = partial(run_http, reuse_port=True, ssl_context=ssl_context)
+            trio.run(partial(run, app, host, real_port, signals=_WORKER_SIGNALS))
             return 0
 
         code = run_workers(n, host, port, worker, grace=self.grace)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import ssl
 import sys
 import traceback
 from typing import Any, NoReturn
@@ -100,6 +101,21 @@ def warn_unknown_settings(environ: Any = None) -> list[str]:
     return [m.split(" ", 1)[0] for m in messages]
 
 
+def _tls_context(certfile: str | None, keyfile: str | None) -> ssl.SSLContext | None:
+    """The server's TLS context from PEM files (``keyfile`` defaults to inside ``certfile``)."""
+    if certfile is None:
+        if keyfile is not None:
+            raise CliError("--keyfile needs --certfile", EXIT_USAGE)
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except (OSError, ssl.SSLError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise CliError(f"cannot load the TLS certificate {certfile}: {why}", EXIT_USAGE) from None
+    return context
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     server = load_server(args.target)
     server.configure(
@@ -117,9 +133,17 @@ def cmd_run(args: argparse.Namespace) -> int:
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=server.settings.log_level.upper(), handlers=[handler])
     settings = server.settings
+    tls = _tls_context(args.certfile, args.keyfile)
+    if tls is not None and args.transport != "http":
+        raise CliError("--certfile is for --transport http", EXIT_USAGE)
+    if tls is not None and settings.http_server != "native":
+        raise CliError(
+            "--certfile is for the native HTTP server (Hypercorn: its config)", EXIT_USAGE
+        )
     try:
         if args.transport == "http":
-            server.run(transport="http", host=settings.http_host, port=settings.http_port)
+            host, port = settings.http_host, settings.http_port
+            server.run(transport="http", host=host, port=port, ssl_context=tls)
         else:
             server.run()
     except BaseException as exc:
@@ -171,6 +195,8 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="HTTP worker processes sharing the port (native server; default 1)",
     )
+    run.add_argument("--certfile", help="serve HTTPS with this PEM certificate (chain)")
+    run.add_argument("--keyfile", help="its PEM private key (default: inside --certfile)")
     run.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
     run.add_argument("--timeout", type=float, help="default request deadline, seconds")
     run.add_argument("--max-in-flight", type=int, help="concurrent requests per connection")

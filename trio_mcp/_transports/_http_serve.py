@@ -75,6 +75,10 @@ async def serve_http(
         return
     if http_server != "hypercorn":
         raise ValueError(f"unknown http_server {http_server!r}; expected 'native' or 'hypercorn'")
+    if ssl_context is not None:
+        raise ValueError(
+            "ssl_context is for the native server; give Hypercorn a config with certfile/keyfile"
+        )
     try:
         from hypercorn.config import Config
         from hypercorn.trio import serve
@@ -104,13 +108,21 @@ async def run_http(
     *,
     http_server: str = "native",
     reuse_port: bool = False,
+    ssl_context: Any = None,
     signals: tuple[int, ...] = (signal.SIGTERM, signal.SIGINT, _SIGHUP),
 ) -> None:
     """:func:`serve_http` with signals: the first of ``signals`` drains; a second one cancels."""
     async with trio.open_nursery() as nursery:
         if threading.current_thread() is threading.main_thread():
             nursery.start_soon(_watch_signals, transport, nursery.cancel_scope, signals)
-        await serve_http(transport, host, port, http_server=http_server, reuse_port=reuse_port)
+        await serve_http(
+            transport,
+            host,
+            port,
+            http_server=http_server,
+            reuse_port=reuse_port,
+            ssl_context=ssl_context,
+        )
         nursery.cancel_scope.cancel()
 
 
