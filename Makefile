@@ -63,10 +63,11 @@ bench-http: $(BENCH_STAMP)
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m benchmarks.http_bench $(ARGS)
 
-# The MCP Inspector CLI (npm, with Node 22 from the node@22 package) drives examples/hello.py.
+# The MCP Inspector CLI (npm, with Node 22 from the node@22 package) drives examples/hello.py;
+# the official TypeScript SDK client drives examples/everything.py over stdio and HTTP.
 inspector: $(STAMP)
 	scripts/install-inspector.sh
-	$(BIN)/pytest -q tests/e2e/test_inspector.py
+	$(BIN)/pytest -q tests/e2e/test_inspector.py tests/e2e/test_ts_sdk.py
 
 DOCS_STAMP := $(VENV)/.installed-docs
 
