@@ -167,6 +167,21 @@ async def test_list_changed_of_the_upstream_reaches_clients(up: str) -> None:
         assert text(await client.call_tool("later")) == "later"
 
 
+@pytest.mark.parametrize("up", ["legacy", "modern"])
+async def test_subscriptions_are_forwarded_to_a_legacy_upstream(up: str) -> None:
+    upstream = Upstream()
+    server = proxy(upstream.server, era=up)  # type: ignore[arg-type]
+    async with connect(server) as client:
+        assert await client.request("resources/subscribe", {"uri": "data://x"}) == {}
+        if up == "legacy":
+            with trio.fail_after(10):
+                while not upstream.server.notify_resource_updated("data://x"):
+                    await trio.sleep(0.01)  # until the upstream heard the subscription
+                note = await client.wait_notification("notifications/resources/updated")
+            assert note["params"]["uri"] == "data://x"
+        assert await client.request("resources/unsubscribe", {"uri": "data://x"}) == {}
+
+
 SAMPLING = {"sampling": {}, "roots": {"listChanged": True}}
 
 

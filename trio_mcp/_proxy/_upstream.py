@@ -227,6 +227,11 @@ class Upstream:
 
     async def forward(self, req: IncomingRequest, peer: Peer, ctx: Any) -> dict[str, Any]:
         client = self._ready()
+        if req.method in ("resources/subscribe", "resources/unsubscribe") and not (
+            client.era == "legacy"
+            and client.server_capabilities.get("resources", {}).get("subscribe")
+        ):
+            return {}  # an upstream that cannot be subscribed to (or only by listening)
         own = ctx is None
         if own:
             ctx = Context(req, peer, self.core)
