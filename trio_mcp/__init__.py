@@ -50,6 +50,7 @@ from ._errors import UnsupportedProtocolVersion as UnsupportedProtocolVersion
 from ._exports import fixup_module_metadata
 from ._protocol import LEGACY_VERSIONS as LEGACY_VERSIONS
 from ._protocol import MODERN_VERSIONS as MODERN_VERSIONS
+from ._proxy import proxy as proxy
 from ._runtime import AccessToken as AccessToken
 from ._runtime import HttpRequestInfo as HttpRequestInfo
 from ._schema import AudioContent as AudioContent
@@ -104,6 +105,7 @@ __all__ = [
     "Tool",
     "ToolResult",
     "UnsupportedProtocolVersion",
+    "proxy",
 ]
 
 __version__ = "0.1.0"

@@ -217,3 +217,22 @@ def test_the_http_start_up_log_names_the_logger_once() -> None:
     finally:
         proc.send_signal(signal.SIGINT)
         proc.wait(30)
+
+
+def test_proxy_errors_are_one_line() -> None:
+    exits = f"{sys.executable} -c \"import sys; sys.exit('no config')\""
+    one_line(
+        run("proxy", exits),
+        1,
+        "cannot reach the upstream server: the server exited with code 1",
+        "its stderr ends: no config",
+    )
+    one_line(run("proxy", "/no/such/program"), 1, "cannot start '/no/such/program'")
+    one_line(run("proxy", ""), 2, "proxy '': an empty command line")
+    one_line(run("proxy", HELLO, "--transport", "tcp"), 2, "invalid choice: 'tcp'")
+
+
+def test_proxy_serves_its_upstream_over_stdio() -> None:
+    out = run("call", f"{SCRIPT} proxy '{sys.executable} {HELLO}'", "add", "a=1", "b=2")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "3.0"

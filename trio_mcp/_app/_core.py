@@ -75,6 +75,10 @@ class ServerCore:
         self.registry.on_change = self._list_changed
         self.tasks.on_change = self._task_changed
 
+    def list_changed(self, kind: ListKind) -> None:
+        """The ``kind`` list changed (here, or at a provider): watchers, then clients, hear it."""
+        self._list_changed(kind)
+
     def _list_changed(self, kind: ListKind) -> None:
         if kind == "tools":  # advertise tasks (per era) exactly while some tool supports them
             self.info.extra_capabilities = (

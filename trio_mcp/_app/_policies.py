@@ -1,4 +1,5 @@
-"""What a :class:`~trio_mcp.Server` wraps its requests in: middleware, visibility, the log bridge.
+"""What a :class:`~trio_mcp.Server` wraps its requests in: middleware, visibility, the log bridge,
+and the servers it mounts.
 
 A mixin of :class:`~trio_mcp.Server`, as :mod:`._serving` is: the middleware
 chain lives in the core, the enable/disable rules in the registry; these are
@@ -10,11 +11,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from ._client_log import ClientLogHandler
 from ._core import ServerCore
 from ._middleware import Middleware, MiddlewareFunction
+from ._mount import Mount, check_prefix
 from ._registry import Registry
+
+if TYPE_CHECKING:
+    from ._server import Server
 
 __all__ = ["Policies"]
 
@@ -24,6 +30,42 @@ class Policies:
 
     _core: ServerCore
     _registry: Registry
+    _providers: Any
+    _mounted_in: Any = None
+
+    # ------------------------------------------------------------- composition
+
+    def mount(self, server: Server, prefix: str | None = None) -> None:
+        """Serve ``server``'s tools, resources, templates and prompts as part of this one.
+
+        Live: nothing is copied, so what ``server`` registers or removes later
+        shows at once, and its ``list_changed`` and ``resources/updated`` reach
+        this server's clients. Names: tool and prompt ``forecast`` becomes
+        ``weather_forecast`` (``prefix="weather"``), resource ``file:///a.csv``
+        becomes ``weather+file:///a.csv``; ``prefix=None`` keeps the names
+        (this server's own components win a clash). Requests for its
+        components go through ``server``'s own middleware (inside this
+        server's), visibility rules and scopes. Its lifespan and background
+        tasks run while this server serves and end when it stops. See
+        docs/how-to/mount.md.
+
+        Raises:
+            ValueError: a prefix that would not make valid names and URIs, a
+                server mounted in itself, or one already mounted somewhere.
+        """
+        check_prefix(prefix)
+        above: Any = self
+        while above is not None:
+            if above is server:
+                raise ValueError("a server cannot be mounted in itself (or in a server it mounts)")
+            above = above._mounted_in
+        if server._mounted_in is not None:
+            raise ValueError(f"server {server.name!r} is already mounted")
+        server._mounted_in = self
+        mount = Mount(self._core, server, prefix)
+        self._registry.add_provider(mount)
+        if self._providers is not None:  # serving already: start it now
+            self._providers.start_soon(mount.run)
 
     # -------------------------------------------------------------- middleware
 

@@ -6,6 +6,13 @@ write. It knows nothing about sessions, transports or eras: a change is
 reported through ``on_change(kind)`` and whoever composes the server (the
 dispatcher) turns it into ``list_changed`` notifications. Pagination of list
 results lives here too, since every list is a view of the registry.
+
+Besides its own components, a registry has **providers** (:class:`Provider`):
+other sources of components, in the parent's namespace, asked in the order
+they were added after the registry's own components. A mounted server
+(``server.mount``, :mod:`._mount`) and a proxied one (``trio_mcp.proxy``,
+:mod:`._proxy`) are providers. Nothing is copied: lists ask the provider each
+time and a call is forwarded to it, so a provider's later changes show at once.
 """
 
 from __future__ import annotations
@@ -13,9 +20,10 @@ from __future__ import annotations
 import base64
 import inspect
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import attrs
+import trio
 
 from .._errors import InvalidParams
 from ._prompts import Prompt
@@ -23,9 +31,58 @@ from ._resources import Resource, ResourceTemplate, _Handler
 from ._tools import Tool
 from ._visibility import Rules
 
-__all__ = ["Completer", "Completion", "CompletionRequest", "Registry"]
+if TYPE_CHECKING:
+    from .._protocol import IncomingRequest
+    from .._runtime import Peer
+
+__all__ = ["Completer", "Completion", "CompletionRequest", "Provider", "Registry"]
 
 ListKind = Literal["tools", "resources", "prompts"]
+Kind = Literal["tool", "prompt", "resource", "template"]
+"""What a provider may be asked about: a tool or prompt name, a resource URI, a template."""
+
+
+class Provider(Protocol):
+    """A source of components beside a registry's own (a mounted or a proxied server).
+
+    Names and URIs are the parent's (already namespaced). The method handlers
+    ask :meth:`knows` where a component lives, :meth:`items` for lists, and
+    :meth:`forward` to answer a request about one of its components; the
+    server runs :meth:`run` in its services while it serves.
+    """
+
+    def knows(self, kind: Kind, key: str) -> bool:
+        """Whether a request about ``key`` (a ``kind``) is this provider's to answer."""
+        ...
+
+    def tool(self, name: str) -> Tool | None:
+        """The :class:`Tool` behind ``name`` where there is one (deadlines, HTTP header checks)."""
+        ...
+
+    @property
+    def tasks_supported(self) -> bool:
+        """True while one of its tools may run as a task."""
+        ...
+
+    async def items(self, req: IncomingRequest, peer: Peer, ctx: Any) -> list[dict[str, Any]]:
+        """Every item of the list ``req.method`` names (all pages), in wire form."""
+        ...
+
+    async def forward(self, req: IncomingRequest, peer: Peer, ctx: Any) -> dict[str, Any]:
+        """Answer ``req`` (``tools/call``, ``prompts/get``, ``resources/read``...).
+
+        Raises:
+            McpError: the answer is an error.
+        """
+        ...
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Run while the server serves (nursery start protocol) until :meth:`stop`."""
+        ...
+
+    def stop(self) -> None:
+        """Make :meth:`run` return (the server stops serving)."""
+        ...
 
 
 @attrs.frozen
@@ -81,6 +138,7 @@ class Registry:
     prompts: dict[str, Prompt] = attrs.field(factory=dict, init=False)
     completer: Completer | None = attrs.field(default=None, init=False)
     rules: Rules = attrs.field(factory=Rules, init=False)
+    providers: list[Provider] = attrs.field(factory=list, init=False)
 
     # ----------------------------------------------------------------- tools
 
@@ -101,13 +159,24 @@ class Registry:
         self.on_change("tools")
 
     def tool(self, name: object) -> Tool | None:
-        """The tool called ``name``; ``None`` for anything else (any JSON value may arrive)."""
-        return self.tools.get(name) if type(name) is str else None
+        """The tool called ``name``, here or at a provider; ``None`` for anything else
+        (any JSON value may arrive)."""
+        if type(name) is not str:
+            return None
+        tool = self.tools.get(name)
+        if tool is None:
+            for provider in self.providers:
+                tool = provider.tool(name)
+                if tool is not None:
+                    break
+        return tool
 
     @property
     def tasks_supported(self) -> bool:
-        """True while some tool may run as a task."""
-        return any(t.task_support != "forbidden" for t in self.tools.values())
+        """True while some tool (here or at a provider) may run as a task."""
+        return any(t.task_support != "forbidden" for t in self.tools.values()) or any(
+            p.tasks_supported for p in self.providers
+        )
 
     @property
     def needs_asyncio(self) -> bool:
@@ -179,6 +248,36 @@ class Registry:
         """The enabled prompt called ``name``; ``None`` for anything else."""
         prompt = self.prompts.get(name) if type(name) is str else None
         return prompt if prompt is not None and prompt.enabled else None
+
+    # ------------------------------------------------------------- providers
+
+    def add_provider(self, provider: Provider) -> None:
+        """Add a source of components (asked after this registry's own); every list changed."""
+        self.providers.append(provider)
+        for kind in ("tools", "resources", "prompts"):
+            self.on_change(kind)
+
+    def knows(self, kind: Kind, key: str) -> bool:
+        """Whether ``key`` names an enabled component here or at a provider."""
+        if kind == "tool":
+            tool = self.tools.get(key)
+            found = tool is not None and tool.enabled
+        elif kind == "prompt":
+            found = self.prompt(key) is not None
+        elif kind == "resource":
+            found = self.find_resource(key) is not None
+        else:
+            found = key in self.templates or key in self.resources
+        return found or self.provider_for(kind, key) is not None
+
+    def provider_for(self, kind: Kind, key: object) -> Provider | None:
+        """The first provider that answers for ``key``, if any (``None`` for a non-string)."""
+        if type(key) is not str:
+            return None
+        for provider in self.providers:
+            if provider.knows(kind, key):
+                return provider
+        return None
 
     # ------------------------------------------------------------ visibility
 

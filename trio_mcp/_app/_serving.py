@@ -59,6 +59,7 @@ class Serving:
     _lifespan: Callable[[Any], AbstractAsyncContextManager[Any]] | None
     _background: list[Callable[..., Awaitable[Any]]]
     _running: int
+    _providers: trio.Nursery | None = None
 
     @overload
     def background(self, fn: B, /) -> B: ...
@@ -122,17 +123,26 @@ class Serving:
             lifespan = self._lifespan(self) if self._lifespan is not None else _no_lifespan()
             async with asyncio_loop(core.registry.needs_asyncio), lifespan as state:
                 core.state = state
-                async with trio.open_nursery() as nursery:
-                    await start_sinks(nursery)  # stderr logging: queued, written by a task
-                    await nursery.start(core.cache.run)
-                    for fn in self._background:
-                        await nursery.start(_start_background, fn)
-                    core.services = nursery
+                async with trio.open_nursery() as providers:
+                    self._providers = providers
                     try:
-                        yield
+                        for provider in core.registry.providers:  # mounted, proxied servers
+                            await providers.start(provider.run)
+                        async with trio.open_nursery() as nursery:
+                            await start_sinks(nursery)  # stderr logging: queued, by a task
+                            await nursery.start(core.cache.run)
+                            for fn in self._background:
+                                await nursery.start(_start_background, fn)
+                            core.services = nursery
+                            try:
+                                yield
+                            finally:
+                                core.services = None
+                                nursery.cancel_scope.cancel()  # task runs too: none outlives us
                     finally:
-                        core.services = None
-                        nursery.cancel_scope.cancel()  # every task run too: none outlives serving
+                        self._providers = None
+                        for provider in core.registry.providers:
+                            provider.stop()  # after our own tasks: each ends its lifespan
         finally:
             self._running = 0
             core.state = None

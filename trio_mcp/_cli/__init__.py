@@ -9,6 +9,7 @@ Commands::
     trio-mcp read TARGET URI
     trio-mcp prompt TARGET NAME [key=value ...]
     trio-mcp install claude-code|claude-desktop|cursor|vscode|gemini TARGET [--env K=V] [--write]
+    trio-mcp proxy "COMMAND LINE"|URL [--transport stdio|http] [--port N] [--era ...] ...
     trio-mcp --version
 
 ``TARGET`` is a server file (``server.py``, ``server.py:NAME``), a module
@@ -117,7 +118,28 @@ def _tls_context(certfile: str | None, keyfile: str | None) -> ssl.SSLContext | 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    server = load_server(args.target)
+    return _serve(load_server(args.target), args)
+
+
+def cmd_proxy(args: argparse.Namespace) -> int:
+    """Serve, over stdio or HTTP, the MCP server a command line starts or a URL names."""
+    from .._client import ClientError, unwrap_group
+    from .._proxy import proxy
+
+    try:
+        server = proxy(args.target, era=args.era, name=args.name)
+    except ValueError as exc:
+        raise CliError(f"proxy {args.target!r}: {exc}", EXIT_USAGE) from None
+    try:
+        return _serve(server, args)
+    except BaseException as exc:
+        inner = unwrap_group(exc)
+        if isinstance(inner, ClientError):
+            raise CliError(f"cannot reach the upstream server: {inner}", EXIT_FAILED) from exc
+        raise
+
+
+def _serve(server: Any, args: argparse.Namespace) -> int:
     server.configure(
         "command line",
         timeout=args.timeout,
@@ -126,7 +148,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         http_host=args.host,
         http_port=args.port,
         http_server=args.http_server,
-        http_workers=args.workers,
+        http_workers=getattr(args, "workers", None),
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_OneName())
@@ -180,28 +202,43 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, parents=[common])
 
+    def serving(cmd: argparse.ArgumentParser) -> None:
+        cmd.add_argument("--transport", choices=["stdio", "http"], default="stdio")
+        cmd.add_argument("--host", help="HTTP host (default 127.0.0.1)")
+        cmd.add_argument("--port", type=_port, help="HTTP port, 0..65535 (default 8000)")
+        cmd.add_argument(
+            "--http-server",
+            choices=["native", "hypercorn"],
+            help="HTTP server: trio_mcp's own (native, the default) or Hypercorn",
+        )
+        cmd.add_argument("--certfile", help="serve HTTPS with this PEM certificate (chain)")
+        cmd.add_argument("--keyfile", help="its PEM private key (default: inside --certfile)")
+        cmd.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
+        cmd.add_argument("--timeout", type=float, help="default request deadline, seconds")
+        cmd.add_argument("--max-in-flight", type=int, help="concurrent requests per connection")
+
     run = add("run", "serve a trio_mcp server (stdio by default)")
     run.add_argument("target", help="path/to/server.py[:NAME] or package.module[:NAME]")
-    run.add_argument("--transport", choices=["stdio", "http"], default="stdio")
-    run.add_argument("--host", help="HTTP host (default 127.0.0.1)")
-    run.add_argument("--port", type=_port, help="HTTP port, 0..65535 (default 8000)")
-    run.add_argument(
-        "--http-server",
-        choices=["native", "hypercorn"],
-        help="HTTP server: trio_mcp's own (native, the default) or Hypercorn",
-    )
+    serving(run)
     run.add_argument(
         "--workers",
         type=_positive_int,
         help="HTTP worker processes sharing the port (native server; default 1)",
     )
-    run.add_argument("--certfile", help="serve HTTPS with this PEM certificate (chain)")
-    run.add_argument("--keyfile", help="its PEM private key (default: inside --certfile)")
-    run.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
-    run.add_argument("--timeout", type=float, help="default request deadline, seconds")
-    run.add_argument("--max-in-flight", type=int, help="concurrent requests per connection")
     run.set_defaults(func=cmd_run)
     add_dev_command(sub, common, _port)
+
+    proxy = add("proxy", "serve another MCP server (a command line or a URL) over stdio or HTTP")
+    proxy.add_argument("target", help='a quoted command line ("npx some-server") or an http(s) URL')
+    serving(proxy)
+    proxy.add_argument(
+        "--era",
+        choices=["auto", "legacy", "modern"],
+        default="auto",
+        help="the era to speak to the upstream server (default: probe)",
+    )
+    proxy.add_argument("--name", help="the proxy's server name (default: the upstream's)")
+    proxy.set_defaults(func=cmd_proxy)
 
     target_help = 'server file or module, a quoted command line ("npx some-server"), or a URL'
 
@@ -281,7 +318,7 @@ def main(argv: list[str] | None = None) -> int:
 
     parser = build_parser()
     args = _parse(parser, argv)
-    if args.func not in (cmd_run, cmd_dev):  # run warns in its log (dev's child is a run)
+    if args.func not in (cmd_run, cmd_proxy, cmd_dev):  # these warn in the server log
         warn_unknown_settings()
     try:
         code: int = args.func(args)

@@ -12,7 +12,7 @@ from .._context import Context
 from .._core import ServerCore
 from .._mrtr import InputRequired, binding
 
-__all__ = ["Method", "error_result", "input_required", "resume"]
+__all__ = ["Method", "error_result", "input_required", "listed", "resume"]
 
 Method = Callable[[ServerCore, IncomingRequest, Peer, Context], Awaitable[dict[str, Any]]]
 """A method handler: ``(core, request, peer, ctx)`` -> result, or raises :class:`McpError`."""
@@ -24,6 +24,20 @@ Target = tuple[str, Any]
 def error_result(text: str) -> dict[str, Any]:
     """A tool result reporting an execution error (``isError``)."""
     return {"content": [{"type": "text", "text": text}], "isError": True}
+
+
+async def listed(
+    core: ServerCore,
+    req: IncomingRequest,
+    peer: Peer,
+    ctx: Context,
+    key: str,
+    items: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """One page of the ``key`` list: ``items`` (the registry's own), then each provider's."""
+    for provider in core.registry.providers:
+        items.extend(await provider.items(req, peer, ctx))
+    return core.registry.page(key, items, req.params.get("cursor"))
 
 
 def resume(core: ServerCore, req: IncomingRequest, ctx: Context, target: str, args: Any) -> Target:

@@ -13,7 +13,7 @@ from .._messages import messages_of
 from .._mrtr import InputRequired
 from .._registry import Completion, CompletionRequest
 from .._visibility import caller_scopes, check_scopes, may_list
-from ._common import input_required, resume
+from ._common import input_required, listed, resume
 
 __all__ = ["MAX_COMPLETIONS", "completion_complete", "prompts_get", "prompts_list"]
 
@@ -26,7 +26,7 @@ async def prompts_list(
 ) -> dict[str, Any]:
     granted = caller_scopes(peer, req.id)
     items = [p.definition() for p in core.registry.prompts.values() if may_list(p, granted)]
-    return core.registry.page("prompts", items, req.params.get("cursor"))
+    return await listed(core, req, peer, ctx, "prompts", items)
 
 
 async def prompts_get(
@@ -35,6 +35,9 @@ async def prompts_get(
     name: str = req.params["name"]
     prompt = core.registry.prompt(name)
     if prompt is None:
+        provider = core.registry.provider_for("prompt", name)
+        if provider is not None:  # a mounted or proxied server's prompt
+            return await provider.forward(req, peer, ctx)
         raise InvalidParams(f"Invalid params: unknown prompt {name!r}")
     check_scopes(prompt, peer, req.id)
     arguments: dict[str, Any] = req.params.get("arguments") or {}
@@ -62,10 +65,16 @@ async def completion_complete(
     if ref_type == "ref/prompt":
         kind = "prompt"
         if registry.prompt(target) is None:
+            provider = registry.provider_for("prompt", target)
+            if provider is not None:  # the provider's completer answers
+                return await provider.forward(req, peer, ctx)
             raise InvalidParams(f"Invalid params: unknown prompt {target!r}")
     elif ref_type == "ref/resource":
         kind = "resource"
         if target not in registry.templates and target not in registry.resources:
+            provider = registry.provider_for("template", target)
+            if provider is not None:
+                return await provider.forward(req, peer, ctx)
             raise InvalidParams(f"Invalid params: unknown resource template {target!r}")
     else:
         raise InvalidParams('Invalid params: "ref.type" must be "ref/prompt" or "ref/resource"')

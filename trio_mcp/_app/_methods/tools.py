@@ -20,7 +20,7 @@ from .._tasks import (
 )
 from .._tools import Tool, ToolArgumentsError, to_call_result
 from .._visibility import caller_scopes, check_scopes, may_list
-from ._common import error_result, input_required, resume
+from ._common import error_result, input_required, listed, resume
 
 __all__ = ["call_tool", "tools_list"]
 
@@ -37,7 +37,7 @@ async def tools_list(
         for t in core.registry.tools.values()
         if may_list(t, granted)
     ]
-    return core.registry.page("tools", items, req.params.get("cursor"))
+    return await listed(core, req, peer, ctx, "tools", items)
 
 
 async def call_tool(
@@ -48,6 +48,10 @@ async def call_tool(
     params = req.params  # types checked by the dispatcher (_params.PARAMS)
     name: str = params["name"]
     tool = core.registry.tools.get(name)
+    if tool is None:
+        provider = core.registry.provider_for("tool", name)
+        if provider is not None:  # a mounted or proxied server's tool
+            return await provider.forward(req, peer, ctx)
     if tool is None or not tool.enabled:
         raise InvalidParams(f"Unknown tool: {name}")
     if tool.scopes:

@@ -1,0 +1,139 @@
+"""End to end: the official ``mcp`` client drives ``trio-mcp proxy`` of a stdio server.
+
+The upstream is ``examples/hello.py`` (trio_mcp, stdio), or the official SDK's own
+server; the proxy is the real ``trio-mcp proxy`` process, served over stdio or over
+Streamable HTTP; the client speaks the legacy era (2025-11-25) or the modern one
+(2026-07-28), whatever the upstream speaks: each side of the proxy has its own era.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+import trio
+from _support.paths import HELLO, ROOT
+from _support.process import alive
+
+mcp = pytest.importorskip("mcp")
+
+from mcp import Client, StdioServerParameters  # noqa: E402
+
+LIMIT = 60
+SCRIPT = str(Path(sys.executable).with_name("trio-mcp"))
+MODES = ["legacy", "2026-07-28"]
+SDK_SERVER = ROOT / "benchmarks" / "servers" / "sdk_server.py"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def children(pid: int) -> set[int]:
+    """The child processes of ``pid`` (Linux ``/proc``)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        found.update(int(p) for p in (task / "children").read_text().split())
+    return found
+
+
+def upstream_command(upstream: Path) -> str:
+    return f"{sys.executable} {upstream}"
+
+
+@asynccontextmanager
+async def over_stdio(mode: str, upstream: Path = HELLO) -> AsyncIterator[Client]:
+    params = StdioServerParameters(
+        command=SCRIPT, args=["proxy", upstream_command(upstream)], cwd=str(ROOT)
+    )
+    async with Client(params, mode=mode, read_timeout_seconds=LIMIT, cache=None) as client:  # type: ignore[arg-type]
+        yield client
+
+
+@asynccontextmanager
+async def over_http(mode: str, upstream: Path = HELLO) -> AsyncIterator[tuple[Client, int]]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [SCRIPT, "proxy", upstream_command(upstream), "--transport", "http", "--port", str(port)],
+        cwd=str(ROOT),
+        env={**os.environ, "PYTHONPATH": str(ROOT / "benchmarks" / "servers")},
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        while True:  # until it listens
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+            except OSError:
+                await trio.sleep(0.05)
+                continue
+            await stream.aclose()
+            break
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with Client(url, mode=mode, read_timeout_seconds=LIMIT, cache=None) as client:  # type: ignore[arg-type]
+            yield client, proc.pid
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+async def check_hello(client: Client) -> None:
+    tools = {t.name: t for t in (await client.list_tools()).tools}
+    assert set(tools) == {"add", "echo"}
+    assert tools["add"].description == "Add two numbers."
+    assert tools["add"].input_schema["properties"] == {
+        "a": {"type": "number"},
+        "b": {"type": "number"},
+    }
+    result = await client.call_tool("add", {"a": 1, "b": 2.5})
+    assert not result.is_error
+    assert float(result.content[0].text) == 3.5  # type: ignore[union-attr]
+    result = await client.call_tool("echo", {"text": "héllo"})
+    assert result.content[0].text == "héllo"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_proxy_over_stdio(mode: str) -> None:
+    with trio.fail_after(LIMIT):
+        async with over_stdio(mode) as client:
+            if mode == "legacy":  # (a modern client at a fixed version makes no handshake)
+                assert client.server_info is not None
+                assert client.server_info.name == "demo"  # the upstream's, adopted
+                assert client.instructions == "Arithmetic and echo tools."
+            await check_hello(client)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_proxy_over_http_and_its_upstream_dies_with_it(mode: str) -> None:
+    with trio.fail_after(LIMIT):
+        async with over_http(mode) as (client, pid):
+            await check_hello(client)
+            [upstream] = children(pid)
+            assert alive(upstream)
+    # The proxy has exited (SIGTERM, drained), and it waited for its child first.
+    assert not alive(upstream)
+
+
+@pytest.mark.parametrize("mode", MODES)
+async def test_proxy_of_the_official_sdk_server(mode: str) -> None:
+    with trio.fail_after(LIMIT):
+        async with over_http(mode, SDK_SERVER) as (client, _):
+            if mode == "legacy":
+                assert client.server_info is not None
+                assert client.server_info.name == "bench"
+            result = await client.call_tool("add", {"a": 2, "b": 2})
+            assert float(result.content[0].text) == 4  # type: ignore[union-attr]
+            result = await client.call_tool("echo", {"text": "via the proxy"})
+            assert result.content[0].text == "via the proxy"  # type: ignore[union-attr]
