@@ -151,6 +151,74 @@ def _sample_arguments(schema: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# ----------------------------------------------------------------- OAuth
+
+#: The client ID metadata document URL the suite expects (auth/basic-cimd).
+CIMD_URL = "https://conformance-test.local/client-metadata.json"
+
+
+async def follow_redirect(authorization_url: str) -> str:
+    """The user's part: the suite's authorization endpoint approves at once and redirects."""
+    import httpx
+
+    async with httpx.AsyncClient(follow_redirects=False, timeout=20) as http:
+        response = await http.get(authorization_url)
+    location = response.headers.get("location")
+    if response.status_code not in (301, 302, 303, 307, 308) or not location:
+        raise RuntimeError(
+            f"the authorization endpoint answered {response.status_code}, no redirect"
+        )
+    return location
+
+
+def oauth() -> Any:
+    from trio_mcp.client import OAuth
+
+    return OAuth(
+        follow_redirect,
+        redirect_uri="http://localhost:3000/callback",
+        client_name="trio_mcp-conformance",
+        client_metadata_url=CIMD_URL,
+        client_id=CONTEXT.get("client_id"),  # auth/pre-registration
+        client_secret=CONTEXT.get("client_secret"),
+    )
+
+
+@scenario(
+    "auth/metadata-default",
+    "auth/metadata-var1",
+    "auth/metadata-var2",
+    "auth/metadata-var3",
+    "auth/basic-cimd",
+    "auth/scope-from-www-authenticate",
+    "auth/scope-from-scopes-supported",
+    "auth/scope-omitted-when-undefined",
+    "auth/scope-step-up",
+    "auth/scope-retry-limit",
+    "auth/token-endpoint-auth-basic",
+    "auth/token-endpoint-auth-post",
+    "auth/token-endpoint-auth-none",
+    "auth/pre-registration",
+    "auth/resource-mismatch",
+    "auth/offline-access-scope",
+    "auth/offline-access-not-supported",
+    "auth/authorization-server-migration",
+    "auth/iss-supported",
+    "auth/iss-not-advertised",
+    "auth/iss-supported-missing",
+    "auth/iss-wrong-issuer",
+    "auth/iss-unexpected",
+    "auth/iss-normalized",
+    "auth/metadata-issuer-mismatch",
+    "auth/2025-03-26-oauth-metadata-backcompat",
+    "auth/2025-03-26-oauth-endpoint-fallback",
+)
+async def authorized(url: str) -> None:
+    async with client(url, auth=oauth()) as c:
+        await c.list_tools()
+        await c.call_tool("test-tool", {})
+
+
 # ----------------------------------------------------------------- main
 
 

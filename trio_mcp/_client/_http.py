@@ -231,7 +231,12 @@ class StreamableHttp(Transport):
             await response.aclose()
         if ctype == "application/json" and body.strip():
             value = self._decode(body)
-            if isinstance(value, dict) and "error" in value and value.get("id") is None:
+            if (
+                isinstance(value, dict)
+                and value.get("jsonrpc") == "2.0"
+                and "error" in value
+                and value.get("id") is None
+            ):
                 value = {**value, "id": rid}  # an HTTP error answering this POST
             if _answers(value, rid) or status < 300:
                 await self._sink.receive(value)
