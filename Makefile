@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench bench-http clean inspector docs conformance wheel-check
+.PHONY: demo test lint typecheck pytest bench bench-http clean inspector docs conformance conformance-client wheel-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -83,6 +83,11 @@ docs: $(DOCS_STAMP)
 # both eras; per-scenario results in conformance/RESULTS.md.
 conformance: $(STAMP)
 	scripts/conformance.sh
+
+# The suite's client mode against trio_mcp.Client (conformance/client_runner.py), OAuth
+# included, for the 2025-11-25 and 2026-07-28 requirement sets; results beside the server's.
+conformance-client: $(STAMP)
+	scripts/conformance-client.sh
 
 # Issue 7, the heavy runs of tests/stress (~1 min): 100,000 sequential + 100,000 pipelined
 # calls (RSS after warm-up vs end), 10,000 concurrent sleeps cancelled (x5; tasks, threads,

@@ -18,12 +18,9 @@
 # when a listed one passes: the baseline is then stale), as the suite itself does.
 set -euo pipefail
 
-NODE_VERSION="${NODE_VERSION:-22.23.3}"
-CONFORMANCE_VERSION="${CONFORMANCE_VERSION:-0.2.0-alpha.12}"
 SPEC_VERSIONS="${SPEC_VERSIONS:-2025-11-25 2026-07-28}"
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-TOOLS="${TRIO_MCP_TOOLS_DIR:-$ROOT/.tools}"
 PY="${PY:-$ROOT/.venv/bin/python}"
 SERVER_SCRIPT="${CONFORMANCE_SERVER:-examples/everything.py}"
 SCENARIOS="${SCENARIOS:-}"
@@ -36,20 +33,7 @@ OUT="$ROOT/conformance/results"
 if [[ -n "$SCENARIOS" ]]; then
     RESULTS="$OUT/RESULTS.md"  # a partial run never replaces the committed report
 fi
-STAMP="$TOOLS/.conformance-node${NODE_VERSION}-suite${CONFORMANCE_VERSION}"
-
-if [[ ! -f "$STAMP" ]]; then
-    command -v npm >/dev/null || { echo "conformance: npm not found" >&2; exit 1; }
-    mkdir -p "$TOOLS"
-    [[ -f "$TOOLS/package.json" ]] || echo '{"name": "trio-mcp-tools", "private": true}' >"$TOOLS/package.json"
-    npm install --prefix "$TOOLS" --no-audit --no-fund --loglevel=error \
-        "node@${NODE_VERSION}" "@modelcontextprotocol/conformance@${CONFORMANCE_VERSION}"
-    rm -f "$TOOLS"/.conformance-*
-    touch "$STAMP"
-fi
-NODE="$TOOLS/node_modules/.bin/node"
-SUITE="$TOOLS/node_modules/@modelcontextprotocol/conformance/dist/index.js"
-"$NODE" --version | grep -q '^v22\.' || { echo "conformance: $NODE is not Node 22" >&2; exit 1; }
+source "$ROOT/scripts/conformance-tools.sh"  # the pins: Node and the suite
 
 PORT="$("$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 URL="http://127.0.0.1:$PORT/mcp"

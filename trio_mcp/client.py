@@ -22,10 +22,15 @@ httpx: the ``client-http`` extra, or ``pip install httpx``), a :class:`~trio_mcp
 below. Sampling, elicitation and roots handlers, log and progress callbacks
 work unchanged in both eras.
 
+OAuth 2.1 (an HTTP target that asks for authorization):
+``Client(url, auth=OAuth(authorize=...))`` discovers the authorization server,
+registers, runs the authorization code flow with PKCE, refreshes and steps up
+scopes; needs ``pip install 'trio_mcp[oauth]'`` (see :class:`OAuth`).
+
 Errors: :class:`~trio_mcp.McpError` for the server's JSON-RPC errors;
 :class:`ConnectionClosed`, :class:`ServerMisbehaved`, :class:`HttpError`,
-:class:`RequestTimeout` and :class:`InvalidAnswer` (all :class:`ClientError`)
-for the rest, each with a one-line message naming the cause.
+:class:`RequestTimeout`, :class:`InvalidAnswer` and :class:`AuthorizationError`
+(all :class:`ClientError`) for the rest, each with a one-line message naming the cause.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 from ._client import (
     DEFAULT,
+    AuthorizationError,
     ByteStream,
     CallToolResult,
     Client,
@@ -67,9 +73,11 @@ from ._client import (
 
 if TYPE_CHECKING:
     from ._client._http import StreamableHttp
+    from ._client._oauth import MemoryStorage, OAuth, TokenStorage
 
 __all__ = [
     "DEFAULT",
+    "AuthorizationError",
     "ByteStream",
     "CallToolResult",
     "Client",
@@ -83,6 +91,8 @@ __all__ = [
     "InMemory",
     "InvalidAnswer",
     "LogMessage",
+    "MemoryStorage",
+    "OAuth",
     "Prompt",
     "PromptArgument",
     "PromptMessage",
@@ -97,6 +107,7 @@ __all__ = [
     "StreamableHttp",
     "Subprocess",
     "TaskState",
+    "TokenStorage",
     "Tool",
     "ToolTask",
     "Transport",
@@ -108,4 +119,8 @@ def __getattr__(name: str) -> Any:
         from ._client._http import StreamableHttp
 
         return StreamableHttp
+    if name in ("OAuth", "MemoryStorage", "TokenStorage"):  # imports authlib and httpx
+        from ._client import _oauth
+
+        return getattr(_oauth, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -142,6 +142,26 @@ async def test_elicitation_answers_are_checked_before_sending() -> None:
     assert "Client handler failed: elicitation answer" in result.text
 
 
+def test_check_elicitation_fills_in_defaults() -> None:
+    from trio_mcp._client import check_elicitation
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "name": {"type": "string", "default": "John Doe"},
+            "age": {"type": "integer", "default": 30},
+            "status": {"type": "string", "enum": ["active", "idle"], "default": "active"},
+            "note": {"type": "string"},
+        },
+    }
+    request = ElicitationRequest("?", schema)
+    assert check_elicitation(request, {"action": "accept", "content": {"age": 41}}) == {
+        "action": "accept",
+        "content": {"name": "John Doe", "age": 41, "status": "active"},
+    }
+    assert check_elicitation(request, {"action": "decline"}) == {"action": "decline"}
+
+
 @pytest.mark.parametrize(
     ("answer", "message"),
     [

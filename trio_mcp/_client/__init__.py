@@ -3,12 +3,14 @@
 Layering: this package imports ``_errors``, ``_wire``, ``_schema`` and
 ``_protocol`` (version and ``_meta`` constants) and trio, never ``_runtime``,
 ``_transports`` or ``_app``: a client does not need the server. httpx is
-imported only when an HTTP target is used (``_http.py``).
+imported only when an HTTP target is used (``_http.py``); authlib only when
+OAuth is (``_oauth.py``).
 """
 
 from ._client import Client, ToolTask
 from ._core import DEFAULT, ClientCore, transport_for, unwrap_group
 from ._errors import (
+    AuthorizationError,
     ClientError,
     ConnectionClosed,
     HttpError,
@@ -41,6 +43,7 @@ from ._types import (
 
 __all__ = [
     "DEFAULT",
+    "AuthorizationError",
     "ByteStream",
     "CallToolResult",
     "Client",

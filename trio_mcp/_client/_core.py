@@ -20,6 +20,7 @@ Era (``era=``):
   within ``probe_timeout`` means legacy: the ``initialize`` handshake follows.
 * ``"legacy"``: ``initialize`` at ``version`` (default the newest legacy one).
 * ``"modern"``: ``server/discover`` at ``version``; every request carries its ``_meta``.
+  A ``-32022`` whose ``supported`` list names ``version`` is retried once.
 """
 
 from __future__ import annotations
@@ -223,7 +224,17 @@ class ClientCore:
         if self._wanted_era == "legacy":
             await self._initialize(self._wanted_version or LATEST_LEGACY)
         elif self._wanted_era == "modern":
-            await self._discover(self._wanted_version or LATEST_MODERN, self.timeout)
+            version = self._wanted_version or LATEST_MODERN
+            try:
+                await self._discover(version, self.timeout)
+            except UnsupportedProtocolVersion as exc:
+                # Refused, yet listed as supported (a server that restarted onto another
+                # build, a proxy): the same version once more; a pinned version never changes.
+                data = exc.data if isinstance(exc.data, dict) else {}
+                supported = data.get("supported")
+                if not isinstance(supported, list) or version not in supported:
+                    raise
+                await self._discover(version, self.timeout)
         else:
             await self._negotiate()
 

@@ -17,6 +17,9 @@ A JSON-RPC error the server answered with is an :class:`~trio_mcp.McpError`
 * :class:`InvalidAnswer`: one of this client's own handlers returned an answer
   the protocol forbids (an elicitation answer that does not match the
   requested schema). It is a bug here, never the server's.
+* :class:`AuthorizationError`: OAuth authorization failed or was refused
+  (:class:`~trio_mcp.client.OAuth`): metadata naming another resource or
+  issuer, an authorization response from the wrong issuer, a token endpoint error.
 
 Every message is one line that names the cause, so a command-line tool can
 print ``str(exc)`` as it is.
@@ -25,6 +28,7 @@ print ``str(exc)`` as it is.
 from __future__ import annotations
 
 __all__ = [
+    "AuthorizationError",
     "ClientError",
     "ConnectionClosed",
     "HttpError",
@@ -96,3 +100,15 @@ class RequestTimeout(ClientError, TimeoutError):
 
 class InvalidAnswer(ClientError, ValueError):
     """A handler of this client returned an answer the protocol does not allow."""
+
+
+class AuthorizationError(ClientError):
+    """OAuth authorization failed, or this client refused to go on with it.
+
+    Attributes:
+        error: The OAuth ``error`` code, when the authorization server sent one.
+    """
+
+    def __init__(self, message: str, error: str | None = None) -> None:
+        super().__init__(message)
+        self.error = error

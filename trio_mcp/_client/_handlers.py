@@ -10,6 +10,7 @@ sent (:func:`check_elicitation`): the action is ``accept``, ``decline`` or
 ``cancel``; an accepted form answers every required field, only known fields,
 each of its declared type (and in its ``enum``/``oneOf``, within
 ``minimum``/``maximum``); an accepted URL elicitation carries no content.
+A field the answer leaves out takes the schema's ``default`` (SEP-1034).
 A wrong answer is :class:`~trio_mcp.client.InvalidAnswer`: a bug in the
 handler, reported here rather than by the server.
 """
@@ -78,6 +79,12 @@ def check_elicitation(request: ElicitationRequest, answer: Any) -> dict[str, Any
     schema = request.requested_schema
     found = schema.get("properties")
     props: dict[str, Any] = found if isinstance(found, dict) else {}
+    defaults = {
+        name: prop["default"]
+        for name, prop in props.items()
+        if isinstance(prop, dict) and "default" in prop and name not in content
+    }
+    content = {**defaults, **content}
     problems = [
         f"missing required field {name!r}"
         for name in schema.get("required", [])

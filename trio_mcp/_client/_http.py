@@ -95,6 +95,8 @@ class StreamableHttp(Transport):
     _posts: dict[Id, tuple[trio.CancelScope, bool]] = attrs.field(factory=dict, init=False)
     _stopped: trio.Event = attrs.field(factory=trio.Event, init=False)
     _initialized: trio.Event = attrs.field(factory=trio.Event, init=False)
+    #: Set once the legacy GET stream is open (or refused, or failed).
+    _listening: trio.Event = attrs.field(factory=trio.Event, init=False)
     _retry: float = attrs.field(default=1.0, init=False)
     kind = "http"
 
@@ -181,6 +183,10 @@ class StreamableHttp(Transport):
             )
         if message.get("method") == "notifications/initialized":
             self._initialized.set()
+            # A server may send its requests only on the GET stream, and drop them while
+            # none is open: the handshake ends once the stream is open (or refused).
+            with trio.move_on_after(self.connect_timeout):
+                await self._listening.wait()
 
     async def cancel(self, rid: Id, reason: str) -> None:
         scope, modern = self._posts.get(rid, (None, False))
@@ -225,7 +231,12 @@ class StreamableHttp(Transport):
             await response.aclose()
         if ctype == "application/json" and body.strip():
             value = self._decode(body)
-            if isinstance(value, dict) and "error" in value and value.get("id") is None:
+            if (
+                isinstance(value, dict)
+                and value.get("jsonrpc") == "2.0"
+                and "error" in value
+                and value.get("id") is None
+            ):
                 value = {**value, "id": rid}  # an HTTP error answering this POST
             if _answers(value, rid) or status < 300:
                 await self._sink.receive(value)
@@ -295,6 +306,8 @@ class StreamableHttp(Transport):
         if last_id is not None:
             headers["Last-Event-ID"] = last_id
         async with self._client.stream("GET", self.url, headers=headers) as response:
+            if rid is None:
+                self._listening.set()
             if response.status_code == 405:
                 return None  # no standalone stream offered
             if response.status_code >= 400:
@@ -308,12 +321,19 @@ class StreamableHttp(Transport):
         """The legacy standalone GET stream, reconnected (with ``Last-Event-ID``) when it drops."""
         with trio.move_on_after(30):
             await self._initialized.wait()
+        try:
+            await self._listen_loop()
+        finally:
+            self._listening.set()
+
+    async def _listen_loop(self) -> None:
         last_id: str | None = None
         failures = 0
         while not self._stopped.is_set() and failures < _LISTEN_FAILURES:
             try:
                 outcome = await self._get(last_id, None)
             except (httpx.HTTPError, ClientError) as exc:
+                self._listening.set()
                 failures += 1
                 log.debug("trio_mcp.client: the GET stream failed: %s", exc)
             else:
