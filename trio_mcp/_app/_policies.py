@@ -1,4 +1,4 @@
-"""What a :class:`~trio_mcp.Server` wraps its requests in: middleware, visibility, the log bridge.
+"""What a :class:`~trio_mcp.Server` wraps its requests in: middleware, tracing, visibility, logs.
 
 A mixin of :class:`~trio_mcp.Server`, as :mod:`._serving` is: the middleware
 chain lives in the core, the enable/disable rules in the registry; these are
@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from typing import Any
 
 from ._client_log import ClientLogHandler
 from ._core import ServerCore
 from ._middleware import Middleware, MiddlewareFunction
 from ._registry import Registry
+from ._tracing import require_otel
 
 __all__ = ["Policies"]
 
@@ -49,6 +51,23 @@ class Policies:
     def middleware(self) -> list[Middleware | MiddlewareFunction]:
         """The server's middleware, outermost first (a copy)."""
         return list(self._core.middleware)
+
+    # ----------------------------------------------------------------- tracing
+
+    def enable_tracing(self, tracer_provider: Any = None) -> None:
+        """Trace every request with OpenTelemetry (the ``otel`` extra) from the next ``running()``.
+
+        Spans go to ``tracer_provider``, or to the global one when it is
+        ``None``. Without this call the ``tracing`` setting decides (``auto``:
+        on when the application set a global tracer provider); the setting
+        ``off`` (``TRIO_MCP_TRACING=off``) wins over this call. See
+        docs/how-to/tracing.md.
+
+        Raises:
+            RuntimeError: OpenTelemetry is not installed.
+        """
+        require_otel()
+        self._core.trace_with = tracer_provider if tracer_provider is not None else True
 
     # -------------------------------------------------------------- visibility
 
