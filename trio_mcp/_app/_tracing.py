@@ -50,8 +50,8 @@ from __future__ import annotations
 
 import hashlib
 import sys
-from collections.abc import Awaitable, Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Awaitable, Callable, Mapping
+from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -199,13 +199,25 @@ class Tracing:
         provider: The tracer provider (``None``: the global one).
     """
 
-    __slots__ = ("_error", "_extract", "_internal", "_server", "_trace", "tracer")
+    __slots__ = (
+        "_attach",
+        "_current_span",
+        "_detach",
+        "_error",
+        "_extract",
+        "_in_context",
+        "_internal",
+        "_server",
+        "tracer",
+    )
 
     def __init__(self, provider: Any = None) -> None:
-        from opentelemetry import propagate, trace
+        from opentelemetry import context, propagate, trace
 
-        self._trace = trace
         self._extract = propagate.extract
+        self._attach, self._detach = context.attach, context.detach
+        self._in_context = trace.set_span_in_context
+        self._current_span = trace.get_current_span
         self._server = trace.SpanKind.SERVER
         self._internal = trace.SpanKind.INTERNAL
         self._error = trace.StatusCode.ERROR
@@ -218,10 +230,22 @@ class Tracing:
         carrier = _carrier(meta)
         if carrier is not None:
             return self._extract(carrier)
-        if self._trace.get_current_span().get_span_context().is_valid:
+        if self._current_span().get_span_context().is_valid:
             return None  # e.g. an ASGI server span around this POST
         carrier = _carrier(http.headers) if http is not None else None
         return self._extract(carrier) if carrier is not None else None
+
+    def _server_span(
+        self,
+        name: str,
+        meta: Any,
+        http: HttpRequestInfo | None,
+        attributes: dict[str, Any],
+        mark: bool,
+    ) -> _Current:
+        parent = self._parent(meta, http)
+        span = self.tracer.start_span(name, parent, self._server, attributes)
+        return _Current(self, span, parent, mark)
 
     async def request(
         self,
@@ -232,14 +256,7 @@ class Tracing:
         """``await handle(request, peer)`` inside the request's SERVER span."""
         http = peer.http_request(request.id)
         name, attributes = describe(request, peer, http)
-        with self.tracer.start_as_current_span(
-            name,
-            context=self._parent(request.params.get("_meta"), http),
-            kind=self._server,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
+        with self._server_span(name, request.params.get("_meta"), http, attributes, False) as span:
             try:
                 result = await handle(request, peer)
             except McpError as exc:
@@ -268,6 +285,15 @@ class Tracing:
             span.set_attribute("error.type", str(code))
             span.set_status(self._error, message)
 
+    def _mark(self, span: Span, exc: BaseException) -> None:
+        """``exc`` left the span's block: an McpError by its code, another Exception by type."""
+        if isinstance(exc, McpError):
+            self._failed(span, exc.code, exc.message)
+        elif isinstance(exc, Exception):
+            span.record_exception(exc)
+            span.set_attribute("error.type", _qualname(exc))
+            span.set_status(self._error, str(exc))
+
     async def notification(
         self,
         method: str,
@@ -278,39 +304,47 @@ class Tracing:
         """``await handle(method, params, peer)`` inside the notification's SERVER span."""
         attributes: dict[str, Any] = {"mcp.method.name": method}
         _identity(attributes, peer, None)
-        with self.tracer.start_as_current_span(
-            method,
-            context=self._parent(params.get("_meta"), None),
-            kind=self._server,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
-        ) as span:
-            try:
-                await handle(method, params, peer)
-            except Exception as exc:
-                span.record_exception(exc)
-                span.set_attribute("error.type", _qualname(exc))
-                span.set_status(self._error, str(exc))
-                raise
+        with self._server_span(method, params.get("_meta"), None, attributes, True):
+            await handle(method, params, peer)
 
     def record(self, exc: BaseException) -> None:
         """Record ``exc`` (handled by the application, e.g. a tool's) on the current span."""
-        self._trace.get_current_span().record_exception(exc)
+        self._current_span().record_exception(exc)
 
-    @contextmanager
-    def child(self, name: str) -> Iterator[Span]:
-        """An INTERNAL span, current for the block; an exception leaving it marks it failed."""
-        with self.tracer.start_as_current_span(
-            name, kind=self._internal, record_exception=False, set_status_on_exception=False
-        ) as span:
-            try:
-                yield span
-            except McpError as exc:
-                self._failed(span, exc.code, exc.message)
-                raise
-            except Exception as exc:
-                span.record_exception(exc)
-                span.set_attribute("error.type", _qualname(exc))
-                span.set_status(self._error, str(exc))
-                raise
+    def child(self, name: str) -> _Current:
+        """An INTERNAL span, current for a ``with`` block; an exception leaving it marks it."""
+        return _Current(self, self.tracer.start_span(name, None, self._internal), None, True)
+
+
+class _Current:
+    """A started span, current for a ``with`` block, ended after it.
+
+    What ``start_as_current_span`` does, without its three generator frames per
+    span. In the block the current context is ``parent`` (a remote client's, its
+    baggage with it) or the task's, with the span set in it.
+    """
+
+    __slots__ = ("_mark", "_parent", "_span", "_token", "_tracing")
+
+    def __init__(
+        self, tracing: Tracing, span: Span, parent: OtelContext | None, mark: bool
+    ) -> None:
+        self._tracing = tracing
+        self._span = span
+        self._parent = parent
+        self._mark = mark
+
+    def __enter__(self) -> Span:
+        tracing = self._tracing
+        self._token = tracing._attach(tracing._in_context(self._span, self._parent))
+        return self._span
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc is not None and self._mark:
+                self._tracing._mark(self._span, exc)
+        finally:
+            self._tracing._detach(self._token)
+            self._span.end()
