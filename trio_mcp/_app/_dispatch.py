@@ -66,7 +66,11 @@ class Dispatcher:
         return self._handle(request, peer)
 
     def _checked(self, request: IncomingRequest, peer: Peer) -> Awaitable[dict[str, Any]]:
+        """:meth:`handle` inside the request's span: the same paths."""
         check_params(request.method, request.params)
+        core = self.core
+        if request.method == "tools/call" and not (core.bridged or core.middleware):
+            return call_tool(core, request, peer, None)
         return self._handle(request, peer)
 
     async def _handle(self, request: IncomingRequest, peer: Peer) -> dict[str, Any]:
@@ -81,8 +85,6 @@ class Dispatcher:
                 return await core.chain(request.method, method)(ctx)
             return await method(core, request, peer, ctx)
         finally:
-            if ctx.exception is not None and core.tracing is not None:
-                core.tracing.record(ctx.exception)  # a tool's exception, now its isError result
             ctx._finish()
             current_context.reset(token)
 
