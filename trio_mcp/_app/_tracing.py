@@ -36,7 +36,7 @@ one the conventions count as the caller's (``-32700``, ``-32600``, ``-32601``,
 ``-32602``, ``-32002``) it also sets ``error.type`` (the code) and an ERROR
 status with the error's message. A tool result with ``isError`` is
 ``error.type="tool_error"`` (the exception the tool raised is recorded on the
-span). Any other exception is ``-32603`` (recorded); the deadline is
+span around the tool: the request's, or the innermost middleware's). Any other exception is ``-32603`` (recorded); the deadline is
 ``error.type="timeout"``; a cancelled request is ``error.type="cancelled"``.
 
 **Children.** Each middleware hook (``middleware {name}``) and each
