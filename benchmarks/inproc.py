@@ -7,11 +7,17 @@ counts, which the load of a shared machine cannot inflate (``benchmarks/compare.
 --instructions`` runs it in two checkouts).
 
 usage: python -m benchmarks.inproc N [C]   # CPU µs per request for N requests after N//5 warm-up
+
+Tracing (docs/how-to/tracing.md) is off unless told: ``TRIO_MCP_TRACING=on`` traces with
+the OpenTelemetry API's no-op provider; ``BENCH_TRACING=sdk`` sets the SDK's provider as
+the global one (spans made, sampled and ended, then handed to a processor that drops
+them), which the default ``tracing="auto"`` picks up.
 """
 
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import time
 
@@ -23,6 +29,14 @@ from trio_mcp import Server
 N = int(sys.argv[1])
 C = int(sys.argv[2]) if len(sys.argv) > 2 else 64
 WARM = N // 5
+
+if os.environ.get("BENCH_TRACING") == "sdk":
+    from opentelemetry import trace
+    from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+
+    provider = TracerProvider()
+    provider.add_span_processor(SpanProcessor())  # the base class: on_end does nothing
+    trace.set_tracer_provider(provider)
 
 server = Server("bench", version="0.1.0", max_in_flight=20000)
 

@@ -113,6 +113,90 @@ def test_import_trio_mcp_never_imports_the_official_sdk() -> None:
     assert not {m for m in modules if m == "mcp" or m.startswith("mcp.")}
     assert "trio_mcp.testing" not in modules
     assert not {m for m in modules if m.split(".")[0] in ("pydantic", "annotated_types")}
+    assert not {m for m in modules if m.split(".")[0] == "opentelemetry"}
+
+
+def test_serving_without_tracing_never_imports_opentelemetry() -> None:
+    # The default (tracing="auto") with an application that never imported
+    # opentelemetry: requests over the real runtime, in both eras, with
+    # middleware and a dependency (the paths that would make spans), and the
+    # proxy's inject_meta: opentelemetry is looked up in sys.modules, never imported.
+    code = """
+import sys
+from typing import Annotated
+import trio
+from trio_mcp import Depends, Server
+from trio_mcp._app._tracing import inject_meta
+from trio_mcp.testing import connect
+
+async def through(ctx, call_next):
+    return await call_next(ctx)
+
+async def dep() -> int:
+    return 1
+
+server = Server("plain", middleware=[through])
+
+@server.tool
+async def add(a: int, b: Annotated[int, Depends(dep)]) -> int:
+    return a + b
+
+async def main():
+    for era in ("legacy", "modern"):
+        async with connect(server, era=era) as client:
+            result = await client.call_tool("add", {"a": 1}, meta={"traceparent": "00-" + "1" * 32 + "-" + "2" * 16 + "-01"})
+            assert result["content"][0]["text"] == "2", result
+            await client.notify("notifications/roots/list_changed", {})
+            await client.list_tools()
+    assert inject_meta({}) == {}
+
+trio.run(main)
+print("\\n".join(sorted(sys.modules)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    modules = set(out.stdout.split())
+    assert "trio_mcp._app._tracing" in modules
+    assert not {m for m in modules if m.split(".")[0] == "opentelemetry"}
+
+
+def test_auto_tracing_follows_the_application_provider() -> None:
+    # An application that set a global SDK provider gets spans with no trio_mcp
+    # call at all; TRIO_MCP_TRACING=off turns them off again.
+    code = """
+import trio
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from trio_mcp import Server
+from trio_mcp.testing import connect
+
+exporter = InMemorySpanExporter()
+provider = TracerProvider()
+provider.add_span_processor(SimpleSpanProcessor(exporter))
+trace.set_tracer_provider(provider)
+server = Server("auto")
+
+@server.tool
+async def add(a: int, b: int) -> int:
+    return a + b
+
+async def main():
+    async with connect(server) as client:
+        await client.call_tool("add", {"a": 1, "b": 2})
+
+trio.run(main)
+print(",".join(s.name for s in exporter.get_finished_spans()))
+"""
+    import os
+
+    run = [sys.executable, "-c", code]
+    env = {k: v for k, v in os.environ.items() if k != "TRIO_MCP_TRACING"}
+    out = subprocess.run(run, capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == "tools/call add"
+    env["TRIO_MCP_TRACING"] = "off"
+    out = subprocess.run(run, capture_output=True, text=True, check=True, env=env)
+    assert out.stdout.strip() == ""
 
 
 def test_typed_tools_without_pydantic_never_import_it() -> None:

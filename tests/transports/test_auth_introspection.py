@@ -162,26 +162,27 @@ async def test_client_secret_post(idp: IdpServer) -> None:
     assert idp.auth_seen == ["post"]
 
 
-async def test_refused_client_credentials_are_503_and_not_cached(idp: IdpServer) -> None:
+async def test_refused_client_credentials_are_401_and_not_cached(idp: IdpServer) -> None:
     idp.active["tok"] = active()
     verify = introspection(idp, client_secret="wrong")
     with trio.fail_after(20):
         async with serving(whoami_server(), bearer(verify)) as t:
             for _ in range(2):
                 r = await call(t.urls[0], "tok")
-                assert r.status_code == 503
-                assert "answered 401" in r.json()["error"]["message"]
+                assert r.status_code == 401
+                assert "answered 401" in challenge(r)["error_description"]
     assert idp.count("/introspect") == 2
 
 
-async def test_timeout_is_503_within_the_timeout(idp: IdpServer) -> None:
+async def test_timeout_is_401_within_the_timeout(idp: IdpServer) -> None:
     idp.mode = "hang"
     verify = introspection(idp, timeout=0.3)
     with trio.fail_after(20):
         async with serving(whoami_server(), bearer(verify)) as t:
             r = await call(t.urls[0], "tok")
-    assert r.status_code == 503 and r.headers["retry-after"] == "5"
-    assert "no answer" in r.json()["error"]["message"]
+    assert r.status_code == 401 and r.headers["retry-after"] == "5"
+    assert challenge(r)["error"] == "invalid_token"
+    assert "no answer" in challenge(r)["error_description"]
     with pytest.raises(VerifierUnavailable):
         with trio.fail_after(20):
             await verify("tok")

@@ -275,23 +275,33 @@ async def test_jwks_down_a_cached_key_still_works(
         with trio.fail_after(20):
             assert structured(await call(t.urls[0], signer.token()))["subject"] == "alice"
             assert idp.count("/jwks") == 2
-            # A kid it cannot know while the issuer is down: 503, not a 401 (the
-            # token may be good) and not a 500.
+            # A kid it cannot know while the issuer is down: a clear 401 saying
+            # the keys could not be fetched, not a 500.
             r = await call(t.urls[0], signer.token("rotated", key="rsa-1"))
-            assert r.status_code == 503 and r.headers["retry-after"] == "5"
-            assert "www-authenticate" not in r.headers
+            assert r.status_code == 401 and r.headers["retry-after"] == "5"
+            www = challenge(r)
+            assert www["error"] == "invalid_token"
+            assert "keys cannot be fetched" in www["error_description"]
         t.stop()
 
 
-async def test_jwks_down_and_no_key_known_is_a_quick_503(idp: IdpServer, signer: Signer) -> None:
+async def test_jwks_down_and_no_key_known_is_a_quick_401(
+    idp: IdpServer, signer: Signer, caplog: pytest.LogCaptureFixture
+) -> None:
     idp.mode = "fail"
     with trio.fail_after(20):
         async with serving(whoami_server(), bearer(verifier(idp))) as t:
             r = await call(t.urls[0], signer.token())
-            assert r.status_code == 503, r.text
-            assert "cannot be verified now" in r.json()["error"]["message"]
+            assert r.status_code == 401, r.text
+            www = challenge(r)
+            assert www["error"] == "invalid_token"
+            assert www["error_description"].startswith("the token could not be verified: ")
+            assert "keys cannot be fetched" in www["error_description"]
+            assert "could not be verified" in r.json()["error"]["message"]
             r = await call(t.urls[0], signer.token())
-            assert r.status_code == 503
+            assert r.status_code == 401 and challenge(r)["error"] == "invalid_token"
+    loud = [r for r in caplog.records if "the verifier is unavailable" in r.getMessage()]
+    assert len(loud) == 2 and all(r.levelname == "ERROR" for r in loud)
     assert idp.count("/jwks") == 1  # the second request did not ask again (rate limit)
 
 
@@ -302,11 +312,11 @@ async def test_a_jwks_server_that_never_answers_costs_fetch_timeout(
     with trio.fail_after(20):
         async with serving(whoami_server(), bearer(verifier(idp, fetch_timeout=0.3))) as t:
             r = await call(t.urls[0], signer.token())
-    assert r.status_code == 503
-    assert "no answer" in r.json()["error"]["message"]
+    assert r.status_code == 401
+    assert "no answer" in challenge(r)["error_description"]
 
 
-async def test_a_refused_connection_is_a_503(signer: Signer) -> None:
+async def test_a_refused_connection_is_a_401(signer: Signer) -> None:
     import socket
 
     with socket.socket() as s:  # a port that was free a moment ago: nothing listens
@@ -321,7 +331,8 @@ async def test_a_refused_connection_is_a_503(signer: Signer) -> None:
     with trio.fail_after(20):
         async with serving(whoami_server(), bearer(verify)) as t:
             r = await call(t.urls[0], signer.token())
-    assert r.status_code == 503
+    assert r.status_code == 401
+    assert "keys cannot be fetched" in challenge(r)["error_description"]
 
 
 async def test_static_public_key(signer: Signer) -> None:

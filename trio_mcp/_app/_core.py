@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
@@ -26,6 +26,9 @@ from ._mrtr import RequestState
 from ._registry import ListKind, Registry
 from ._task_wire import modern_task
 from ._tasks import TASK_CAPABILITIES, Task, TaskStore
+
+if TYPE_CHECKING:
+    from ._tracing import Tracing
 
 __all__ = ["ServerCore"]
 
@@ -52,6 +55,9 @@ class ServerCore:
             ``("tools" | "resources" | "prompts", None)`` for a list change,
             ``("resource", uri)`` for an updated resource (a response cache
             drops what it kept).
+        tracing: The OpenTelemetry spans of this run, or ``None`` (see :mod:`._tracing`).
+        trace_with: What ``enable_tracing`` asked for: ``None``, ``True`` (the global
+            tracer provider) or a tracer provider.
     """
 
     owner: Any
@@ -68,6 +74,8 @@ class ServerCore:
     bridged: bool = False
     middleware: list[Any] = attrs.field(factory=list)
     watchers: list[Callable[[str, str | None], None]] = attrs.field(factory=list)
+    tracing: Tracing | None = None
+    trace_with: Any = None
     _chains: dict[str, CallNext] = attrs.field(factory=dict, init=False)
     _note_chain: tuple[NotifyNext | None] | None = attrs.field(default=None, init=False)
 
@@ -100,18 +108,28 @@ class ServerCore:
         self._chains.clear()
         self._note_chain = None
 
+    def set_tracing(self, tracing: Tracing | None) -> None:
+        """Trace with ``tracing`` from now on (``None``: stop); the chains are rebuilt."""
+        self.tracing = tracing
+        self._chains.clear()
+        self._note_chain = None
+
     def chain(self, name: str, method: Any) -> CallNext:
         """The middleware chain around method handler ``method`` (of MCP method ``name``)."""
         chain = self._chains.get(name)
         if chain is None:
             terminal: CallNext = partial(_call_method, method, self)
-            chain = self._chains[name] = compile_chain(self.middleware, name, terminal)
+            chain = self._chains[name] = compile_chain(
+                self.middleware, name, terminal, self.tracing
+            )
         return chain
 
     def notification_chain(self) -> NotifyNext | None:
         """The ``on_notification`` chain, or ``None`` when no middleware has that hook."""
         if self._note_chain is None:
-            self._note_chain = (compile_notification_chain(self.middleware, _ignore_note),)
+            self._note_chain = (
+                compile_notification_chain(self.middleware, _ignore_note, self.tracing),
+            )
         return self._note_chain[0]
 
     def _task_changed(self, task: Task) -> None:

@@ -44,13 +44,16 @@ import logging
 import typing
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
 from ._context import Context
 from ._functions import run_function
+
+if TYPE_CHECKING:
+    from ._tracing import Tracing
 
 log = logging.getLogger("trio_mcp")
 
@@ -171,29 +174,60 @@ async def _solve(plan: _Plan, marker: Depends, ctx: Any, stack: _Exits) -> Any:
         cache = ctx._dependency_cache = {}
     if marker.use_cache and plan.fn in cache:
         return cache[plan.fn]
-    kwargs: dict[str, Any] = {}
-    if plan.context_param is not None:
-        kwargs[plan.context_param] = ctx
-    for name, (sub, sub_plan) in plan.deps.items():
-        kwargs[name] = await _solve(sub_plan, sub, ctx, stack)
-    value: Any
-    if plan.kind == _ASYNC:
-        value = await plan.call(**kwargs)
-    elif plan.kind == _ASYNC_CM:
-        value = await stack.enter_async_context(plan.call(**kwargs))
-    elif plan.kind == _SYNC_CM:
-        value = await _enter_in_thread(plan.call(**kwargs), stack)
+    tracing: Tracing | None = ctx._core.tracing
+    if tracing is None:
+        value = await _provide(plan, ctx, stack, None)
     else:
-        value = await trio.to_thread.run_sync(
-            functools.partial(plan.fn, **kwargs),
-            thread_name=f"trio_mcp dependency {_name(plan.fn)}",
-        )
+        with tracing.child(f"dependency {_name(plan.fn)}"):  # sub-dependencies nest inside
+            value = await _provide(plan, ctx, stack, tracing)
     if marker.use_cache:
         cache[plan.fn] = value
     return value
 
 
-async def _enter_in_thread(manager: Any, stack: _Exits) -> Any:
+async def _provide(plan: _Plan, ctx: Any, stack: _Exits, tracing: Tracing | None) -> Any:
+    """The value of one dependency (its sub-dependencies solved first)."""
+    kwargs: dict[str, Any] = {}
+    if plan.context_param is not None:
+        kwargs[plan.context_param] = ctx
+    for name, (sub, sub_plan) in plan.deps.items():
+        kwargs[name] = await _solve(sub_plan, sub, ctx, stack)
+    if plan.kind == _ASYNC:
+        return await plan.call(**kwargs)
+    if plan.kind == _ASYNC_CM:
+        manager = plan.call(**kwargs)
+        if tracing is None:
+            return await stack.enter_async_context(manager)
+        value = await type(manager).__aenter__(manager)
+        exit = functools.partial(type(manager).__aexit__, manager)
+        stack.push_async_exit(_traced_exit(tracing, plan.fn, exit))
+        return value
+    if plan.kind == _SYNC_CM:
+        return await _enter_in_thread(plan.call(**kwargs), stack, tracing, plan.fn)
+    return await trio.to_thread.run_sync(
+        functools.partial(plan.fn, **kwargs),
+        thread_name=f"trio_mcp dependency {_name(plan.fn)}",
+    )
+
+
+_Exit = Callable[[type[BaseException] | None, BaseException | None, TracebackType | None], Any]
+
+
+def _traced_exit(tracing: Tracing, fn: Callable[..., Any], exit: _Exit) -> _Exit:
+    """``await exit(...)`` inside the span ``dependency {name} exit``."""
+
+    async def leave(
+        exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool:
+        with tracing.child(f"dependency {_name(fn)} exit"):
+            return bool(await exit(exc_type, exc, tb))
+
+    return leave
+
+
+async def _enter_in_thread(
+    manager: Any, stack: _Exits, tracing: Tracing | None, fn: Callable[..., Any]
+) -> Any:
     value = await trio.to_thread.run_sync(manager.__enter__)
 
     async def leave(
@@ -201,7 +235,7 @@ async def _enter_in_thread(manager: Any, stack: _Exits) -> Any:
     ) -> bool:
         return bool(await trio.to_thread.run_sync(manager.__exit__, exc_type, exc, tb))
 
-    stack.push_async_exit(leave)
+    stack.push_async_exit(leave if tracing is None else _traced_exit(tracing, fn, leave))
     return value
 
 

@@ -55,11 +55,21 @@ class Dispatcher:
         return None
 
     def handle(self, request: IncomingRequest, peer: Peer) -> Awaitable[dict[str, Any]]:
-        check_params(request.method, request.params)  # every method, once, before any handler
         core = self.core
+        if core.tracing is not None:  # the request's span around everything, the check too
+            return core.tracing.request(request, peer, self._checked)
+        check_params(request.method, request.params)  # every method, once, before any handler
         if request.method == "tools/call" and not (core.bridged or core.middleware):
             # The hot path: no Context unless the tool asks, and no frame of our own
             # (each coroutine frame costs every in-flight request ~0.5 KB).
+            return call_tool(core, request, peer, None)
+        return self._handle(request, peer)
+
+    def _checked(self, request: IncomingRequest, peer: Peer) -> Awaitable[dict[str, Any]]:
+        """:meth:`handle` inside the request's span: the same paths."""
+        check_params(request.method, request.params)
+        core = self.core
+        if request.method == "tools/call" and not (core.bridged or core.middleware):
             return call_tool(core, request, peer, None)
         return self._handle(request, peer)
 
@@ -79,6 +89,12 @@ class Dispatcher:
             current_context.reset(token)
 
     async def notified(self, method: str, params: dict[str, Any], peer: Peer) -> None:
+        if self.core.tracing is not None:
+            await self.core.tracing.notification(method, params, peer, self._notified)
+            return
+        await self._notified(method, params, peer)
+
+    async def _notified(self, method: str, params: dict[str, Any], peer: Peer) -> None:
         chain = self.core.notification_chain() if self.core.middleware else None
         if chain is not None:
             await chain(Notification(method, params))

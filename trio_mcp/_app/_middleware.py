@@ -39,6 +39,7 @@ from ._context import Context
 
 if TYPE_CHECKING:
     from ._server import Server
+    from ._tracing import Tracing
 
 __all__ = [
     "HOOKS",
@@ -156,32 +157,61 @@ class _Link:
         return self.hook(arg, self.next)
 
 
+class _TracedLink(_Link):
+    """A link inside its own span, ``middleware {name}`` (tracing on: :mod:`._tracing`)."""
+
+    __slots__ = ("name", "tracing")
+
+    def __init__(self, hook: Any, next: Any, tracing: Tracing, name: str) -> None:
+        super().__init__(hook, next)
+        self.tracing = tracing
+        self.name = f"middleware {name}"
+
+    async def __call__(self, arg: Any) -> Any:
+        with self.tracing.child(self.name):
+            return await self.hook(arg, self.next)
+
+
+def _link(hook: Any, next: Any, tracing: Tracing | None, name: str) -> _Link:
+    return _Link(hook, next) if tracing is None else _TracedLink(hook, next, tracing, name)
+
+
 def _overrides(mw: Middleware, hook: str) -> bool:
     return getattr(type(mw), hook, None) is not getattr(Middleware, hook)
 
 
-def compile_chain(middleware: list[Any], method: str, terminal: CallNext) -> CallNext:
-    """The chain for ``method``: ``middleware[0]`` outermost, ``terminal`` innermost."""
+def compile_chain(
+    middleware: list[Any], method: str, terminal: CallNext, tracing: Tracing | None = None
+) -> CallNext:
+    """The chain for ``method``: ``middleware[0]`` outermost, ``terminal`` innermost.
+
+    With ``tracing``, each link runs in its own span (``middleware Class.hook``,
+    or ``middleware function`` for a plain function).
+    """
     chain: Any = terminal
     family = HOOKS.get(method)
     for mw in reversed(middleware):
-        if not isinstance(mw, Middleware):
-            chain = _Link(mw, chain)  # a plain function: around every request
+        if not isinstance(mw, Middleware):  # a plain function: around every request
+            chain = _link(mw, chain, tracing, getattr(mw, "__qualname__", type(mw).__name__))
             continue
+        kind = type(mw).__name__
         if family is not None and _overrides(mw, family):
-            chain = _Link(getattr(mw, family), chain)
+            chain = _link(getattr(mw, family), chain, tracing, f"{kind}.{family}")
         if _overrides(mw, "on_request"):
-            chain = _Link(mw.on_request, chain)
+            chain = _link(mw.on_request, chain, tracing, f"{kind}.on_request")
     result: CallNext = chain
     return result
 
 
-def compile_notification_chain(middleware: list[Any], terminal: NotifyNext) -> NotifyNext | None:
+def compile_notification_chain(
+    middleware: list[Any], terminal: NotifyNext, tracing: Tracing | None = None
+) -> NotifyNext | None:
     """The ``on_notification`` chain, or ``None`` when no middleware has the hook."""
     chain: Any = terminal
     found = False
     for mw in reversed(middleware):
         if isinstance(mw, Middleware) and _overrides(mw, "on_notification"):
-            chain = _Link(mw.on_notification, chain)
+            name = f"{type(mw).__name__}.on_notification"
+            chain = _link(mw.on_notification, chain, tracing, name)
             found = True
     return chain if found else None

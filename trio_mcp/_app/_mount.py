@@ -155,6 +155,9 @@ class Mount:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """The child's lifespan, background tasks and task runs, until :meth:`stop`."""
         self._stop = stop = trio.Event()
+        child = self.child._core
+        if child.trace_with is None:  # the parent's enable_tracing(...) covers its children
+            child.trace_with = self.parent.trace_with
         async with self.child.running():
             task_status.started()
             await stop.wait()

@@ -1,5 +1,5 @@
-"""What a :class:`~trio_mcp.Server` wraps its requests in: middleware, visibility, the log bridge,
-and the servers it mounts.
+"""What a :class:`~trio_mcp.Server` wraps its requests in: middleware, tracing, visibility, the
+log bridge, and the servers it mounts.
 
 A mixin of :class:`~trio_mcp.Server`, as :mod:`._serving` is: the middleware
 chain lives in the core, the enable/disable rules in the registry; these are
@@ -18,6 +18,7 @@ from ._core import ServerCore
 from ._middleware import Middleware, MiddlewareFunction
 from ._mount import Mount, check_prefix
 from ._registry import Registry
+from ._tracing import require_otel
 
 if TYPE_CHECKING:
     from ._server import Server
@@ -91,6 +92,23 @@ class Policies:
     def middleware(self) -> list[Middleware | MiddlewareFunction]:
         """The server's middleware, outermost first (a copy)."""
         return list(self._core.middleware)
+
+    # ----------------------------------------------------------------- tracing
+
+    def enable_tracing(self, tracer_provider: Any = None) -> None:
+        """Trace every request with OpenTelemetry (the ``otel`` extra) from the next ``running()``.
+
+        Spans go to ``tracer_provider``, or to the global one when it is
+        ``None``. Without this call the ``tracing`` setting decides (``auto``:
+        on when the application set a global tracer provider); the setting
+        ``off`` (``TRIO_MCP_TRACING=off``) wins over this call. See
+        docs/how-to/tracing.md.
+
+        Raises:
+            RuntimeError: OpenTelemetry is not installed.
+        """
+        require_otel()
+        self._core.trace_with = tracer_provider if tracer_provider is not None else True
 
     # -------------------------------------------------------------- visibility
 

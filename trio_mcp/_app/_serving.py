@@ -30,6 +30,7 @@ from ._core import ServerCore
 from ._dispatch import Dispatcher
 from ._logsink import divert_stdout, start_sinks, stderr_logging
 from ._settings import Settings, unknown_env
+from ._tracing import start_tracing
 
 if TYPE_CHECKING:
     from .._transports import HttpTransport
@@ -119,6 +120,7 @@ class Serving:
             return
         self._running = 1
         core = self._core
+        core.set_tracing(start_tracing(self.settings.tracing, core.trace_with))
         try:
             lifespan = self._lifespan(self) if self._lifespan is not None else _no_lifespan()
             async with asyncio_loop(core.registry.needs_asyncio), lifespan as state:
@@ -146,6 +148,7 @@ class Serving:
         finally:
             self._running = 0
             core.state = None
+            core.set_tracing(None)
 
     async def serve(
         self,

@@ -62,6 +62,11 @@ def _log_level(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
         )
 
 
+def _tracing(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value.lower() not in ("auto", "on", "off"):
+        raise SettingsError(f"{attribute.name}: expected auto, on or off, got {value!r}")
+
+
 @attrs.frozen(kw_only=True)
 class Settings:
     """Every runtime setting of a server.
@@ -78,6 +83,8 @@ class Settings:
         http_server: ``native`` (trio_mcp's own HTTP/1.1 server) or ``hypercorn``.
         http_workers: Processes serving HTTP on one port (``SO_REUSEPORT``;
             native server only; legacy sessions then need client affinity).
+        tracing: OpenTelemetry spans per request: ``auto`` (when the application
+            set a tracer provider, or called ``enable_tracing``), ``on`` or ``off``.
     """
 
     timeout: float | None = attrs.field(default=60.0, validator=_positive)
@@ -91,6 +98,7 @@ class Settings:
     http_allowed_origins: tuple[str, ...] = ()
     http_server: str = attrs.field(default="native", validator=_http_server)
     http_workers: int = attrs.field(default=1, validator=_positive)
+    tracing: str = attrs.field(default="auto", validator=_tracing)
 
     def replace(self, source: str = "argument", **changes: Any) -> Settings:
         """A copy with ``changes`` applied (``None`` values are skipped), checked.

@@ -18,8 +18,8 @@ Concurrent requests with the same uncached token share one call.
 
 **Failures.** No answer within ``timeout`` seconds, a transport error, or a
 status other than 200 (our client credentials refused, the server failing)
-is :class:`VerifierUnavailable`: a 503, because the token may be good. It is
-not cached. An answer of ``{"active": false}``, or one whose ``aud``, ``iss``,
+is :class:`VerifierUnavailable`: a 401 saying the token could not be
+verified (with ``Retry-After``), answered at once. It is not cached. An answer of ``{"active": false}``, or one whose ``aud``, ``iss``,
 ``exp`` or ``nbf`` do not fit, is :class:`InvalidToken`: a 401.
 """
 
@@ -123,7 +123,7 @@ class IntrospectionVerifier:
 
         Raises:
             InvalidToken: inactive, or it does not fit (401).
-            VerifierUnavailable: the endpoint did not answer usably (503).
+            VerifierUnavailable: the endpoint did not answer usably (401, ``Retry-After``).
         """
         digest = hashlib.sha256(token.encode()).digest()
         while True:

@@ -18,8 +18,8 @@ The rules, in the order :meth:`KeySet.key_for` applies them:
    ``kid`` still verifies while the JWKS server is down.
 6. **The answer.** A key for the ``kid``; else :class:`InvalidToken` (the set
    was fetched and the ``kid`` is not in it); else, when the last fetch
-   failed, :class:`VerifierUnavailable` (503: the key may exist, we cannot
-   tell).
+   failed, :class:`VerifierUnavailable` (a 401 saying the keys could not be
+   fetched: the key may exist, we cannot tell).
 
 Times are ``trio.current_time()`` (a ``MockClock`` drives them in tests).
 """

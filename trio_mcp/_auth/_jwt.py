@@ -23,7 +23,7 @@ sees the token.
 1. the header parses, and its ``alg`` is in the allow-list (never ``none``);
 2. the key: the static one, or the JWKS key named by ``kid`` (rules in
    :mod:`._jwks`; an unreachable key set is :class:`VerifierUnavailable`,
-   a 503), and ``alg`` is one that key may verify;
+   a 401 saying the keys could not be fetched), and ``alg`` is one that key may verify;
 3. the signature, then ``exp``, ``nbf``, ``iat`` (``leeway`` seconds of clock
    skew either way), ``iss`` (exactly), ``aud`` (contains one of ``audience``),
    and the ``required_claims``;
@@ -159,7 +159,7 @@ class JWTVerifier:
 
         Raises:
             InvalidToken: refused (401); the description says which check failed.
-            VerifierUnavailable: the JWKS cannot be fetched and has no key for it (503).
+            VerifierUnavailable: the JWKS cannot be fetched and has no key for it (401).
         """
         try:
             header = jwt.get_unverified_header(token)

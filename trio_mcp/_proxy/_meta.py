@@ -35,7 +35,8 @@ def forward_meta(meta: Any) -> dict[str, Any]:
     anything of the application's), without the per-hop ones (:data:`PER_HOP`).
 
     The one place the proxy decides this, both ways (requests upstream, results
-    downstream). Tracing replaces it to put the proxy's own span in ``traceparent``.
+    downstream). Upstream, :func:`~trio_mcp._app._tracing.inject_meta` then puts the
+    proxy's own span in ``traceparent`` when tracing is on.
     """
     if not isinstance(meta, dict):
         return {}

@@ -50,6 +50,7 @@ import attrs
 import trio
 
 from .._app._context import Context
+from .._app._tracing import inject_meta
 from .._client import Client, ClientError
 from .._client._handlers import Handlers
 from .._errors import CAPABILITY_NOT_SUPPORTED, InternalError, McpError, MethodNotFound
@@ -207,7 +208,7 @@ class Upstream:
         capability, key = _LISTS[req.method]
         if capability not in client.server_capabilities:
             return []
-        meta = forward_meta(req.params.get("_meta"))
+        meta = inject_meta(forward_meta(req.params.get("_meta")))  # our span, when tracing
         out: list[dict[str, Any]] = []
         cursor: Any = None
         seen: set[str] = set()
@@ -236,7 +237,7 @@ class Upstream:
         if own:
             ctx = Context(req, peer, self.core)
         params = dict(req.params)
-        meta = forward_meta(params.pop("_meta", None))
+        meta = inject_meta(forward_meta(params.pop("_meta", None)))  # our span, when tracing
         params.pop("task", None)  # a task here would be the upstream's, unknown to our store
         token: str | None = None
         if req.progress_token is not None:

@@ -19,7 +19,7 @@
   no ``Authorization: Bearer``          401     ``Bearer scope=..., resource_metadata=...``
   refused token                         401     ``Bearer error="invalid_token", ...``
   token lacking ``required_scopes``     403     ``Bearer error="insufficient_scope", scope=...``
-  verifier unreachable                  503     none (``Retry-After`` instead)
+  verifier unreachable                  401     ``Bearer error="invalid_token", ...``
   ====================================  ======  ====================================
 
   ``scope=`` names every required scope (the spec's step-up: the client asks
@@ -30,14 +30,17 @@
   sessions are bound to the token's ``subject``: another subject presenting
   the session id gets 404.
 
-  A verifier that is unreachable is a 503, not a 401: the token may well be
-  good, and a 401 tells an MCP client to throw it away and send its user
-  through the authorization flow again, for an outage on the server's side.
+  A verifier that is unreachable (the issuer's key set cannot be fetched and
+  no cached key fits, the introspection endpoint does not answer) is a 401
+  with ``error_description`` saying so, plus ``Retry-After``: the answer
+  comes at once rather than a hang past the deadline or a 500, and the
+  outage is logged at ERROR on every request it refuses.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 from urllib.parse import urlsplit
@@ -57,6 +60,8 @@ __all__ = [
     "is_loopback",
 ]
 
+log = logging.getLogger("trio_mcp")
+
 LOOPBACK_HOSTS: frozenset[str] = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 
@@ -75,11 +80,15 @@ class InvalidToken(Exception):
 
 
 class VerifierUnavailable(Exception):
-    """A verifier cannot decide now (its keys or its endpoint are unreachable): ``503``.
+    """A verifier cannot decide now (its keys or its endpoint are unreachable): ``401``.
+
+    The answer is ``401`` with ``error="invalid_token"`` and an
+    ``error_description`` naming the outage, and a ``Retry-After`` header.
 
     Args:
-        description: What failed, for the log and the response body.
-        retry_after: Seconds the client should wait (the ``Retry-After`` header).
+        description: What failed, for the log, the response body and
+            ``error_description`` (never a secret: it reaches the client).
+        retry_after: Seconds after which a retry may succeed (``Retry-After``).
     """
 
     def __init__(self, description: str, *, retry_after: int = 5) -> None:
@@ -110,8 +119,9 @@ class BearerAuth:
 
     Args:
         verify: ``async verify(token) -> AccessToken | None``: ``None`` or
-            :class:`InvalidToken` refuses it (401), :class:`VerifierUnavailable`
-            is a 503. Any other exception is an error of the server (500), not
+            :class:`InvalidToken` refuses it (401), and so does
+            :class:`VerifierUnavailable` (401, saying the token could not be
+            verified, with ``Retry-After``). Any other exception is an error of the server (500), not
             a refusal. It runs in the HTTP request's task, inside its cancel
             scope. A verifier with a ``serving(hosts)`` method is told the
             addresses :func:`~trio_mcp.lowlevel.serve_http` binds.
@@ -179,8 +189,8 @@ class BearerAuth:
 
         Raises:
             HttpError: 400 (more than one ``Authorization`` header), 401 (missing
-                or refused token), 403 (insufficient scope), 503 (the verifier is
-                unreachable).
+                or refused token, or the verifier is unreachable), 403
+                (insufficient scope).
         """
         if sum(bytes(k).lower() == b"authorization" for k, _ in scope.get("headers", ())) > 1:
             raise HttpError(400, "Bad Request: the authorization header appears more than once")
@@ -196,12 +206,11 @@ class BearerAuth:
         except InvalidToken as exc:
             raise self._refused(exc.description) from None
         except VerifierUnavailable as exc:
-            raise HttpError(
-                503,
-                f"Service Unavailable: the token cannot be verified now ({exc.description})",
-                -32603,
-                headers=[(b"retry-after", str(exc.retry_after).encode())],
-            ) from None
+            log.error("trio_mcp: bearer token refused, the verifier is unavailable: %s", exc)
+            description = f"the token could not be verified: {exc.description}"
+            refused = self._refused(description)
+            refused.headers.append((b"retry-after", str(exc.retry_after).encode()))
+            raise refused from None
         if token is None:
             raise self._refused("invalid or expired token")
         missing = set(self.required_scopes) - set(token.scopes)

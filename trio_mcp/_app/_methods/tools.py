@@ -85,6 +85,8 @@ async def call_tool(
         log.exception("trio_mcp: tool %r raised", name)
         if ctx is not None:
             ctx.exception = exc  # for middleware (error masking, logging)
+        if core.tracing is not None:
+            core.tracing.record(exc)  # on the span around the tool (tracing on)
         return error_result(f"Error executing tool {name}: {error_text(exc)}")
     if ctx is not None and ctx.pending_input is not None:
         return input_required(core, ctx, ctx.pending_input, target)
