@@ -402,3 +402,34 @@ async def test_an_upstream_that_cannot_start_fails_the_proxy_at_once() -> None:
 def test_a_target_that_names_no_server_is_refused_at_once() -> None:
     with pytest.raises(ValueError, match="empty command"):
         proxy("")
+
+
+async def test_a_prompt_and_a_resource_of_a_legacy_upstream_may_ask_in_rounds_too() -> None:
+    upstream = Server("up")
+
+    @upstream.prompt()
+    async def greet(ctx: Context) -> str:
+        answer = await ctx.elicit(
+            "Your name?", {"type": "object", "properties": {"n": {"type": "string"}}}
+        )
+        return f"hello {answer.content['n'] if answer.content else '?'}"
+
+    @upstream.resource("data://me")
+    async def me(ctx: Context) -> str:
+        roots = await ctx.list_roots()
+        return f"roots: {[r['uri'] for r in roots]}"
+
+    asked: list[str] = []
+
+    async def elicit(request: Any) -> dict[str, Any]:
+        asked.append(request.message)
+        return {"action": "accept", "content": {"n": "Ada"}}
+
+    server = proxy(upstream, era="legacy")
+    client = Client(server, era="modern", elicitation=elicit, roots=["file:///w"])
+    async with client:
+        prompt = await client.get_prompt("greet")
+        contents = await client.read_resource("data://me")
+    assert prompt.messages[0].content.text == "hello Ada"  # type: ignore[union-attr]
+    assert contents.contents[0].text == "roots: ['file:///w']"
+    assert asked == ["Your name?"]
