@@ -63,6 +63,8 @@ from ._schema import TextContent as TextContent
 from ._schema import ToolResult as ToolResult
 from ._transports import BearerAuth as BearerAuth
 from ._transports import HttpOptions as HttpOptions
+from ._transports import HttpRequest as HttpRequest
+from ._transports import HttpResponse as HttpResponse
 
 __all__ = [
     "LEGACY_VERSIONS",
@@ -79,7 +81,9 @@ __all__ = [
     "ElicitResult",
     "EmbeddedResource",
     "HttpOptions",
+    "HttpRequest",
     "HttpRequestInfo",
+    "HttpResponse",
     "ImageContent",
     "InsufficientScope",
     "InternalError",

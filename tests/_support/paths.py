@@ -17,3 +17,4 @@ ASYNCIO_HTTP = EXAMPLES / "asyncio_http.py"
 FAULTY = SERVERS / "faulty_server.py"
 SLOW = SERVERS / "slow_server.py"
 SMALL = SERVERS / "small_limit.py"
+FASTMCP_PORT = EXAMPLES / "fastmcp_port.py"  # middleware, a mount and a proxy of hello.py

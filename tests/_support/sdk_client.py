@@ -1,4 +1,4 @@
-"""The official ``mcp`` client (2.x) spawning an example server over stdio, in either era.
+"""The official ``mcp`` client (2.x) driving an example server over stdio or HTTP, in either era.
 
 Import it only after ``pytest.importorskip("mcp")``: ``mcp`` is a test dependency.
 """
@@ -6,6 +6,9 @@ Import it only after ``pytest.importorskip("mcp")``: ``mcp`` is a test dependenc
 from __future__ import annotations
 
 import os
+import signal
+import socket
+import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -50,6 +53,56 @@ async def connect(
         **kw,
     ) as client:
         yield client
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@asynccontextmanager
+async def connect_http(
+    mode: str, argv: list[str], *, env: dict[str, str] | None = None, **kw: Any
+) -> AsyncIterator[tuple[Client, subprocess.Popen[bytes]]]:
+    """``argv --transport http --port N`` as a process, and the client connected to it.
+
+    ``argv`` is a server's command line (``trio-mcp run script.py``...); the
+    process is sent SIGTERM at the end of the block and waited for.
+    """
+    port = free_port()
+    kw.setdefault("cache", None)
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **(env or {})}
+    proc = subprocess.Popen(
+        [*argv, "--transport", "http", "--port", str(port)],
+        cwd=str(ROOT),
+        env=full_env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        while True:  # until it listens
+            assert proc.poll() is None, proc.communicate()[1]
+            try:
+                stream = await trio.open_tcp_stream("127.0.0.1", port)
+            except OSError:
+                await trio.sleep(0.05)
+                continue
+            await stream.aclose()
+            break
+        url = f"http://127.0.0.1:{port}/mcp"
+        async with Client(
+            url,
+            mode=mode,  # type: ignore[arg-type]
+            read_timeout_seconds=LIMIT,
+            **kw,
+        ) as client:
+            yield client, proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
 
 
 def texts(result: types.CallToolResult) -> list[str]:

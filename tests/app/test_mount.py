@@ -15,7 +15,7 @@ import trio
 import trio.testing
 
 from trio_mcp import Context, McpError, Server
-from trio_mcp.middleware import CallNext, Middleware
+from trio_mcp.middleware import CallNext, ErrorMasking, Middleware
 from trio_mcp.testing import connect
 
 ERAS = ["legacy", "modern"]
@@ -340,3 +340,21 @@ async def test_mounted_task_tools_run_as_tasks_of_the_parent() -> None:
         release.set()
         result = await client.request("tasks/result", {"taskId": task_id})
         assert text(result) == "done"
+
+
+async def test_the_parents_error_masking_masks_a_mounted_tools_failure() -> None:
+    child = Server("child")
+
+    @child.tool()
+    async def fails() -> str:
+        raise RuntimeError("db password is hunter2")
+
+    parent = Server("parent", middleware=[ErrorMasking(tool_message="{name} failed")])
+    parent.mount(child, prefix="c")
+    async with connect(parent) as client:
+        result = await client.call_tool("c_fails")
+    assert result["isError"] is True
+    assert result["content"][0]["text"] == "c_fails failed"  # as for a tool of its own
+    async with connect(child) as client:  # the child served alone: unmasked, as before
+        result = await client.call_tool("fails")
+    assert "hunter2" in result["content"][0]["text"]

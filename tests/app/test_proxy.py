@@ -16,7 +16,9 @@ import trio
 from _support.paths import HELLO, ROOT
 from _support.process import alive
 
-from trio_mcp import Context, McpError, Server, proxy
+from trio_mcp import Client, Context, McpError, Server, proxy
+from trio_mcp._proxy import Upstream as ProxyUpstream
+from trio_mcp._proxy._held import Holds
 from trio_mcp.client import ConnectionClosed
 from trio_mcp.testing import connect
 
@@ -223,14 +225,159 @@ async def test_input_rounds_pass_through_between_modern_sides() -> None:
     assert text(result) == "4 ['file:///work']"
 
 
-async def test_a_modern_client_cannot_be_asked_mid_request_by_a_legacy_upstream() -> None:
-    upstream = Upstream()
-    server = proxy(upstream.server, era="legacy")
+async def rounds(
+    client: Any, params: dict[str, Any], seen: list[str] | None = None
+) -> dict[str, Any]:
+    """Call until the result is not ``input_required``, answering each round with ``answers()``."""
+    for _ in range(5):
+        result: dict[str, Any] = await client.request("tools/call", params)
+        if result.get("resultType") != "input_required":
+            return result
+        requests = result["inputRequests"]
+        if seen is not None:
+            seen.extend(r["method"] for r in requests.values())
+        responses = {k: answers()[r["method"]](r["params"]) for k, r in requests.items()}
+        params = {**params, "inputResponses": responses, "requestState": result["requestState"]}
+    raise AssertionError("too many rounds")
+
+
+def holds(server: Server) -> Holds:
+    upstream = server._registry.providers[0]
+    assert isinstance(upstream, ProxyUpstream)
+    return upstream.holds
+
+
+class Held:
+    """An upstream whose tools ask for input (a legacy one: real requests, mid-call)."""
+
+    def __init__(self) -> None:
+        self.upstream = Upstream()
+        self.runs = 0
+        self.cancelled = trio.Event()
+        server = self.upstream.server
+
+        @server.tool()
+        async def counted(ctx: Context) -> str:
+            self.runs += 1
+            answer = await ctx.sample("2+2?", max_tokens=5)
+            roots = await ctx.list_roots()
+            return f"{answer['content']['text']} {[r['uri'] for r in roots]} run {self.runs}"
+
+        @server.tool()
+        async def hangs(ctx: Context) -> str:
+            await ctx.sample("first?", max_tokens=5)
+            try:
+                await trio.sleep_forever()
+            except trio.Cancelled:
+                self.cancelled.set()
+                raise
+            return "never"
+
+        @server.tool()
+        async def asks_then_waits(ctx: Context) -> str:
+            try:
+                await ctx.sample("anyone?", max_tokens=5)
+            except trio.Cancelled:
+                self.cancelled.set()
+                raise
+            return "answered"
+
+
+async def test_a_modern_client_is_asked_in_rounds_by_a_legacy_upstream() -> None:
+    held = Held()
+    server = proxy(held.upstream.server, era="legacy")
     async with connect(server, era="modern", capabilities=SAMPLING) as client:
+        seen: list[str] = []
+        result = await rounds(client, {"name": "counted", "arguments": {}}, seen)
+        assert text(result) == "4 ['file:///work'] run 1"  # one upstream call, kept across rounds
+        assert seen == ["sampling/createMessage", "roots/list"]
+        assert not holds(server).calls
+
+
+async def test_the_trio_mcp_client_answers_the_rounds_transparently() -> None:
+    held = Held()
+    server = proxy(held.upstream.server, era="legacy")
+
+    async def sample(request: Any) -> dict[str, Any]:
+        return {"role": "assistant", "content": {"type": "text", "text": "4"}, "model": "m"}
+
+    client = Client(server, era="modern", sampling=sample, roots=["file:///work"])
+    async with client:
+        result = await client.call_tool("counted")
+    assert result.text == "4 ['file:///work'] run 1"
+
+
+async def test_a_call_abandoned_between_rounds_is_cancelled_upstream(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    held = Held()
+    server = proxy(held.upstream.server, era="legacy", input_wait=30)
+    async with connect(server, era="modern", capabilities=SAMPLING) as client:
+        params: dict[str, Any] = {"name": "asks_then_waits", "arguments": {}}
+        first = await client.request("tools/call", params)
+        assert first["resultType"] == "input_required"
+        with trio.fail_after(31):  # the client never comes back: after input_wait, it is over
+            await held.cancelled.wait()
+        [(key, request)] = first["inputRequests"].items()
+        late = {key: answers()[request["method"]](request["params"])}
+        params.update(inputResponses=late, requestState=first["requestState"])
+        with pytest.raises(McpError, match="has ended") as info:
+            await client.request("tools/call", params)
+        assert info.value.code == -32602
+
+
+async def test_a_cancelled_round_cancels_the_held_call() -> None:
+    held = Held()
+    server = proxy(held.upstream.server, era="legacy")
+    async with connect(server, era="modern", capabilities=SAMPLING) as client:
+        params: dict[str, Any] = {"name": "hangs", "arguments": {}}
+        first = await client.request("tools/call", params)
+        [(key, request)] = first["inputRequests"].items()
+        responses = {key: answers()[request["method"]](request["params"])}
+        retry = {**params, "inputResponses": responses, "requestState": first["requestState"]}
+        rid = await client.start_request("tools/call", retry)
+        with trio.fail_after(10):
+            [call] = holds(server).calls.values()
+            while call.round is None:
+                await trio.sleep(0.01)  # until the retry is being served
+            await client.cancel(rid)
+            await held.cancelled.wait()
+        assert not holds(server).calls
+
+
+async def test_held_calls_end_with_the_proxy() -> None:
+    held = Held()
+    server = proxy(held.upstream.server, era="legacy")
+    async with connect(server, era="modern", capabilities=SAMPLING) as client:
+        first = await client.call_tool("asks_then_waits")
+        assert first["resultType"] == "input_required"
+    assert held.cancelled.is_set()  # the proxy stopped: its held call (and the upstream's) ended
+
+
+async def test_a_state_for_another_call_or_forged_is_refused() -> None:
+    held = Held()
+    server = proxy(held.upstream.server, era="legacy")
+    async with connect(server, era="modern", capabilities=SAMPLING) as client:
+        first = await client.call_tool("asks_then_waits")
+        state = first["requestState"]
+        for name, state_ in (("counted", state), ("asks_then_waits", state[:-2] + "xx")):
+            with pytest.raises(McpError) as info:
+                await client.request(
+                    "tools/call", {"name": name, "arguments": {}, "requestState": state_}
+                )
+            assert info.value.code == -32602
+
+
+async def test_beyond_max_held_a_question_is_refused_as_before() -> None:
+    held = Held()
+    server = proxy(held.upstream.server, era="legacy", max_held=1)
+    async with connect(server, era="modern", capabilities=SAMPLING) as client:
+        first = await client.call_tool("asks_then_waits")  # held, waiting for the client
+        assert first["resultType"] == "input_required"
         with pytest.raises(McpError) as info:
             await client.call_tool("ask")
-    assert info.value.code == -32021  # what the upstream's ctx.sample raised, passed on
-    assert "modern era" in info.value.message
+        assert info.value.code == -32021  # what the upstream's ctx.sample raised, passed on
+        assert "modern era" in info.value.message
 
 
 async def test_a_command_line_upstream_is_a_child_process_that_dies_with_the_proxy() -> None:
@@ -255,3 +402,34 @@ async def test_an_upstream_that_cannot_start_fails_the_proxy_at_once() -> None:
 def test_a_target_that_names_no_server_is_refused_at_once() -> None:
     with pytest.raises(ValueError, match="empty command"):
         proxy("")
+
+
+async def test_a_prompt_and_a_resource_of_a_legacy_upstream_may_ask_in_rounds_too() -> None:
+    upstream = Server("up")
+
+    @upstream.prompt()
+    async def greet(ctx: Context) -> str:
+        answer = await ctx.elicit(
+            "Your name?", {"type": "object", "properties": {"n": {"type": "string"}}}
+        )
+        return f"hello {answer.content['n'] if answer.content else '?'}"
+
+    @upstream.resource("data://me")
+    async def me(ctx: Context) -> str:
+        roots = await ctx.list_roots()
+        return f"roots: {[r['uri'] for r in roots]}"
+
+    asked: list[str] = []
+
+    async def elicit(request: Any) -> dict[str, Any]:
+        asked.append(request.message)
+        return {"action": "accept", "content": {"n": "Ada"}}
+
+    server = proxy(upstream, era="legacy")
+    client = Client(server, era="modern", elicitation=elicit, roots=["file:///w"])
+    async with client:
+        prompt = await client.get_prompt("greet")
+        contents = await client.read_resource("data://me")
+    assert prompt.messages[0].content.text == "hello Ada"  # type: ignore[union-attr]
+    assert contents.contents[0].text == "roots: ['file:///w']"
+    assert asked == ["Your name?"]

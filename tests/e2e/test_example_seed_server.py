@@ -1,5 +1,8 @@
 """``examples/seed_server.py`` end to end through the official ``mcp`` client, in both eras.
 
+Over stdio, and over Streamable HTTP (``trio-mcp run seed.py:build --transport http``)
+for the tools, the prompt and the resources.
+
 Its tools and prompt; its resources confined to ``SEED_ROOT`` (no escape through a
 symlink); ``api_get`` against a local fake API, with its key and its cache.
 """
@@ -8,9 +11,10 @@ from __future__ import annotations
 
 import http.server
 import json
+import sys
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +24,26 @@ from _support.paths import SEED, SEED_TYPED
 
 mcp = pytest.importorskip("mcp")
 
-from _support.sdk_client import LIMIT, MODES, connect, text  # noqa: E402
-from mcp import MCPError  # noqa: E402
+from _support.sdk_client import LIMIT, MODES, connect, connect_http, text  # noqa: E402
+from mcp import Client, MCPError  # noqa: E402
 
 SEEDS = pytest.mark.parametrize("seed", [SEED, SEED_TYPED], ids=["attrs", "pydantic"])
+TRANSPORTS = pytest.mark.parametrize("transport", ["stdio", "http"])
+TRIO_MCP = str(Path(sys.executable).with_name("trio-mcp"))
+
+
+@asynccontextmanager
+async def open_seed(
+    transport: str, mode: str, seed: Path, env: dict[str, str]
+) -> AsyncIterator[Client]:
+    """The official client connected to ``seed`` over ``transport`` in ``mode``."""
+    if transport == "stdio":
+        async with connect(mode, seed, env=env) as client:
+            yield client
+        return
+    async with connect_http(mode, [TRIO_MCP, "run", f"{seed}:build"], env=env) as (client, _):
+        yield client
+
 
 pytestmark = [
     pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -72,11 +92,14 @@ def seed_root(tmp_path: Path) -> Path:
     return root
 
 
+@TRANSPORTS
 @SEEDS
 @pytest.mark.parametrize("mode", MODES)
-async def test_seed_server_tools_and_prompt(mode: str, seed: Path, seed_root: Path) -> None:
+async def test_seed_server_tools_and_prompt(
+    mode: str, seed: Path, seed_root: Path, transport: str
+) -> None:
     with trio.fail_after(LIMIT):
-        async with connect(mode, seed, env={"SEED_ROOT": str(seed_root)}) as client:
+        async with open_seed(transport, mode, seed, {"SEED_ROOT": str(seed_root)}) as client:
             tools = {t.name: t for t in (await client.list_tools()).tools}
             assert set(tools) == {"add_numbers", "search", "api_get"}
             assert tools["add_numbers"].input_schema["properties"]["a"] == {
@@ -130,12 +153,15 @@ async def test_seed_server_tools_and_prompt(mode: str, seed: Path, seed_root: Pa
             )
 
 
+@TRANSPORTS
 @SEEDS
 @pytest.mark.parametrize("mode", MODES)
-async def test_seed_server_resources_confined(mode: str, seed: Path, seed_root: Path) -> None:
+async def test_seed_server_resources_confined(
+    mode: str, seed: Path, seed_root: Path, transport: str
+) -> None:
     not_found = -32002 if mode == "legacy" else -32602
     with trio.fail_after(LIMIT):
-        async with connect(mode, seed, env={"SEED_ROOT": str(seed_root)}) as client:
+        async with open_seed(transport, mode, seed, {"SEED_ROOT": str(seed_root)}) as client:
             [settings] = (await client.read_resource("config://settings")).contents
             config = json.loads(settings.text)  # type: ignore[union-attr]
             assert config["api_key_configured"] is False

@@ -16,14 +16,16 @@ import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 import trio
-from _support.paths import HELLO, ROOT
+from _support.paths import EVERYTHING, HELLO, ROOT
 from _support.process import alive
 
 mcp = pytest.importorskip("mcp")
 
+import mcp_types as types  # noqa: E402
 from mcp import Client, StdioServerParameters  # noqa: E402
 
 LIMIT = 60
@@ -51,19 +53,30 @@ def upstream_command(upstream: Path) -> str:
 
 
 @asynccontextmanager
-async def over_stdio(mode: str, upstream: Path = HELLO) -> AsyncIterator[Client]:
+async def over_stdio(
+    mode: str, upstream: Path = HELLO, *options: str, **callbacks: Any
+) -> AsyncIterator[Client]:
     params = StdioServerParameters(
-        command=SCRIPT, args=["proxy", upstream_command(upstream)], cwd=str(ROOT)
+        command=SCRIPT, args=["proxy", *options, upstream_command(upstream)], cwd=str(ROOT)
     )
-    async with Client(params, mode=mode, read_timeout_seconds=LIMIT, cache=None) as client:  # type: ignore[arg-type]
+    async with Client(
+        params,
+        mode=mode,  # type: ignore[arg-type]
+        read_timeout_seconds=LIMIT,
+        cache=None,
+        **callbacks,
+    ) as client:
         yield client
 
 
 @asynccontextmanager
-async def over_http(mode: str, upstream: Path = HELLO) -> AsyncIterator[tuple[Client, int]]:
+async def over_http(
+    mode: str, upstream: Path = HELLO, *options: str, **callbacks: Any
+) -> AsyncIterator[tuple[Client, int]]:
     port = free_port()
+    command = [SCRIPT, "proxy", *options, upstream_command(upstream)]
     proc = subprocess.Popen(
-        [SCRIPT, "proxy", upstream_command(upstream), "--transport", "http", "--port", str(port)],
+        [*command, "--transport", "http", "--port", str(port)],
         cwd=str(ROOT),
         env={**os.environ, "PYTHONPATH": str(ROOT / "benchmarks" / "servers")},
         stdin=subprocess.DEVNULL,
@@ -81,7 +94,13 @@ async def over_http(mode: str, upstream: Path = HELLO) -> AsyncIterator[tuple[Cl
             await stream.aclose()
             break
         url = f"http://127.0.0.1:{port}/mcp"
-        async with Client(url, mode=mode, read_timeout_seconds=LIMIT, cache=None) as client:  # type: ignore[arg-type]
+        async with Client(
+            url,
+            mode=mode,  # type: ignore[arg-type]
+            read_timeout_seconds=LIMIT,
+            cache=None,
+            **callbacks,
+        ) as client:
             yield client, proc.pid
     finally:
         if proc.poll() is None:
@@ -137,3 +156,38 @@ async def test_proxy_of_the_official_sdk_server(mode: str) -> None:
             assert float(result.content[0].text) == 4  # type: ignore[union-attr]
             result = await client.call_tool("echo", {"text": "via the proxy"})
             assert result.content[0].text == "via the proxy"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("transport", ["stdio", "http"])
+async def test_a_modern_client_answers_a_legacy_stdio_upstream_in_rounds(transport: str) -> None:
+    """The main use: a legacy stdio server whose tools elicit and sample, behind a proxy
+    that a modern (2026-07-28) client reaches; the upstream's mid-call requests come to
+    the client as ``input_required`` rounds, which the SDK answers with its callbacks."""
+    asked: list[str] = []
+
+    async def elicit(ctx: Any, params: Any) -> types.ElicitResult:
+        asked.append(f"elicit {params.message}")
+        return types.ElicitResult(action="accept", content={"response": "hello"})
+
+    async def sample(
+        ctx: Any, params: types.CreateMessageRequestParams
+    ) -> types.CreateMessageResult:
+        asked.append(f"sample {params.messages[0].content.text}")  # type: ignore[union-attr]
+        return types.CreateMessageResult(
+            role="assistant",
+            content=types.TextContent(type="text", text="Paris"),
+            model="test-model",
+        )
+
+    callbacks = {"elicitation_callback": elicit, "sampling_callback": sample}
+    connect = over_stdio if transport == "stdio" else over_http
+    with trio.fail_after(LIMIT):
+        async with connect("2026-07-28", EVERYTHING, "--era", "legacy", **callbacks) as opened:
+            client = opened if isinstance(opened, Client) else opened[0]
+            r = await client.call_tool("test_elicitation", {"message": "Say something"})
+            assert r.content[0].text == (  # type: ignore[union-attr]
+                'User response: action=accept, content={"response":"hello"}'
+            )
+            r = await client.call_tool("test_sampling", {"prompt": "Capital of France?"})
+            assert r.content[0].text == "LLM response: Paris"  # type: ignore[union-attr]
+    assert asked == ["elicit Say something", "sample Capital of France?"]

@@ -28,12 +28,14 @@ live in the parent's task store, which the child shares from the mount on.
 
 from __future__ import annotations
 
+import contextvars
 import re
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
+from ._middleware import CallNext, Middleware
 from ._registry import Kind
 
 if TYPE_CHECKING:
@@ -60,6 +62,25 @@ _LISTS = {
 }
 
 
+#: The parent's Context of the request a mount is forwarding (for :class:`_ToParent`).
+_outer: contextvars.ContextVar[Any] = contextvars.ContextVar("trio_mcp_mount_outer", default=None)
+
+
+class _ToParent(Middleware):
+    """The child's outermost link: what its tool raised is the parent's ``ctx.exception`` too.
+
+    So the parent's middleware sees a mounted tool's failure as it sees one of its
+    own (``ErrorMasking`` masks it, ``RequestLogging`` reports it).
+    """
+
+    async def on_call_tool(self, ctx: Any, call_next: CallNext) -> dict[str, Any]:
+        result = await call_next(ctx)
+        outer = _outer.get()
+        if outer is not None and ctx.exception is not None:
+            outer.exception = ctx.exception
+        return result
+
+
 def check_prefix(prefix: str | None) -> None:
     """Raises ``ValueError`` for a prefix that would not make valid names and URIs."""
     if prefix is not None and (not isinstance(prefix, str) or not PREFIX.fullmatch(prefix)):
@@ -81,6 +102,8 @@ class Mount:
         core = self.child._core
         core.watchers.append(self._child_changed)
         core.tasks = self.parent.tasks  # tasks/get, tasks/cancel... are the parent's to answer
+        core.middleware.insert(0, _ToParent())
+        core._chains.clear()
 
     # -------------------------------------------------------------- names
 
@@ -143,7 +166,11 @@ class Mount:
             if "uri" in ref:
                 ref["uri"] = self.inward("template", ref["uri"])
             params["ref"] = ref
-        result = await self.child._dispatcher.handle(attrs.evolve(req, params=params), peer)
+        outer = _outer.set(ctx)
+        try:
+            result = await self.child._dispatcher.handle(attrs.evolve(req, params=params), peer)
+        finally:
+            _outer.reset(outer)
         if method == "resources/read" and self.prefix is not None:
             result = dict(result)
             result["contents"] = [

@@ -21,6 +21,7 @@ from ._policies import Policies
 from ._prompts import make_prompt
 from ._registry import Completer, Registry
 from ._resources import Resource, ResourceTemplate, _Handler
+from ._routing import Routing
 from ._serving import Serving
 from ._settings import Settings
 from ._tasks import TaskStore, TaskSupport
@@ -35,7 +36,7 @@ C = TypeVar("C", bound=Completer)
 Lifespan = Callable[["Server"], AbstractAsyncContextManager[Any]]
 
 
-class Server(Serving, Policies):
+class Server(Serving, Policies, Routing):
     """An MCP server: tools (and, as they are registered, more) served over any stream.
 
     Args:

@@ -226,6 +226,7 @@ class Serving:
         options.setdefault("max_body_size", self.max_message_size)
         options.setdefault("allowed_origins", self.settings.http_allowed_origins)
         options.setdefault("path", self.settings.http_path)
+        options.setdefault("routes", self.routes)  # type: ignore[attr-defined]  # Routing
 
         def tool_schema(name: str) -> dict[str, Any] | None:
             tool = self._core.registry.tool(name)

@@ -27,6 +27,8 @@ def proxy(
     headers: dict[str, str] | None = None,
     auth: Any = None,
     connect_timeout: float = 60.0,
+    input_wait: float = 120.0,
+    max_held: int = 64,
     **server_options: Any,
 ) -> Server:
     """A server that forwards everything to the MCP server at ``target``.
@@ -49,6 +51,10 @@ def proxy(
         env, cwd: For a command line (``env`` replaces the whole environment).
         headers, auth: For a URL: extra headers, a bearer token or ``httpx.Auth``.
         connect_timeout: Seconds the upstream has to answer the handshake.
+        input_wait: A legacy upstream's question to a modern client ends the client's
+            request ``input_required`` and the upstream call is held for its retry:
+            this many seconds, then the call is cancelled.
+        max_held: Calls held at once, at most (beyond: the question is refused).
         server_options: :class:`~trio_mcp.Server` arguments (``timeout``,
             ``middleware``, ``instructions``...): the proxy is a server like any.
 
@@ -72,5 +78,6 @@ def proxy(
 
     make_client()  # a target that names no server is refused now, not when serving
     server = Server(name or "proxy", **server_options)
-    server._registry.add_provider(Upstream(server._core, make_client, adopt_name=name is None))
+    upstream = Upstream(server._core, make_client, name is None, input_wait, max_held)
+    server._registry.add_provider(upstream)
     return server

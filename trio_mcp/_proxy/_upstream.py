@@ -27,10 +27,11 @@ Per forwarded request:
 Which call a legacy upstream's request belongs to: the wire does not say
 (stdio carries no relation between a server's request and the client's). The
 rule: the call whose forwarding task is asking (a modern upstream), else the
-oldest call in flight whose client declared the capability; with none in
-flight, the one legacy client connected (``roots/list`` after ``initialize``).
-A modern client cannot be asked in the middle of a request, so such a request
-of a legacy upstream is refused (``-32021``) for it.
+oldest call in flight (not already waiting for an answer: a call asks one
+thing at a time) whose client declared the capability; with none in flight, the one legacy client connected (``roots/list`` after ``initialize``).
+A modern client cannot be asked in the middle of a request: its call to a
+legacy upstream is *held* (:mod:`._held`) and the upstream's requests reach it
+as ``input_required`` rounds.
 
 Upstream notifications: ``list_changed`` and ``resources/updated`` go to the
 proxy's clients through its hub; log records to the client of the call they
@@ -55,6 +56,7 @@ from .._client import Client, ClientError
 from .._client._handlers import Handlers
 from .._errors import CAPABILITY_NOT_SUPPORTED, InternalError, McpError, MethodNotFound
 from .._protocol import log_enabled
+from ._held import HeldCall, Holds
 from ._meta import forward_meta
 
 if TYPE_CHECKING:
@@ -116,10 +118,17 @@ class Upstream:
     core: ServerCore
     make_client: Callable[[], Client]
     adopt_name: bool = True
+    hold_wait: float = 120.0
+    hold_limit: int = 64
     client: Client | None = attrs.field(default=None, init=False)
-    _calls: dict[int, Context] = attrs.field(factory=dict, init=False)
+    holds: Holds = attrs.field(init=False)
+    _calls: dict[int, Context | HeldCall] = attrs.field(factory=dict, init=False)
+    _waiting: list[Context | HeldCall] = attrs.field(factory=list, init=False)  # asking now
     _ids: itertools.count[int] = attrs.field(factory=lambda: itertools.count(1), init=False)
     _stop: trio.Event | None = attrs.field(default=None, init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.holds = Holds(self.core, self.hold_wait, self.hold_limit)
 
     # ------------------------------------------------------------ life
 
@@ -144,6 +153,7 @@ class Upstream:
                 self.client = None
 
     def stop(self) -> None:
+        self.holds.cancel_all()
         if self._stop is not None:
             self._stop.set()
 
@@ -239,6 +249,15 @@ class Upstream:
         params = dict(req.params)
         meta = inject_meta(forward_meta(params.pop("_meta", None)))  # our span, when tracing
         params.pop("task", None)  # a task here would be the upstream's, unknown to our store
+        if client.era == "legacy" and self.holds.wanted(req):  # a modern client, asked in rounds
+            try:
+                result = await self.holds.serve(
+                    req, ctx, lambda held: self._held_call(client, req, params, meta, held)
+                )
+            finally:
+                if own:
+                    ctx._finish()
+            return _result(result)
         token: str | None = None
         if req.progress_token is not None:
             token = f"proxy-{next(self._ids)}"
@@ -271,6 +290,35 @@ class Upstream:
                 ctx._finish()
         return _result(result)
 
+    async def _held_call(
+        self,
+        client: Client,
+        req: IncomingRequest,
+        params: dict[str, Any],
+        meta: dict[str, Any],
+        held: HeldCall,
+    ) -> dict[str, Any]:
+        """The upstream request of a held call (in the services nursery)."""
+        params = {k: v for k, v in params.items() if k not in ("inputResponses", "requestState")}
+        token: str | None = None
+        if req.progress_token is not None:  # to the client of whichever round is being served
+
+            async def progress(done: float, total: float | None, message: str | None) -> None:
+                if held.round is not None:
+                    await held.round.report_progress(done, total, message)
+
+            token = f"proxy-{next(self._ids)}"
+            meta = dict(meta, progressToken=token)
+            client._progress[token] = progress
+        key = next(self._ids)
+        self._calls[key] = held
+        try:
+            return await self._request(client, req.method, params, meta)
+        finally:
+            del self._calls[key]
+            if token is not None:
+                client._progress.pop(token, None)
+
     async def _request(
         self,
         client: Client,
@@ -289,11 +337,13 @@ class Upstream:
 
     # ----------------------------------------------- from the upstream
 
-    def _belongs_to(self, capability: str | None) -> Context | None:
+    def _belongs_to(self, capability: str | None) -> Context | HeldCall | None:
         ctx = _serving.get()
         if ctx is not None:
             return ctx
-        calls = list(self._calls.values())
+        waiting = self._waiting  # a call asks one thing at a time: those not asking first
+        calls = [c for c in self._calls.values() if not any(c is w for w in waiting)]
+        calls += [c for c in self._calls.values() if any(c is w for w in waiting)]
         for call in calls:
             if capability is None or isinstance(call.client_capabilities.get(capability), dict):
                 return call
@@ -316,13 +366,19 @@ class Upstream:
             raise McpError(
                 CAPABILITY_NOT_SUPPORTED, f"the proxy's client did not declare {capability!r}"
             )
-        if not ctx.request.features.server_requests:
+        if not isinstance(ctx, HeldCall) and not ctx.request.features.server_requests:
             raise McpError(
                 CAPABILITY_NOT_SUPPORTED,
                 f"the proxy's client speaks the modern era: {method} cannot be asked of it "
-                "in the middle of a request",
+                "in the middle of a request (the proxy holds as many of its calls as it may)",
             )
-        return await ctx._conn.request(method, params, related=ctx.request.id)
+        self._waiting.append(ctx)
+        try:
+            if isinstance(ctx, HeldCall):  # a modern client: asked in its call's next round
+                return await ctx.ask(method, params)
+            return await ctx._conn.request(method, params, related=ctx.request.id)
+        finally:
+            self._waiting.remove(ctx)
 
     async def _notified(self, message: dict[str, Any]) -> None:
         method = message["method"]
@@ -342,6 +398,10 @@ class Upstream:
         level = str(params.get("level", "info"))
         logger = params.get("logger") if isinstance(params.get("logger"), str) else None
         ctx = self._belongs_to(None)
+        if isinstance(ctx, HeldCall):
+            ctx = ctx.round  # between rounds, nobody to tell
+            if ctx is None:
+                return
         if ctx is not None:
             ctx.log_nowait(level, params.get("data"), logger=logger)
             return

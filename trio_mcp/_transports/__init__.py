@@ -4,6 +4,7 @@ from .._runtime import AccessToken
 from ._eventstore import EventStore, InMemoryEventStore
 from ._http import HttpOptions, HttpTransport
 from ._http_serve import run_http, serve_http
+from ._routes import HttpRequest, HttpResponse
 from ._security import BearerAuth, InvalidToken, VerifierUnavailable, is_loopback
 from ._stdio import stdio_streams
 
@@ -12,6 +13,8 @@ __all__ = [
     "BearerAuth",
     "EventStore",
     "HttpOptions",
+    "HttpRequest",
+    "HttpResponse",
     "HttpTransport",
     "InMemoryEventStore",
     "InvalidToken",

@@ -250,6 +250,8 @@ class HttpTransport:
             assert opts.auth is not None
             await responder.full(200, orjson.dumps(opts.auth.metadata()))
             return
+        if opts.routes and (route := opts.routes.get(path)) is not None:  # @server.route
+            return await opts.routes.serve(route, scope, receive, responder, opts)
         if opts.path is not None and path.rstrip("/") != opts.path.rstrip("/"):
             raise HttpError(404, "Not Found")
         check_unique(scope)  # before anything reads one: no "first one wins"

@@ -8,6 +8,7 @@ import attrs
 
 from .._wire import DEFAULT_MAX_LINE
 from ._eventstore import EventStore
+from ._routes import Routes
 from ._security import BearerAuth
 
 __all__ = ["HttpOptions"]
@@ -45,6 +46,8 @@ class HttpOptions:
             response, a legacy session's outbox). At the bound a modern handler's
             notifications wait, and a legacy live response is detached (its
             client resumes from the event store). 1 MiB.
+        routes: Custom routes beside the endpoint (``@server.route``), by exact path;
+            see :mod:`._routes`.
     """
 
     path: str | None = "/mcp"
@@ -64,3 +67,4 @@ class HttpOptions:
     sse_retry_ms: int = 1000
     keepalive: float | None = 15.0
     write_buffer_bytes: int = 1 << 20
+    routes: Routes | None = None
