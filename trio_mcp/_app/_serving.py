@@ -29,6 +29,7 @@ from ._asyncio import asyncio_loop
 from ._core import ServerCore
 from ._dispatch import Dispatcher
 from ._logsink import divert_stdout, start_sinks, stderr_logging
+from ._process import report_abandoned_threads, tune_gc
 from ._settings import Settings, unknown_env
 from ._tracing import start_tracing
 
@@ -317,9 +318,9 @@ class Serving:
             if transport == "http":
                 self._run_http(host, port, path, workers, http_server, ssl_context, options)
                 return
-            _tune_gc()
+            tune_gc()
             trio.run(self.serve_stdio)
-            _report_abandoned_threads()
+            report_abandoned_threads()
 
     def _run_http(
         self,
@@ -339,7 +340,7 @@ class Serving:
         kind = http_server or s.http_server
         n = s.http_workers if workers is None else workers
         app = self.asgi_app(path=path or s.http_path, **_http_host_defaults(host, options))
-        _tune_gc()
+        tune_gc()
         if n <= 1:
             trio.run(partial(run_http, app, host, port, http_server=kind, ssl_context=ssl_context))
             return
@@ -367,41 +368,6 @@ def _http_host_defaults(host: str, options: dict[str, Any]) -> dict[str, Any]:
     if host not in ("127.0.0.1", "localhost", "::1") and "allowed_hosts" not in options:
         options = dict(options, allowed_hosts=("*",))
     return options
-
-
-def _report_abandoned_threads() -> None:
-    """Name the worker threads still running after serving ended (sync tools that
-    ignored cancellation). They were abandoned, not waited for: the process exits."""
-    stuck = [
-        t.name
-        for t in threading.enumerate()
-        if t is not threading.main_thread()
-        and t.is_alive()
-        and not t.name.startswith("Trio thread")
-    ]
-    if stuck:
-        log.warning(
-            "trio_mcp: abandoned %d thread(s) that did not stop within the grace: %s",
-            len(stuck),
-            ", ".join(stuck),
-        )
-
-
-def _tune_gc() -> None:
-    """For a process ``run()`` owns: move start-up objects out of the collector's way.
-
-    Everything imported so far (modules, the registered tools and their
-    converters) lives until exit. ``gc.freeze()`` takes it out of every future
-    collection, and a larger first-generation threshold makes collections
-    rarer; measured in ``benchmarks/README.md``. Embedding (``serve()``) leaves
-    the host program's collector alone.
-    """
-    import gc
-
-    gc.collect()
-    gc.freeze()
-    _, gen1, gen2 = gc.get_threshold()
-    gc.set_threshold(10_000, gen1, gen2)
 
 
 @asynccontextmanager
