@@ -73,8 +73,13 @@ def header(scope: Scope, name: bytes) -> str | None:
     return None
 
 
-async def read_body(receive: Receive, scope: Scope, limit: int, seconds: float) -> bytes:
+async def read_body(
+    receive: Receive, scope: Scope, limit: int, seconds: float, body: bytes | None = None
+) -> bytes:
     """Read the whole request body: at most ``limit`` bytes within ``seconds``.
+
+    ``body`` is the whole body when the server already has it: only the
+    limit is checked then.
 
     Raises:
         HttpError: 413 (too large), 408 (too slow), 400 (client went away).
@@ -82,6 +87,10 @@ async def read_body(receive: Receive, scope: Scope, limit: int, seconds: float) 
     declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HttpError(413, f"Request body exceeds the {limit}-byte limit")
+    if body is not None:
+        if len(body) > limit:
+            raise HttpError(413, f"Request body exceeds the {limit}-byte limit")
+        return body
     chunks: list[bytes] = []
     size = 0
     with trio.move_on_after(seconds) as cs:
@@ -148,6 +157,16 @@ class Responder:
         all_headers.append((b"content-length", str(len(data)).encode()))
         await self.start(status, all_headers)
         await self.body(data, more=False)
+
+    def on_disconnect(self, callback: Callable[[], None]) -> bool:
+        """Have ``callback`` called (once, from the server's reader) when the client leaves.
+
+        Returns True if this responder's server does so (the native server: no
+        task needs to watch ``receive`` for ``http.disconnect``); False if it
+        cannot (ASGI), and the caller must watch ``receive`` itself. A client
+        already gone gets ``callback`` called at once.
+        """
+        return False
 
     async def error(self, exc: HttpError) -> None:
         await self.full(

@@ -27,6 +27,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -82,6 +83,8 @@ class Exchange:
     close_after: bool = False
     _continued: bool = False
     _wake: trio.Event | None = None
+    #: Called once if the client leaves while this request is the current one.
+    on_gone: Callable[[], None] | None = None
 
     def __attrs_post_init__(self) -> None:
         self.responder = NativeResponder(self.conn.server.write_timeout, self)
@@ -89,6 +92,19 @@ class Exchange:
     def wake(self) -> None:
         if self._wake is not None:
             self._wake.set()
+
+    def take_body(self) -> bytes | None:
+        """The whole body, if it has all arrived and nothing took it yet (else ``None``).
+
+        What :meth:`receive` would have delivered; :meth:`receive` then only
+        waits for ``http.disconnect``.
+        """
+        if not self.complete or self.delivered:
+            return None
+        chunks = self.chunks
+        self.chunks = []
+        self.delivered = True
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def receive(self) -> dict[str, Any]:
         """ASGI ``receive``: the body (as it arrives), then ``http.disconnect`` once gone."""
@@ -188,6 +204,10 @@ class Connection:
     def _lost(self) -> None:
         self.gone.set()
         self.close()
+        ex = self.current
+        if ex is not None and ex.on_gone is not None:
+            callback, ex.on_gone = ex.on_gone, None
+            callback()
 
     def _wake_waiters(self) -> None:
         for ex in (self.current, self._parsing):
@@ -244,7 +264,9 @@ class Connection:
                 ex.close_after = True
                 await responder.error(ex.refusal)
             else:
-                await self.server.transport.handle(ex.scope, ex.receive, responder)
+                await self.server.transport.handle(
+                    ex.scope, ex.receive, responder, body=ex.take_body()
+                )
         except ClientGone:
             pass
         except Exception:
