@@ -24,6 +24,7 @@ __all__ = [
     "Send",
     "error_body",
     "header",
+    "headers_of",
     "read_body",
     "sse_event",
 ]
@@ -62,15 +63,42 @@ def error_body(code: int, message: str, id: Any = None, data: Any = None) -> byt
     return orjson.dumps({"jsonrpc": "2.0", "id": id, "error": error})
 
 
+#: Where :func:`headers_of` keeps its map in a scope (with the header list it was made from).
+_HEADERS_KEY = "trio_mcp.headers"
+
+
+def headers_of(scope: Scope) -> tuple[dict[bytes, str], frozenset[bytes]]:
+    """The request's headers as a map, and the names that appear more than once.
+
+    The map holds each name (lowercase) with its first value, decoded
+    (latin-1) and stripped of leading and trailing whitespace (RFC 9110
+    section 5.5). It is made once per request and kept in the scope, for as
+    long as ``scope["headers"]`` is the same list.
+    """
+    raw = scope.get("headers", ())
+    cached = scope.get(_HEADERS_KEY)
+    if cached is not None and cached[0] is raw:
+        return cached[1], cached[2]
+    found: dict[bytes, str] = {}
+    repeated: set[bytes] = set()
+    for key, value in raw:
+        name = bytes(key).lower()
+        if name in found:
+            repeated.add(name)
+        else:
+            found[name] = bytes(value).decode("latin-1").strip(" \t")
+    twice = frozenset(repeated)
+    scope[_HEADERS_KEY] = (raw, found, twice)
+    return found, twice
+
+
 def header(scope: Scope, name: bytes) -> str | None:
     """The value of request header ``name`` (lowercase), or ``None``.
 
-    Leading and trailing whitespace is removed (RFC 9110 section 5.5).
+    The first one, if it appears more than once. Leading and trailing
+    whitespace is removed (RFC 9110 section 5.5).
     """
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1").strip(" \t")
-    return None
+    return headers_of(scope)[0].get(name)
 
 
 async def read_body(

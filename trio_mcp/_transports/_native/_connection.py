@@ -407,11 +407,14 @@ class Connection:
         method = parser.get_method().decode("ascii", "replace")
         http11 = parser.get_http_version() == "1.1"
         raw = self._url
-        try:
-            url = httptools.parse_url(raw)
-            path_b, query = url.path or b"/", url.query or b""
-        except httptools.HttpParserInvalidURLError:
-            path_b, query = raw, b""
+        if raw[:1] == b"/" and b"?" not in raw and b"#" not in raw:
+            path_b, query = raw, b""  # origin-form, nothing to split
+        else:
+            try:
+                url = httptools.parse_url(raw)
+                path_b, query = url.path or b"/", url.query or b""
+            except httptools.HttpParserInvalidURLError:
+                path_b, query = raw, b""
         path = path_b.decode("latin-1")
         if "%" in path:
             path = unquote(path, "latin-1")
