@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections import deque
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -158,8 +159,13 @@ class Connection:
         self.current: Exchange | None = None
         self.queue: deque[Exchange] = deque()
         self._nursery: trio.Nursery | None = None
+        #: The reader's scope: cancelled by :meth:`close`; its deadline is the
+        #: keep-alive or head timeout of the read it waits in (``inf`` while busy).
         self._reader = trio.CancelScope()
-        self._wait: trio.CancelScope | None = None
+        # Writes try the socket directly first (no cancel scope for the common
+        # case: all of it fits in the kernel's buffer). -1: TLS, or closed.
+        self._fd = stream.socket.fileno() if type(stream) is trio.SocketStream else -1
+        self._sending = False
         self._room: trio.Event | None = None
         self._unread = False  # stopped reading mid-request: linger before closing
         # the message being parsed
@@ -215,21 +221,42 @@ class Connection:
                 ex.wake()
 
     async def send(self, data: bytes, within: float) -> None:
-        """Write ``data`` within ``within`` seconds, else :class:`ClientGone` (and close)."""
+        """Write ``data`` within ``within`` seconds, else :class:`ClientGone` (and close).
+
+        A checkpoint only when it has to wait: what the socket takes at once is
+        written straight away (a plain socket; TLS always goes through the stream).
+        """
         if self.gone.is_set():
             raise ClientGone()
-        with trio.move_on_after(within) as cs:
+        view: bytes | memoryview = data
+        if self._fd >= 0 and not self._sending:
             try:
-                await self.stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                sent = os.write(self._fd, data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
                 self._lost()
                 raise ClientGone() from exc
+            if sent == len(data):
+                return
+            view = memoryview(data)[sent:]
+        self._sending = True
+        try:
+            with trio.move_on_after(within) as cs:
+                try:
+                    await self.stream.send_all(view)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                    self._lost()
+                    raise ClientGone() from exc
+        finally:
+            self._sending = False
         if cs.cancelled_caught:
             self._lost()
             raise ClientGone()
 
     async def _close_stream(self) -> None:
         stream = self.stream
+        self._fd = -1  # no direct write may reach the descriptor once it is closed (and reused)
         if self._unread and not self.gone.is_set():
             # The client may still be sending what we will not read: close our side and
             # read a little, so that an early answer (413, 431) is not lost to a reset.
@@ -293,50 +320,49 @@ class Connection:
             nxt = self.current = self.queue.popleft()
             assert self._nursery is not None
             self._nursery.start_soon(self._run, nxt)
-        elif self._wait is not None and self.idle:
-            self._wait.deadline = trio.current_time() + self.server.limits.keep_alive_timeout
+        elif self.idle and self.reading:
+            self._reader.deadline = trio.current_time() + self.server.limits.keep_alive_timeout
 
     # ------------------------------------------------------------ reading
 
     async def _read(self) -> None:
         limits = self.server.limits
-        with self._reader:
+        reader = self._reader
+        with reader:
             try:
                 await self._read_loop(limits)
             finally:
                 self.reading = False
                 self._wake_waiters()
+        if reader.cancelled_caught and not self.closing:  # a deadline passed
+            if self._in_head:
+                self._refuse(
+                    408, f"Request Timeout: no request head within {limits.header_timeout:g}s"
+                )
+            elif self.idle:
+                self.close()
 
     async def _read_loop(self, limits: Any) -> None:
         stream = self.stream
+        reader = self._reader
         while True:
             while len(self.queue) >= limits.max_pipelined:
+                reader.deadline = math.inf
                 self._room = trio.Event()
                 await self._room.wait()
                 self._room = None
+            # Only a read waits with a deadline, and only while no request is
+            # running or queued: nothing but this task changes that meanwhile.
             if self._in_head:
-                deadline = self._head_started + limits.header_timeout
+                reader.deadline = self._head_started + limits.header_timeout
             elif self.idle:
-                deadline = trio.current_time() + limits.keep_alive_timeout
+                reader.deadline = trio.current_time() + limits.keep_alive_timeout
             else:
-                deadline = math.inf
-            data: bytes | bytearray | None = None
-            with trio.CancelScope(deadline=deadline) as self._wait:
-                try:
-                    data = await stream.receive_some(_READ_SIZE)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                    data = b""
-            self._wait = None
-            if data is None:  # a deadline passed
-                if self._in_head:
-                    self._refuse(
-                        408, f"Request Timeout: no request head within {limits.header_timeout:g}s"
-                    )
-                    return
-                if self.idle:
-                    self.close()
-                    return
-                continue
+                reader.deadline = math.inf
+            try:
+                data = await stream.receive_some(_READ_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                data = b""
             if not data:
                 self._lost()
                 return
