@@ -16,8 +16,10 @@ measurement on stderr and a summary on stdout::
 between a run of 8,000 and one of 2,000 requests, divided by 6,000, so start-up
 cancels out. Exact and repeatable; slow (minutes). ``--inproc http`` (or
 ``http-legacy``) counts ``benchmarks/inproc_http.py`` instead: the native HTTP
-server and the transport core, modern stateless POSTs (or a legacy session's),
-the difference between 3,000 and 1,000 requests divided by 2,000::
+server and the transport core, modern stateless POSTs (or a legacy session's)
+over a ``socketpair`` per connection (the client is a task in the same process,
+the same in both trees), the difference between 3,000 and 1,000 requests
+divided by 2,000::
 
     .venv/bin/python -m benchmarks.compare /tmp/base . --instructions --inproc http --concs 1,64
 
@@ -71,8 +73,8 @@ def measure(
 #: ``--inproc`` name -> (module, extra argv, the two request counts whose difference is taken)
 INPROC: dict[str, tuple[str, list[str], tuple[int, int]]] = {
     "stdio": ("benchmarks.inproc", [], (8000, 2000)),
-    "http": ("benchmarks.inproc_http", ["modern"], (3000, 1000)),
-    "http-legacy": ("benchmarks.inproc_http", ["legacy"], (3000, 1000)),
+    "http": ("benchmarks.inproc_http", ["modern", "socket"], (3000, 1000)),
+    "http-legacy": ("benchmarks.inproc_http", ["legacy", "socket"], (3000, 1000)),
 }
 
 

@@ -8,16 +8,20 @@ Under ``valgrind --tool=callgrind`` it gives instruction counts, which the
 load of a shared machine cannot inflate (``benchmarks/compare.py
 --instructions --inproc http``).
 
-usage: python -m benchmarks.inproc_http N [C] [WORKLOAD]
+usage: python -m benchmarks.inproc_http N [C] [WORKLOAD] [PIPE]
 
 WORKLOAD: ``modern`` (stateless POST ``tools/call echo``, the default) or
 ``legacy`` (a session's POST ``tools/call echo``, answered with SSE).
+PIPE: ``fake`` (the default: an in-memory stream, only the server's own code
+runs) or ``socket`` (a ``socketpair`` per connection, the client a task in the
+same loop: the server's real write path, plus the system calls and the client).
 Prints the CPU µs per request for N requests after N//5 warm-up.
 """
 
 from __future__ import annotations
 
 import gc
+import socket
 import sys
 import time
 
@@ -30,6 +34,7 @@ from trio_mcp._transports._native._server import NativeServer, ServerLimits
 N = int(sys.argv[1])
 C = int(sys.argv[2]) if len(sys.argv) > 2 else 64
 WORKLOAD = sys.argv[3] if len(sys.argv) > 3 else "modern"
+PIPE = sys.argv[4] if len(sys.argv) > 4 else "fake"
 WARM = N // 5
 VERSION = "2026-07-28"
 
@@ -202,13 +207,36 @@ class FakeStream(trio.abc.Stream):
         await trio.lowlevel.checkpoint()
 
 
+async def drive(fake: FakeStream, client: trio.SocketStream) -> None:
+    """Play ``fake``'s part over a real socket: its requests out, the server's answers in."""
+    while True:
+        await client.send_all(await fake.receive_some())
+        fake.out = b""
+        while not fake._complete():
+            data = await client.receive_some(65536)
+            if not data:
+                return
+            fake.out += data
+        await fake.send_all(b"")
+
+
 async def main() -> None:
     transport = server.asgi_app()
     native = NativeServer(transport, ServerLimits())
     totals = Totals()
     async with transport.running(), trio.open_nursery() as nursery:
         for _ in range(C):
-            nursery.start_soon(native.connection, FakeStream(totals))
+            fake = FakeStream(totals)
+            if PIPE == "socket":
+                a, b = socket.socketpair()
+                nursery.start_soon(
+                    native.connection, trio.SocketStream(trio.socket.from_stdlib_socket(a))
+                )
+                nursery.start_soon(
+                    drive, fake, trio.SocketStream(trio.socket.from_stdlib_socket(b))
+                )
+            else:
+                nursery.start_soon(native.connection, fake)
         await totals.done.wait()
         nursery.cancel_scope.cancel()
     print(f"{totals.result:.3f}")

@@ -15,6 +15,7 @@ import orjson
 import trio
 
 __all__ = [
+    "HEADERS_KEY",
     "AsgiResponder",
     "ClientGone",
     "HttpError",
@@ -63,8 +64,10 @@ def error_body(code: int, message: str, id: Any = None, data: Any = None) -> byt
     return orjson.dumps({"jsonrpc": "2.0", "id": id, "error": error})
 
 
-#: Where :func:`headers_of` keeps its map in a scope (with the header list it was made from).
-_HEADERS_KEY = "trio_mcp.headers"
+#: Where :func:`headers_of` keeps its map in a scope: ``(the header list it was made
+#: from, the map, the repeated names)``. A server that parses the headers itself may
+#: put it there (the native server does).
+HEADERS_KEY = "trio_mcp.headers"
 
 
 def headers_of(scope: Scope) -> tuple[dict[bytes, str], frozenset[bytes]]:
@@ -76,7 +79,7 @@ def headers_of(scope: Scope) -> tuple[dict[bytes, str], frozenset[bytes]]:
     long as ``scope["headers"]`` is the same list.
     """
     raw = scope.get("headers", ())
-    cached = scope.get(_HEADERS_KEY)
+    cached = scope.get(HEADERS_KEY)
     if cached is not None and cached[0] is raw:
         return cached[1], cached[2]
     found: dict[bytes, str] = {}
@@ -88,7 +91,7 @@ def headers_of(scope: Scope) -> tuple[dict[bytes, str], frozenset[bytes]]:
         else:
             found[name] = bytes(value).decode("latin-1").strip(" \t")
     twice = frozenset(repeated)
-    scope[_HEADERS_KEY] = (raw, found, twice)
+    scope[HEADERS_KEY] = (raw, found, twice)
     return found, twice
 
 

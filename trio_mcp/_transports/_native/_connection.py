@@ -36,7 +36,7 @@ import attrs
 import httptools
 import trio
 
-from .._asgi import ClientGone, HttpError
+from .._asgi import HEADERS_KEY, ClientGone, HttpError
 from ._wire import CONTINUE, NativeResponder
 
 if TYPE_CHECKING:
@@ -175,6 +175,8 @@ class Connection:
         self._head_fed = 0
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
+        self._header_map: dict[bytes, str] = {}
+        self._repeated: set[bytes] = set()
         self._header_size = 0
 
     # ------------------------------------------------------------ running
@@ -412,6 +414,8 @@ class Connection:
         self._head_fed = 0
         self._url = b""
         self._headers = []
+        self._header_map = {}
+        self._repeated = set()
         self._header_size = 0
 
     def on_url(self, url: bytes) -> None:
@@ -423,9 +427,15 @@ class Connection:
         self._header_size += len(name) + len(value)
         if self._header_size > self._max_header_size:
             raise _Refuse(431, "Request Header Fields Too Large")
-        self._headers.append((name.lower(), value))
+        name = name.lower()
+        self._headers.append((name, value))
         if len(self._headers) > self._max_headers:
             raise _Refuse(431, "Request Header Fields Too Large: too many headers")
+        # the map the transport reads (headers_of), made here in the same pass
+        if name in self._header_map:
+            self._repeated.add(name)
+        else:
+            self._header_map[name] = value.decode("latin-1").strip(" \t")
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -445,6 +455,7 @@ class Connection:
         if "%" in path:
             path = unquote(path, "latin-1")
         headers = self._headers
+        found = self._header_map
         scope = {
             "type": "http",
             "http_version": "1.1" if http11 else "1.0",
@@ -457,21 +468,17 @@ class Connection:
             "headers": headers,
             "client": self.client,
             "server": self.local,
+            HEADERS_KEY: (headers, found, frozenset(self._repeated)),
         }
-        expect = False
-        length = None
-        for name, value in headers:
-            if name == b"expect":
-                expect = value.lower() == b"100-continue"
-            elif name == b"content-length":
-                length = value
+        expect = found.get(b"expect")
+        length = found.get(b"content-length")
         ex = Exchange(
             self,
             scope,
             keep_alive=parser.should_keep_alive(),
             http11=http11,
             is_head=method == "HEAD",
-            expect_continue=expect,
+            expect_continue=expect is not None and expect.lower() == "100-continue",
         )
         self._parsing = ex
         self._enqueue(ex)
