@@ -341,10 +341,11 @@ async def test_body_limit_and_content_type() -> None:
 # ---------------------------------------------------------------- legacy era
 
 
-async def test_legacy_session_lifecycle() -> None:
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+async def test_legacy_session_lifecycle(http_server: str) -> None:
     server, _ = build()
     with trio.fail_after(10):
-        async with serving(server) as t, httpx.AsyncClient() as c:
+        async with serving(server, http_server=http_server) as t, httpx.AsyncClient() as c:
             url = t.urls[0]
             sid = await initialize(c, url)
             other = await initialize(c, url)
@@ -473,10 +474,11 @@ async def test_legacy_idle_session_expires_and_leaves_nothing() -> None:
             assert not server._core.hub.peers
 
 
-async def test_legacy_resume_after_dropped_stream_loses_nothing() -> None:
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+async def test_legacy_resume_after_dropped_stream_loses_nothing(http_server: str) -> None:
     server, _ = build()
     with trio.fail_after(15):
-        async with serving(server) as t, httpx.AsyncClient() as c:
+        async with serving(server, http_server=http_server) as t, httpx.AsyncClient() as c:
             url = t.urls[0]
             sid = await initialize(c, url)
             n = 12
