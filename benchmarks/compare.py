@@ -14,7 +14,14 @@ measurement on stderr and a summary on stdout::
 ``--instructions`` counts the instructions per request of ``benchmarks/inproc.py``
 (the real runtime over an in-memory stream) under callgrind: the difference
 between a run of 8,000 and one of 2,000 requests, divided by 6,000, so start-up
-cancels out. Exact and repeatable; slow (minutes).
+cancels out. Exact and repeatable; slow (minutes). ``--inproc http`` (or
+``http-legacy``) counts ``benchmarks/inproc_http.py`` instead: the native HTTP
+server and the transport core, modern stateless POSTs (or a legacy session's)
+over a ``socketpair`` per connection (the client is a task in the same process,
+the same in both trees), the difference between 3,000 and 1,000 requests
+divided by 2,000::
+
+    .venv/bin/python -m benchmarks.compare /tmp/base . --instructions --inproc http --concs 1,64
 
 ``--peer`` picks the server (a name of ``benchmarks/peers.py``) for both trees,
 ``--after-peer`` another one for the second: ``benchmarks.compare . . --peer
@@ -63,8 +70,17 @@ def measure(
     }
 
 
-def instructions(tree: Path, n: int, conc: int) -> int:
-    """Instructions callgrind counts for ``benchmarks/inproc.py N C`` in ``tree``."""
+#: ``--inproc`` name -> (module, extra argv, the two request counts whose difference is taken)
+INPROC: dict[str, tuple[str, list[str], tuple[int, int]]] = {
+    "stdio": ("benchmarks.inproc", [], (8000, 2000)),
+    "http": ("benchmarks.inproc_http", ["modern", "socket"], (3000, 1000)),
+    "http-legacy": ("benchmarks.inproc_http", ["legacy", "socket"], (3000, 1000)),
+}
+
+
+def instructions(tree: Path, n: int, conc: int, inproc: str = "stdio") -> int:
+    """Instructions callgrind counts for ``benchmarks/inproc.py N C`` (or ``inproc``'s) in ``tree``."""
+    module, extra, _ = INPROC[inproc]
     out = subprocess.run(
         [
             "valgrind",
@@ -72,9 +88,10 @@ def instructions(tree: Path, n: int, conc: int) -> int:
             "--callgrind-out-file=/dev/null",
             str(tree / ".venv/bin/python"),
             "-m",
-            "benchmarks.inproc",
+            module,
             str(n),
             str(conc),
+            *extra,
         ],
         cwd=tree,
         capture_output=True,
@@ -85,12 +102,15 @@ def instructions(tree: Path, n: int, conc: int) -> int:
     return int(line.split()[-1])
 
 
-def main_instructions(trees: dict[str, Path], concs: str) -> int:
-    print("instructions per request (callgrind, benchmarks/inproc.py, (N=8000 - N=2000) / 6000)")
+def main_instructions(trees: dict[str, Path], concs: str, inproc: str = "stdio") -> int:
+    module, _, (hi, lo) = INPROC[inproc]
+    print(f"instructions per request (callgrind, {module} {inproc}, (N={hi} - N={lo}) / {hi - lo})")
     for conc in (int(c) for c in concs.split(",")):
         per = {}
         for name, tree in trees.items():
-            per[name] = (instructions(tree, 8000, conc) - instructions(tree, 2000, conc)) / 6000
+            per[name] = (
+                instructions(tree, hi, conc, inproc) - instructions(tree, lo, conc, inproc)
+            ) / (hi - lo)
         print(
             f"  {conc:>4} in flight: before {per['before']:,.0f}  after {per['after']:,.0f}"
             f"  after/before {per['after'] / per['before']:.3f}"
@@ -111,10 +131,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--instructions", action="store_true", help="count instructions under callgrind instead"
     )
+    parser.add_argument(
+        "--inproc",
+        default="stdio",
+        choices=sorted(INPROC),
+        help="with --instructions: the in-process loop to count (stdio, http, http-legacy)",
+    )
     args = parser.parse_args(argv)
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     if args.instructions:
-        return main_instructions(trees, args.concs)
+        return main_instructions(trees, args.concs, args.inproc)
     peers = {"before": args.peer, "after": args.after_peer or args.peer}
     samples: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
     for rep in range(args.reps):

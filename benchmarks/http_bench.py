@@ -1,9 +1,19 @@
 # ruff: noqa: RUF001, RUF002
-"""HTTP benchmarks: modern-era stateless POST ``tools/call echo``, driven by ``wrk``.
+"""HTTP benchmarks: ``tools/call echo`` over Streamable HTTP, driven by ``wrk``.
 
     python -m benchmarks.http_bench                   # 3 reps, 1/16/64 connections, 5 s each
     python -m benchmarks.http_bench --reps 5 --duration 10 --conns 1,16,64,256
     python -m benchmarks.http_bench --peers native,sdk --update-readme
+    python -m benchmarks.http_bench --workloads modern,legacy-json,legacy-sse
+
+Workloads (``--workloads``): ``modern``, the modern era's stateless POST (the
+default); ``legacy-json`` and ``legacy-sse``, a legacy session's POST, every
+connection in one session opened beforehand (``initialize``, then
+``notifications/initialized``), with the SDK answering JSON
+(``json_response=True``) or an SSE stream. trio_mcp answers a legacy request
+with an SSE stream in both (a priming event to resume from, then the answer):
+it has no JSON mode for the legacy era. A session lives in one process, so
+``native_w2`` and ``floor`` run the modern workload only.
 
 Every peer serves the same ``echo`` tool (``benchmarks/servers/``). A rep
 measures every peer once, in an order rotated per rep: spawn the server on a
@@ -40,6 +50,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 SERVERS = HERE / "servers"
 LUA = HERE / "http" / "modern_echo.lua"
+LEGACY_LUA = HERE / "http" / "legacy_echo.lua"
 RESULTS = HERE / "results"
 README = HERE / "README.md"
 START, END = "<!-- http-results:start -->", "<!-- http-results:end -->"
@@ -61,7 +72,8 @@ PEERS: dict[str, tuple[str, list[str]]] = {
         [PY, str(SERVERS / "trio_mcp_server.py"), "http", "hypercorn", "{port}"],
     ),
     "sdk": (
-        "official SDK MCPServer streamable-http (uvicorn), stateless + JSON",
+        "official SDK MCPServer streamable-http (uvicorn): stateless + JSON (modern);"
+        " a session, JSON or SSE answers (legacy-json, legacy-sse)",
         [PY, str(SERVERS / "sdk_server.py"), "http", "{port}"],
     ),
     "floor": (
@@ -70,6 +82,22 @@ PEERS: dict[str, tuple[str, list[str]]] = {
     ),
 }
 DEFAULT_PEERS = "native,native_w2,hypercorn,sdk,floor"
+#: workload -> (wrk script, the SDK server's mode, peers that serve it)
+WORKLOADS: dict[str, tuple[Path, str, frozenset[str]]] = {
+    "modern": (LUA, "stateless", frozenset(PEERS)),
+    "legacy-json": (LEGACY_LUA, "session-json", frozenset({"native", "hypercorn", "sdk"})),
+    "legacy-sse": (LEGACY_LUA, "session-sse", frozenset({"native", "hypercorn", "sdk"})),
+}
+#: what the tables say of each workload
+WORKLOAD_TEXT = {
+    "modern": "modern-era (2026-07-28) stateless POST `tools/call echo`, headers"
+    " `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `_meta` with the protocol version",
+    "legacy-json": "legacy-era (2025-06-18) session POST `tools/call echo`, all connections"
+    " in one session; the SDK answers JSON (`json_response=True`), trio_mcp an SSE stream"
+    " (its only legacy answer: a priming event, then the result)",
+    "legacy-sse": "legacy-era (2025-06-18) session POST `tools/call echo`, all connections"
+    " in one session; both answer with an SSE stream",
+}
 
 
 def free_port() -> int:
@@ -133,8 +161,36 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes], limit: float = 30.0
     raise RuntimeError("server did not listen in time")
 
 
-def wrk(url: str, conns: int, duration: float) -> dict[str, Any]:
-    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration:g}s", "--timeout", "10s", "-s", str(LUA), url]
+def open_session(url: str) -> str:
+    """A legacy session (``initialize``, ``notifications/initialized``): its ``Mcp-Session-Id``."""
+    headers = {"content-type": "application/json", "accept": "application/json, text/event-stream"}
+    init = {
+        "jsonrpc": "2.0",
+        "id": 0,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": "2025-06-18",
+            "capabilities": {},
+            "clientInfo": {"name": "http_bench", "version": "1"},
+        },
+    }
+    req = urllib.request.Request(url, data=json.dumps(init).encode(), headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        sid = r.headers["mcp-session-id"]
+        r.read()
+    headers = {**headers, "mcp-session-id": sid, "mcp-protocol-version": "2025-06-18"}
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    req = urllib.request.Request(url, data=json.dumps(note).encode(), headers=headers)
+    with urllib.request.urlopen(req, timeout=10) as r:
+        r.read()
+    return str(sid)
+
+
+def wrk(
+    url: str, conns: int, duration: float, script: Path = LUA, args: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration:g}s", "--timeout", "10s", "-s", str(script)]
+    cmd += [url, *(["--", *args] if args else [])]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON "))
     got: dict[str, Any] = json.loads(line[len("WRKJSON ") :])
@@ -149,24 +205,34 @@ def wrk(url: str, conns: int, duration: float) -> dict[str, Any]:
     return got
 
 
-def measure(peer: str, conns: list[int], duration: float, logs: Path) -> list[dict[str, Any]]:
+def measure(
+    peer: str, conns: list[int], duration: float, logs: Path, workload: str = "modern"
+) -> list[dict[str, Any]]:
+    script, sdk_mode, _ = WORKLOADS[workload]
     port = free_port()
     argv = [a.format(port=port) for a in PEERS[peer][1]]
+    if peer == BASELINE:
+        argv.append(sdk_mode)
     url = f"http://127.0.0.1:{port}/mcp"
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
     with (logs / f"http-{peer}.stderr").open("ab") as err:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, cwd=SERVERS, env=env)
         try:
             wait_listening(port, proc)
-            smoke(url)
-            wrk(url, 16, 1.0)  # warm-up
+            args: tuple[str, ...] = ()
+            if workload == "modern":
+                smoke(url)
+            else:
+                args = (open_session(url),)
+            wrk(url, 16, 1.0, script, args)  # warm-up (and the answers checked)
             rows = []
             for c in conns:
                 cpu0 = cpu_seconds(proc.pid)
-                got = wrk(url, c, duration)
+                got = wrk(url, c, duration, script, args)
                 cpu1 = cpu_seconds(proc.pid)
                 got.update(
                     peer=peer,
+                    workload=workload,
                     conns=c,
                     cpu_us_per_req=(cpu1 - cpu0) * 1e6 / max(1, got["requests"]),
                 )
@@ -223,7 +289,7 @@ def fmt(c: dict[str, float], digits: int = 0, scale: float = 1.0) -> str:
 
 
 def markdown(
-    summary: dict[str, Any], meta: dict[str, Any], peers: list[str], conns: list[int]
+    summaries: dict[str, dict[str, Any]], meta: dict[str, Any], peers: list[str], conns: list[int]
 ) -> str:
     lines = [
         f"Run of {meta['when']} · `python -m benchmarks.http_bench {' '.join(meta['argv'])}`"
@@ -232,10 +298,18 @@ def markdown(
         f"Machine: {meta['machine']}. Load average {meta['load_start']} at start,"
         f" {meta['load_end']} at end. wrk {meta['wrk']}, one thread; {meta['duration']:g} s per"
         f" point, {meta['reps']} reps, peers interleaved.",
-        "",
-        "Workload: modern-era (2026-07-28) stateless POST `tools/call echo`, headers"
-        " `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `_meta` with the protocol version."
-        " Cells: median (min–max) over reps.",
+    ]
+    for workload, summary in summaries.items():
+        lines += ["", *workload_tables(workload, summary, peers, conns)]
+    lines += ["", "Peers: " + "; ".join(f"`{p}` = {PEERS[p][0]}" for p in peers) + "."]
+    return "\n".join(lines) + "\n"
+
+
+def workload_tables(
+    workload: str, summary: dict[str, Any], peers: list[str], conns: list[int]
+) -> list[str]:
+    lines = [
+        f"Workload `{workload}`: {WORKLOAD_TEXT[workload]}. Cells: median (min–max) over reps.",
         "",
         "| peer | " + " | ".join(f"req/s, {c} conn" for c in conns) + " | p50 / p99 ms at "
         f"{conns[-1]} | server CPU µs/req at {conns[-1]} | errors |",
@@ -274,8 +348,56 @@ def markdown(
             + " | ".join(fmt(s["rps_ratio"], 2) + "×" for s in cells if s)
             + f" | {fmt(last['p99_ratio'], 2)}× |"
         )
-    lines += ["", "Peers: " + "; ".join(f"`{p}` = {PEERS[p][0]}" for p in peers) + "."]
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def plot(
+    summaries: dict[str, dict[str, Any]],
+    meta: dict[str, Any],
+    peers: list[str],
+    conns: list[int],
+    path: Path,
+) -> str:
+    """One panel per workload: req/s against connections, every peer, median with min–max bars.
+
+    Returns what it did (matplotlib, from the ``bench`` extra, may be missing).
+    """
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return "http_bench: no plot (matplotlib is not installed: make bench installs it)"
+    fig, axes = plt.subplots(
+        1, len(summaries), figsize=(5.2 * len(summaries), 4.2), squeeze=False, sharey=False
+    )
+    for ax, (workload, summary) in zip(axes[0], summaries.items(), strict=True):
+        for peer in peers:
+            cells = [summary.get(f"{peer}@{c}") for c in conns]
+            if not all(cells):
+                continue
+            med = [s["rps"]["median"] for s in cells if s]
+            lo = [m - s["rps"]["min"] for m, s in zip(med, cells, strict=True) if s]
+            hi = [s["rps"]["max"] - m for m, s in zip(med, cells, strict=True) if s]
+            ax.errorbar(conns, med, yerr=[lo, hi], marker="o", capsize=3, label=peer)
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(conns, [str(c) for c in conns])
+        ax.set_yscale("log")
+        ax.set_xlabel("connections (wrk, one thread)")
+        ax.set_ylabel("requests/s")
+        ax.set_title(f"{workload}: tools/call echo")
+        ax.grid(True, which="both", alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.suptitle(
+        f"trio_mcp over HTTP against the official SDK · {meta['when']} · commit {meta['commit']}"
+        f" · {meta['reps']} reps, load {meta['load_start']}",
+        fontsize=9,
+    )
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return f"http_bench: wrote {path}"
 
 
 def machine() -> str:
@@ -300,6 +422,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--conns", default="1,16,64")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--duration", type=float, default=5.0)
+    ap.add_argument("--workloads", default="modern", help=", ".join(WORKLOADS))
     ap.add_argument("--update-readme", action="store_true")
     args = ap.parse_args(argv)
     if shutil.which("wrk") is None:
@@ -309,6 +432,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     peers = args.peers.split(",")
     conns = [int(c) for c in args.conns.split(",")]
+    workloads = args.workloads.split(",")
+    if any(w not in WORKLOADS for w in workloads):
+        print(f"http_bench: workloads are {', '.join(WORKLOADS)}", file=sys.stderr)
+        return 2
     if BASELINE not in peers:
         print(f"http_bench: the baseline peer {BASELINE!r} must be measured", file=sys.stderr)
         return 2
@@ -333,10 +460,12 @@ def main(argv: list[str] | None = None) -> int:
     with (RESULTS / "http_runs.jsonl").open("w") as out:
         for rep in range(args.reps):
             order = peers[rep % len(peers) :] + peers[: rep % len(peers)]
-            for peer in order:
-                print(f"rep {rep + 1}/{args.reps}: {peer}", file=sys.stderr, flush=True)
+            for workload, peer in [(w, p) for w in workloads for p in order]:
+                if peer not in WORKLOADS[workload][2]:
+                    continue
+                print(f"rep {rep + 1}/{args.reps}: {workload} {peer}", file=sys.stderr, flush=True)
                 try:
-                    rows = measure(peer, conns, args.duration, logs)
+                    rows = measure(peer, conns, args.duration, logs, workload)
                 except Exception as exc:
                     print(f"  {peer} failed: {exc!r}", file=sys.stderr)
                     continue
@@ -351,13 +480,16 @@ def main(argv: list[str] | None = None) -> int:
                         file=sys.stderr,
                     )
     meta["load_end"] = load()
-    summary = summarise(runs, peers, conns)
+    summaries = {
+        w: summarise([r for r in runs if r["workload"] == w], peers, conns) for w in workloads
+    }
     (RESULTS / "http_summary.json").write_text(
-        json.dumps({"meta": meta, "summary": summary}, indent=1)
+        json.dumps({"meta": meta, "summary": summaries}, indent=1)
     )
-    text = markdown(summary, meta, peers, conns)
+    text = markdown(summaries, meta, peers, conns)
     (RESULTS / "http_results.md").write_text(text)
     print(text)
+    print(plot(summaries, meta, peers, conns, RESULTS / "http_throughput.png"), file=sys.stderr)
     if args.update_readme:
         readme = README.read_text()
         if START in readme:

@@ -1,8 +1,9 @@
 """Peers: the official SDK's MCPServer (mcp 2.x), on asyncio or (argv[1] == "trio") on trio.
 
-``http PORT``: streamable-http on uvicorn instead (stateless, JSON answers: the SDK's
-fastest settings for a stateless POST). All tools are ``async def``: a plain ``def``
-tool would run in a worker thread.
+``http PORT [MODE]``: streamable-http on uvicorn instead. MODE ``stateless`` (the
+default: stateless, JSON answers, the SDK's fastest settings for a stateless POST),
+``session-json`` (sessions, JSON answers) or ``session-sse`` (sessions, SSE answers).
+All tools are ``async def``: a plain ``def`` tool would run in a worker thread.
 """
 
 import sys
@@ -41,12 +42,13 @@ async def sleep(seconds: float) -> str:
 if __name__ == "__main__":
     backend = sys.argv[1] if len(sys.argv) > 1 else "asyncio"
     if backend == "http":
+        mode = sys.argv[3] if len(sys.argv) > 3 else "stateless"
         run = partial(
             mcp.run_streamable_http_async,
             host="127.0.0.1",
             port=int(sys.argv[2]),
-            stateless_http=True,
-            json_response=True,
+            stateless_http=mode == "stateless",
+            json_response=mode != "session-sse",
         )
         anyio.run(run)
     else:

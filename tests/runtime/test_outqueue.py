@@ -109,3 +109,17 @@ async def test_close_drains_then_ends_and_a_gone_writer_fails_senders() -> None:
 def test_max_bytes_must_be_positive() -> None:
     with pytest.raises(ValueError):
         OutQueue(0)
+
+
+async def test_ready_and_ended_say_what_the_next_take_does() -> None:
+    q = OutQueue(100)
+    assert not q.ready and not q.ended  # take() would wait
+    q.send_nowait(b"a")
+    assert q.ready and not q.ended  # take() returns at once
+    q.close()
+    assert q.ready and not q.ended  # closed, but "a" still waits
+    assert await q.take() == [b"a"]
+    assert q.ready and q.ended  # take() raises EndOfChannel at once
+    w = OutQueue(100)
+    w.close_writer()
+    assert w.ready and w.ended

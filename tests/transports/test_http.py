@@ -154,10 +154,13 @@ async def test_modern_mcp_param_header_from_mcp_header_annotation() -> None:
                 assert (r.status_code, r.json()["error"]["code"]) == (400, -32020), bad
 
 
-async def test_modern_progress_switches_to_sse() -> None:
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+async def test_modern_progress_switches_to_sse(http_server: str) -> None:
+    # native: the SSE writer starts at the first notification; hypercorn (ASGI): the
+    # same, beside the task watching receive() for http.disconnect
     server, _ = build()
     with trio.fail_after(10):
-        async with serving(server) as t, httpx.AsyncClient() as c:
+        async with serving(server, http_server=http_server) as t, httpx.AsyncClient() as c:
             r = await c.post(
                 t.urls[0],
                 json=modern_call(1, "count", {"n": 3}, token=99),
@@ -216,10 +219,13 @@ async def test_modern_listen_stream_and_graceful_shutdown() -> None:
                 await c.post(t.urls[0], json=modern_call(1, "echo", {"text": "x"}))
 
 
-async def test_modern_disconnect_cancels_the_handler() -> None:
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+async def test_modern_disconnect_cancels_the_handler(http_server: str) -> None:
+    # native: the connection's reader reports the disconnect (Responder.on_disconnect);
+    # hypercorn (ASGI): a task watches receive() for http.disconnect
     server, seen = build()
     with trio.fail_after(10):
-        async with serving(server) as t, httpx.AsyncClient() as c:
+        async with serving(server, http_server=http_server) as t, httpx.AsyncClient() as c:
             async with trio.open_nursery() as nursery:
 
                 async def call() -> None:
@@ -253,10 +259,11 @@ async def test_body_limit_and_content_type() -> None:
 # ---------------------------------------------------------------- legacy era
 
 
-async def test_legacy_session_lifecycle() -> None:
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+async def test_legacy_session_lifecycle(http_server: str) -> None:
     server, _ = build()
     with trio.fail_after(10):
-        async with serving(server) as t, httpx.AsyncClient() as c:
+        async with serving(server, http_server=http_server) as t, httpx.AsyncClient() as c:
             url = t.urls[0]
             sid = await initialize(c, url)
             other = await initialize(c, url)
@@ -385,10 +392,11 @@ async def test_legacy_idle_session_expires_and_leaves_nothing() -> None:
             assert not server._core.hub.peers
 
 
-async def test_legacy_resume_after_dropped_stream_loses_nothing() -> None:
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+async def test_legacy_resume_after_dropped_stream_loses_nothing(http_server: str) -> None:
     server, _ = build()
     with trio.fail_after(15):
-        async with serving(server) as t, httpx.AsyncClient() as c:
+        async with serving(server, http_server=http_server) as t, httpx.AsyncClient() as c:
             url = t.urls[0]
             sid = await initialize(c, url)
             n = 12

@@ -200,3 +200,33 @@ def test_check_unique_reads_the_raw_header_list() -> None:
         with pytest.raises(HttpError) as info:
             check_unique({"headers": [(name, b"1"), (name.lower(), b"1")]})
         assert info.value.status == 400
+
+
+def test_the_header_map_is_made_once_and_follows_the_header_list() -> None:
+    """``header()`` reads a map made once per request (kept in the scope): the first value,
+    stripped; a scope whose header list is replaced is read anew, not from the old map."""
+    from trio_mcp._transports._asgi import header, headers_of
+
+    scope: dict[str, object] = {
+        "headers": [(b"Accept", b" a \t"), (b"accept", b"b"), (b"x-one", b"1")]
+    }
+    assert header(scope, b"accept") == "a"
+    assert headers_of(scope)[1] == {b"accept"}
+    assert headers_of(scope)[0] is headers_of(scope)[0]  # made once
+    scope["headers"] = [(b"x-two", b"2")]
+    assert header(scope, b"accept") is None and header(scope, b"x-two") == "2"
+    assert headers_of(scope)[1] == frozenset()
+
+
+def test_http_request_info_headers_join_repeats_and_compare_as_a_mapping() -> None:
+    from trio_mcp import HttpRequestInfo
+
+    info = HttpRequestInfo.of(
+        "POST", "/mcp", b"q=1", [(b"Accept", b"a"), (b"accept", b" b "), (b"X", b"1")], None, None
+    )
+    assert dict(info.headers) == {"accept": "a, b", "x": "1"}
+    assert info.headers == {"accept": "a, b", "x": "1"} and info.headers["x"] == "1"
+    assert info == HttpRequestInfo.of(
+        "POST", "/mcp", b"q=1", [(b"accept", b"a, b"), (b"x", b"1")], None, None
+    )
+    assert info.query == "q=1" and len(info.headers) == 2

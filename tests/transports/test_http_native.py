@@ -257,6 +257,40 @@ async def test_slow_head_and_slow_body_get_408(autojump_clock: trio.testing.Mock
             assert await responses.closed()
 
 
+@pytest.mark.parametrize(("keep_alive", "head"), [(60.0, 1.0), (1.0, 60.0)])
+async def test_the_shorter_timeout_holds_after_a_request(
+    autojump_clock: trio.testing.MockClock, keep_alive: float, head: float
+) -> None:
+    """The reader's deadline is not moved for every request (it may pass early, and the
+    reader then goes on): after a request, an unfinished head still gets its 408 within
+    header_timeout, and an idle connection still closes after keep_alive_timeout."""
+    from trio_mcp._transports._native import ServerLimits, serve_native
+
+    server, _ = build()
+    limits = ServerLimits(keep_alive_timeout=keep_alive, header_timeout=head)
+    with trio.fail_after(1000):
+        async with trio.open_nursery() as nursery:
+            t = await nursery.start(
+                lambda task_status: serve_native(
+                    server.asgi_app(), "127.0.0.1", 0, limits=limits, task_status=task_status
+                )
+            )
+            stream = await trio.open_tcp_stream("127.0.0.1", port_of(t))
+            responses = Responses(stream)
+            await stream.send_all(post(call_body(1, "echo", {"text": "x"})))
+            assert (await responses.next())["status"] == 200
+            start = trio.current_time()
+            if head < keep_alive:
+                await stream.send_all(b"POST /mcp HTTP/1.1\r\nhost: 127.0.0.1\r\n")  # no more
+                r = await responses.next()
+                assert r["status"] == 408
+                assert head <= trio.current_time() - start < keep_alive  # virtual time
+            else:
+                assert await responses.closed()
+                assert keep_alive <= trio.current_time() - start < head  # virtual time
+            t.stop()
+
+
 @pytest.fixture
 def autojump_clock() -> trio.testing.MockClock:
     return trio.testing.MockClock(autojump_threshold=0)

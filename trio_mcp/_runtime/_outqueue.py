@@ -70,6 +70,16 @@ class OutQueue:
         return self._waiting + self._writing
 
     @property
+    def ready(self) -> bool:
+        """:meth:`take` returns (or raises ``EndOfChannel``) without waiting."""
+        return bool(self._items) or self._closed or self._broken
+
+    @property
+    def ended(self) -> bool:
+        """Closed, and nothing waits: the writer's next :meth:`take` ends it."""
+        return (self._closed or self._broken) and not self._items
+
+    @property
     def full(self) -> bool:
         """No room for another message: a sender waits, or the waiting bytes reached the bound."""
         return bool(self._senders) or not self._room()

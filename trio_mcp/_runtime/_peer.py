@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping
 from typing import Any, Protocol
 
 import attrs
@@ -99,14 +99,51 @@ class HttpRequestInfo:
         client: Any,
         token: AccessToken | None,
     ) -> HttpRequestInfo:
-        """Build one from ASGI scope parts (``headers`` as ``(name, value)`` byte pairs)."""
-        headers: dict[str, str] = {}
-        for key, value in raw_headers:
-            name = bytes(key).decode("latin-1").lower()
-            text = bytes(value).decode("latin-1").strip(" \t")
-            headers[name] = f"{headers[name]}, {text}" if name in headers else text
+        """Build one from ASGI scope parts (``headers`` as ``(name, value)`` byte pairs).
+
+        The header map is made on first use (most handlers never look).
+        """
         peer = (str(client[0]), int(client[1])) if client else None
-        return cls(method, path, bytes(query).decode("latin-1"), headers, peer, token)
+        return cls(method, path, bytes(query).decode("latin-1"), _Headers(raw_headers), peer, token)
+
+
+class _Headers(Mapping[str, str]):
+    """:attr:`HttpRequestInfo.headers`: made from the raw pairs on first use."""
+
+    __slots__ = ("_map", "_raw")
+
+    def __init__(self, raw: Iterable[tuple[bytes, bytes]]) -> None:
+        self._raw = raw
+        self._map: dict[str, str] | None = None
+
+    def _made(self) -> dict[str, str]:
+        made = self._map
+        if made is None:
+            made = self._map = {}
+            for key, value in self._raw:
+                name = bytes(key).decode("latin-1").lower()
+                text = bytes(value).decode("latin-1").strip(" \t")
+                made[name] = f"{made[name]}, {text}" if name in made else text
+            self._raw = ()
+        return made
+
+    def __getitem__(self, name: str) -> str:
+        return self._made()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._made())
+
+    def __len__(self) -> int:
+        return len(self._made())
+
+    def __eq__(self, other: object) -> bool:
+        return self._made() == other if isinstance(other, Mapping) else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(frozenset(self._made().items()))
+
+    def __repr__(self) -> str:
+        return repr(self._made())
 
 
 #: The token subject of the request the current task is handling, if it has one.

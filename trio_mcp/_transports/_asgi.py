@@ -15,6 +15,7 @@ import orjson
 import trio
 
 __all__ = [
+    "HEADERS_KEY",
     "AsgiResponder",
     "ClientGone",
     "HttpError",
@@ -24,6 +25,7 @@ __all__ = [
     "Send",
     "error_body",
     "header",
+    "headers_of",
     "read_body",
     "sse_event",
 ]
@@ -62,19 +64,53 @@ def error_body(code: int, message: str, id: Any = None, data: Any = None) -> byt
     return orjson.dumps({"jsonrpc": "2.0", "id": id, "error": error})
 
 
+#: Where :func:`headers_of` keeps its map in a scope: ``(the header list it was made
+#: from, the map, the repeated names)``. A server that parses the headers itself may
+#: put it there (the native server does).
+HEADERS_KEY = "trio_mcp.headers"
+
+
+def headers_of(scope: Scope) -> tuple[dict[bytes, str], frozenset[bytes]]:
+    """The request's headers as a map, and the names that appear more than once.
+
+    The map holds each name (lowercase) with its first value, decoded
+    (latin-1) and stripped of leading and trailing whitespace (RFC 9110
+    section 5.5). It is made once per request and kept in the scope, for as
+    long as ``scope["headers"]`` is the same list.
+    """
+    raw = scope.get("headers", ())
+    cached = scope.get(HEADERS_KEY)
+    if cached is not None and cached[0] is raw:
+        return cached[1], cached[2]
+    found: dict[bytes, str] = {}
+    repeated: set[bytes] = set()
+    for key, value in raw:
+        name = bytes(key).lower()
+        if name in found:
+            repeated.add(name)
+        else:
+            found[name] = bytes(value).decode("latin-1").strip(" \t")
+    twice = frozenset(repeated)
+    scope[HEADERS_KEY] = (raw, found, twice)
+    return found, twice
+
+
 def header(scope: Scope, name: bytes) -> str | None:
     """The value of request header ``name`` (lowercase), or ``None``.
 
-    Leading and trailing whitespace is removed (RFC 9110 section 5.5).
+    The first one, if it appears more than once. Leading and trailing
+    whitespace is removed (RFC 9110 section 5.5).
     """
-    for key, value in scope.get("headers", ()):
-        if key.lower() == name:
-            return bytes(value).decode("latin-1").strip(" \t")
-    return None
+    return headers_of(scope)[0].get(name)
 
 
-async def read_body(receive: Receive, scope: Scope, limit: int, seconds: float) -> bytes:
+async def read_body(
+    receive: Receive, scope: Scope, limit: int, seconds: float, body: bytes | None = None
+) -> bytes:
     """Read the whole request body: at most ``limit`` bytes within ``seconds``.
+
+    ``body`` is the whole body when the server already has it: only the
+    limit is checked then.
 
     Raises:
         HttpError: 413 (too large), 408 (too slow), 400 (client went away).
@@ -82,6 +118,10 @@ async def read_body(receive: Receive, scope: Scope, limit: int, seconds: float) 
     declared = header(scope, b"content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
         raise HttpError(413, f"Request body exceeds the {limit}-byte limit")
+    if body is not None:
+        if len(body) > limit:
+            raise HttpError(413, f"Request body exceeds the {limit}-byte limit")
+        return body
     chunks: list[bytes] = []
     size = 0
     with trio.move_on_after(seconds) as cs:
@@ -148,6 +188,16 @@ class Responder:
         all_headers.append((b"content-length", str(len(data)).encode()))
         await self.start(status, all_headers)
         await self.body(data, more=False)
+
+    def on_disconnect(self, callback: Callable[[], None]) -> bool:
+        """Have ``callback`` called (once, from the server's reader) when the client leaves.
+
+        Returns True if this responder's server does so (the native server: no
+        task needs to watch ``receive`` for ``http.disconnect``); False if it
+        cannot (ASGI), and the caller must watch ``receive`` itself. A client
+        already gone gets ``callback`` called at once.
+        """
+        return False
 
     async def error(self, exc: HttpError) -> None:
         await self.full(

@@ -210,16 +210,20 @@ class HttpTransport:
             return
         await self.handle(scope, receive, AsgiResponder(self.options.write_timeout, send))
 
-    async def handle(self, scope: Scope, receive: Receive, responder: Responder) -> None:
+    async def handle(
+        self, scope: Scope, receive: Receive, responder: Responder, *, body: bytes | None = None
+    ) -> None:
         """Serve one HTTP request, whatever server read it: the ASGI app and the native one.
 
         ``scope`` is the request head in the ASGI shape (``method``, ``path``,
         ``headers``...), ``receive`` yields its body then ``http.disconnect``;
-        the answer goes through ``responder``. Never raises for what a client did.
+        the answer goes through ``responder``. ``body`` is the whole body when
+        the server already has it (``receive`` then only reports the
+        disconnect). Never raises for what a client did.
         """
         try:
             try:
-                await self._http(scope, receive, responder)
+                await self._http(scope, receive, responder, body)
             except HttpError as exc:
                 if not responder.started:
                     await responder.error(exc)
@@ -240,7 +244,9 @@ class HttpTransport:
             return
         await send({"type": "lifespan.shutdown.complete"})
 
-    async def _http(self, scope: Scope, receive: Receive, responder: Responder) -> None:
+    async def _http(
+        self, scope: Scope, receive: Receive, responder: Responder, body: bytes | None
+    ) -> None:
         opts = self.options
         path = scope.get("path", "")
         root = scope.get("root_path", "")
@@ -270,7 +276,7 @@ class HttpTransport:
         method = scope.get("method", "GET")
         if method == "POST":
             self._quotas.check_request(token.subject if token is not None else None)
-            await self._post(scope, receive, responder, token)
+            await self._post(scope, receive, responder, token, body)
         elif method == "GET" and opts.legacy:
             await self._legacy.get(scope, receive, responder, token)
         elif method == "DELETE" and opts.legacy:
@@ -280,13 +286,18 @@ class HttpTransport:
             raise HttpError(405, "Method Not Allowed", headers=[(b"allow", allow)])
 
     async def _post(
-        self, scope: Scope, receive: Receive, responder: Responder, token: AccessToken | None
+        self,
+        scope: Scope,
+        receive: Receive,
+        responder: Responder,
+        token: AccessToken | None,
+        body: bytes | None,
     ) -> None:
         ctype = header(scope, b"content-type") or ""
         if ctype.split(";")[0].strip().lower() != "application/json":
             raise HttpError(415, "Unsupported Media Type: expected application/json")
         body = await read_body(
-            receive, scope, self.options.max_body_size, self.options.body_timeout
+            receive, scope, self.options.max_body_size, self.options.body_timeout, body
         )
         try:
             msg = decode(body)
@@ -297,7 +308,7 @@ class HttpTransport:
         if not self.options.legacy or choose_era(scope, named) is Era.MODERN:
             if named is Era.MODERN:
                 check_headers(scope, msg, self._tool_schema)  # they must mirror the body
-            await self._modern.post(receive, responder, msg, token, http)
+            await self._modern.post(receive, responder, msg, token, http, self._nursery)
         elif named is Era.LEGACY and header(scope, b"mcp-session-id") is None:
             assert type(msg) is dict
             await self._legacy.initialize(responder, msg, token)

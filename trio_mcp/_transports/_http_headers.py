@@ -26,7 +26,7 @@ from typing import Any
 from .._errors import HEADER_MISMATCH, INVALID_REQUEST
 from .._protocol._versions import MCP_NAME_PARAM as _NAMED
 from .._protocol._versions import META_PROTOCOL_VERSION
-from ._asgi import HttpError, Scope, header
+from ._asgi import HttpError, Scope, header, headers_of
 
 __all__ = ["MIRROR_HEADERS", "SINGLE_HEADERS", "check_headers", "check_unique"]
 
@@ -52,11 +52,14 @@ def check_unique(scope: Scope) -> None:
         HttpError: 400 naming the header; ``-32020`` for ``MCP-Protocol-Version``,
             ``Mcp-Method``, ``Mcp-Name`` and ``Mcp-Param-*``, else ``-32600``.
     """
+    twice = headers_of(scope)[1]
+    if not twice:
+        return
     seen: set[bytes] = set()
     for key, _ in scope.get("headers", ()):
         name = bytes(key).lower()
         param = name.startswith(b"mcp-param-")
-        if name not in SINGLE_HEADERS and not param:
+        if name not in twice or (name not in SINGLE_HEADERS and not param):
             continue
         if name in seen:
             code = HEADER_MISMATCH if param or name in MIRROR_HEADERS else INVALID_REQUEST
@@ -132,7 +135,8 @@ def check_headers(
 
 
 def _header_safe(value: str) -> bool:
-    return all(c == "\t" or " " <= c <= "~" for c in value)
+    """Visible ASCII, spaces and tabs only."""
+    return value.isascii() and (value.isprintable() or value.replace("\t", " ").isprintable())
 
 
 def _decode_header(value: str) -> str:
@@ -145,8 +149,27 @@ def _decode_header(value: str) -> str:
     return value
 
 
+#: :func:`_header_params` of the schemas seen, by ``id`` (with the schema, to check it).
+_PARAMS: dict[int, tuple[dict[str, Any], list[tuple[str, tuple[str, ...]]]]] = {}
+
+
 def _header_params(schema: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
-    """``(header name, property path)`` for each ``x-mcp-header`` in a tool's input schema."""
+    """``(header name, property path)`` for each ``x-mcp-header`` in a tool's input schema.
+
+    Remembered per schema object (a tool's schema is made once, at
+    registration); the memory is bounded (cleared beyond 1,024 schemas).
+    """
+    cached = _PARAMS.get(id(schema))
+    if cached is not None and cached[0] is schema:
+        return cached[1]
+    if len(_PARAMS) >= 1024:
+        _PARAMS.clear()
+    out = _walk_params(schema)
+    _PARAMS[id(schema)] = (schema, out)
+    return out
+
+
+def _walk_params(schema: dict[str, Any]) -> list[tuple[str, tuple[str, ...]]]:
     out: list[tuple[str, tuple[str, ...]]] = []
 
     def walk(node: Any, path: tuple[str, ...]) -> None:

@@ -3,14 +3,17 @@
 :class:`ModernRequests` serves every modern POST. Each gets a fresh
 :class:`ServerSession` (ids of different clients may collide; nothing is
 shared), whose events :func:`~trio_mcp._runtime.dispatch` drives into the
-POST's sink: a request runs in the POST's own task, next to a watcher of
-``http.disconnect`` (a disconnect is fed to the session as a cancellation and
-cancels the handler's scope, so nothing is sent for it).
+POST's sink: a request runs in the POST's own task. A disconnect is fed to
+the session as a cancellation and cancels the handler's scope, so nothing is
+sent for it: the native server reports it (:meth:`Responder.on_disconnect`);
+under ASGI a watcher task of ``http.disconnect`` runs beside the handler.
 
-A :class:`RequestPeer` is what a modern handler sees as its peer: everything
-it sends (progress, log records, listen notifications) goes on the response of
-the POST it came in. :func:`write_modern` writes that response: plain JSON if
-the answer comes alone, an SSE stream from the first notification on.
+A :class:`~._http_modern_peer.RequestPeer` is what a modern handler sees as
+its peer: everything it sends (progress, log records, listen notifications)
+goes on the response of the POST it came in: plain JSON if the answer comes
+alone, written by the handler's own task; an SSE stream from the first
+notification on, written by :func:`~._http_modern_peer.write_modern`, a task
+started then.
 
 The HTTP status of an error answer comes from one table, :data:`HTTP_STATUS`.
 """
@@ -38,7 +41,6 @@ from .._errors import (
     McpError,
 )
 from .._protocol import (
-    CancelRequest,
     ClientResponse,
     IncomingRequest,
     Notified,
@@ -49,15 +51,14 @@ from .._runtime import (
     AccessToken,
     Application,
     HttpRequestInfo,
-    Outbound,
-    OutQueue,
     Shutdown,
     dispatch,
     encode_outcome,
     run_handler,
 )
 from .._wire import Id, encode
-from ._asgi import SSE_HEADERS, ClientGone, HttpError, Receive, Responder, sse_event
+from ._asgi import Receive, Responder
+from ._http_modern_peer import RequestPeer, write_modern
 from ._http_quota import IdentityQuotas
 from ._security import BearerAuth, insufficient_scope_challenge
 
@@ -106,58 +107,6 @@ def handler_headers(error: McpError, auth: BearerAuth | None) -> list[tuple[byte
 
 
 @attrs.define(eq=False)
-class RequestPeer(Outbound):
-    """The :class:`Peer` of one modern POST: everything it sends goes on that POST's response.
-
-    Notifications go through ``_out`` to :func:`write_modern`; the request's
-    own answer is left in :attr:`answer` before ``_out`` closes.
-    """
-
-    session: ServerSession
-    _out: OutQueue
-    #: The verified bearer token of the request, if auth is configured.
-    token: AccessToken | None = None
-    #: The HTTP request this POST is (``ctx.http``).
-    http: HttpRequestInfo | None = None
-    _scopes: dict[Id, trio.CancelScope] = attrs.field(factory=dict)
-    gone: bool = False
-    #: The encoded answer and its HTTP status, once there is one.
-    answer: tuple[bytes, int] | None = None
-    #: Headers for the answer's HTTP status (:func:`handler_headers`).
-    answer_headers: list[tuple[bytes, bytes]] = attrs.field(factory=list)
-
-    def scope_of(self, rid: Id) -> trio.CancelScope | None:
-        return self._scopes.get(rid)
-
-    def http_request(self, rid: Id) -> HttpRequestInfo | None:
-        return self.http
-
-    async def request(
-        self, method: str, params: dict[str, Any] | None = None, *, related: Id | None = None
-    ) -> dict[str, Any]:
-        self.session.send_request(method, params)  # raises: no legacy session here
-        raise AssertionError("unreachable")
-
-    def client_left(self, rid: Id) -> None:
-        """The client closed the connection: that is cancellation (modern HTTP)."""
-        self.gone = True
-        cancel = {
-            "jsonrpc": "2.0",
-            "method": "notifications/cancelled",
-            "params": {"requestId": rid},
-        }
-        for event in self.session.receive_message(cancel):
-            if type(event) is CancelRequest:
-                scope = self._scopes.get(event.id)
-                if scope is not None:
-                    scope.cancel()
-
-    def cancel_all(self) -> None:
-        for scope in list(self._scopes.values()):
-            scope.cancel()
-
-
-@attrs.define(eq=False)
 class ModernRequests:
     """Serves the modern era's POSTs (one per transport). :attr:`peers` are those running."""
 
@@ -178,13 +127,15 @@ class ModernRequests:
         msg: Any,
         token: AccessToken | None,
         http: HttpRequestInfo | None = None,
+        nursery: trio.Nursery | None = None,
     ) -> None:
         """Serve one modern POST body: at most one request, run in this task.
 
-        ``http`` is the POST, what the handler sees as ``ctx.http``.
+        ``http`` is the POST, what the handler sees as ``ctx.http``;
+        ``nursery`` (the transport's) hosts its SSE writer, if it needs one.
         """
         session = self.app.new_session()
-        sink = _Post(self, receive, responder, session, token, http)
+        sink = _Post(self, receive, responder, session, token, http, nursery)
         await dispatch(session.receive_message(msg), sink)
         if not sink.answered:
             await responder.full(202)
@@ -202,47 +153,57 @@ class ModernRequests:
         req: IncomingRequest,
         token: AccessToken | None,
         http: HttpRequestInfo | None = None,
+        nursery: trio.Nursery | None = None,
     ) -> None:
-        """Run ``req``'s handler in this task and write its response (JSON or SSE)."""
-        queue = OutQueue(self.write_buffer_bytes)
-        peer = RequestPeer(session, queue, token, http)
+        """Run ``req``'s handler in this task and write its response (JSON or SSE).
+
+        A disconnect cancels the handler: reported by the server
+        (:meth:`Responder.on_disconnect`), else watched for on ``receive`` by
+        a task of this request's own.
+        """
+        peer = RequestPeer(
+            session, nursery, responder, self.write_buffer_bytes, self.keepalive, token, http
+        )
         requests = self.requests
         self.peers.add(peer)
         self.app.connected(peer)
         requests.begin()
-        subject = peer.subject
-        self.quotas.begin(subject)
-        counted = True
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_on_disconnect, receive, partial(peer.client_left, req.id))
-                async with trio.open_nursery() as inner:
-                    inner.start_soon(write_modern, queue, responder, peer, self.keepalive)
-                    try:
-                        outcome = await run_handler(
-                            self.app, peer, req, peer._scopes, closing=requests.is_closing
-                        )
-                        data = encode_outcome(session, req.id, outcome, encode)
-                        if data is not None:
-                            status = 200
-                            if isinstance(outcome, McpError):
-                                status = http_status(outcome.code, handler=True)
-                                peer.answer_headers = handler_headers(outcome, self.auth)
-                            peer.answer = (data, status)
-                    finally:
-                        # The handler is done: it no longer counts against its identity's
-                        # quota (before its answer is written, so a client that sends
-                        # its next request on the answer is never refused for it).
-                        self.quotas.end(subject)
-                        counted = False
-                        queue.close()
-                nursery.cancel_scope.cancel()
+            left = partial(peer.client_left, req.id)
+            if responder.on_disconnect(left):
+                await self._serve(peer, req)
+            else:
+                async with trio.open_nursery() as watching:
+                    watching.start_soon(_on_disconnect, receive, left)
+                    await self._serve(peer, req)
+                    watching.cancel_scope.cancel()
         finally:
+            await peer.stop()
             requests.end()
-            if counted:
-                self.quotas.end(subject)
             self.peers.discard(peer)
             self.app.disconnected(peer)
+
+    async def _serve(self, peer: RequestPeer, req: IncomingRequest) -> None:
+        subject = peer.subject
+        self.quotas.begin(subject)
+        try:
+            outcome = await run_handler(
+                self.app, peer, req, peer._scopes, closing=self.requests.is_closing
+            )
+            data = encode_outcome(peer.session, req.id, outcome, encode)
+            if data is not None:
+                status = 200
+                if isinstance(outcome, McpError):
+                    status = http_status(outcome.code, handler=True)
+                    peer.answer_headers = handler_headers(outcome, self.auth)
+                peer.answer = (data, status)
+        finally:
+            # The handler is done: it no longer counts against its identity's
+            # quota (before its answer is written, so a client that sends
+            # its next request on the answer is never refused for it).
+            self.quotas.end(subject)
+            peer.handler_done()
+        await peer.finish()
 
 
 @attrs.define(eq=False)
@@ -255,12 +216,19 @@ class _Post:
     session: ServerSession
     token: AccessToken | None
     http: HttpRequestInfo | None = None
+    nursery: trio.Nursery | None = None
     answered: bool = False
 
     async def on_request(self, request: IncomingRequest) -> None:
         self.answered = True
         await self.driver.run(
-            self.receive, self.responder, self.session, request, self.token, self.http
+            self.receive,
+            self.responder,
+            self.session,
+            request,
+            self.token,
+            self.http,
+            self.nursery,
         )
 
     async def on_send(self, message: Outgoing) -> None:
@@ -277,69 +245,8 @@ class _Post:
         pass  # nor requests of its own awaiting an answer
 
     async def on_notified(self, note: Notified) -> None:
-        peer = RequestPeer(self.session, _closed_queue(), self.token, self.http)
+        peer = RequestPeer(self.session, None, token=self.token, http=self.http)
         await self.driver.app.notified(note.method, note.params, peer)
-
-
-async def write_modern(
-    queue: OutQueue,
-    responder: Responder,
-    peer: RequestPeer,
-    keepalive_s: float | None,
-) -> None:
-    """JSON if the answer comes alone; else SSE from the first notification on."""
-    sse = False
-    keepalive = keepalive_s or math.inf
-    try:
-        while True:
-            batch: list[bytes] | None = None
-            with trio.move_on_after(keepalive if sse else math.inf):
-                try:
-                    batch = await queue.take()
-                except trio.EndOfChannel:
-                    break
-            if peer.gone:
-                if batch is not None:
-                    queue.written(sum(map(len, batch)))
-                continue
-            try:
-                if batch is None:
-                    await responder.body(b":\n\n", more=True)
-                    continue
-                if not sse:
-                    sse = True
-                    await responder.start(200, SSE_HEADERS)
-                for data in batch:
-                    await responder.body(sse_event(data), more=True)
-            except ClientGone:
-                peer.gone = True
-            finally:
-                if batch is not None:
-                    queue.written(sum(map(len, batch)))
-    finally:
-        queue.close_writer()
-    if peer.gone:
-        return
-    try:
-        if peer.answer is not None:
-            data, status = peer.answer
-            if sse:
-                await responder.body(sse_event(data), more=False)
-            else:
-                await responder.full(status, data, peer.answer_headers)
-        elif sse:
-            await responder.body(b"", more=False)
-        elif not responder.started:
-            # cancelled with nothing to say (the client is gone, or shutdown)
-            await responder.error(HttpError(503, "Request cancelled", -32603))
-    except ClientGone:
-        pass
-
-
-def _closed_queue() -> OutQueue:
-    queue = OutQueue()
-    queue.close()
-    return queue
 
 
 async def _on_disconnect(receive: Receive, callback: Callable[[], None]) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -294,23 +295,23 @@ class LegacySession(Outbound):
         self._attached += 1
         self.last_active = trio.current_time()
         complete = ended = False
+        gone = trio.CancelScope()
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(_watch_disconnect, receive, nursery.cancel_scope)
-                try:
-                    await responder.start(200, SSE_HEADERS + headers)
-                    for eid, data in replay:
-                        await responder.body(sse_event(data, eid), more=True)
-                    if live is not None:
-                        await self._write_live(responder, live)
-                    # The last event was written: the client has it.
-                    complete = stream.final_live is live if stream is not None else True
-                    ended = True
-                except ClientGone:
-                    if stream is not None and stream.live is live:
-                        stream.detach()
-                nursery.cancel_scope.cancel()
-            if ended:
+            # The native server cancels ``gone`` when the client leaves (and the
+            # last event may end the response); under ASGI a task watches
+            # receive() for http.disconnect.
+            if responder.on_disconnect(gone.cancel):
+                ended, complete = await self._write_all(
+                    responder, gone, stream, live, replay, headers, end=True
+                )
+            else:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(_watch_disconnect, receive, gone)
+                    ended, complete = await self._write_all(
+                        responder, gone, stream, live, replay, headers, end=False
+                    )
+                    nursery.cancel_scope.cancel()
+            if ended and not responder.finished:
                 # Outside the watcher's scope: ending the response may run the
                 # server's own close of the connection in this task (Hypercorn does,
                 # for "Connection: close"), and the disconnect it reports must not
@@ -325,22 +326,59 @@ class LegacySession(Outbound):
                 await self.store.forget_stream(self.id, stream.sid)
         return complete
 
-    async def _write_live(self, responder: Responder, live: OutQueue) -> None:
+    async def _write_all(
+        self,
+        responder: Responder,
+        gone: trio.CancelScope,
+        stream: Stream | None,
+        live: OutQueue | None,
+        replay: list[tuple[str, bytes]],
+        headers: list[tuple[bytes, bytes]],
+        *,
+        end: bool,
+    ) -> tuple[bool, bool]:
+        """:meth:`write`'s response, under ``gone``: ``(ended, complete)``."""
+        with gone:
+            try:
+                await responder.start(200, SSE_HEADERS + headers)
+                for eid, data in replay:
+                    await responder.body(sse_event(data, eid), more=True)
+                if live is not None:
+                    await self._write_live(responder, live, end=end)
+                # The last event was written: the client has it.
+                return True, stream.final_live is live if stream is not None else True
+            except ClientGone:
+                if stream is not None and stream.live is live:
+                    stream.detach()
+        return False, False
+
+    async def _write_live(self, responder: Responder, live: OutQueue, *, end: bool) -> None:
+        """Write what arrives on ``live`` until it ends; ``end``: the last batch ends the response."""
+        keepalive = self.keepalive or math.inf
         try:
             while True:
                 batch: list[bytes] | None = None
-                with trio.move_on_after(self.keepalive or float("inf")):
+                if live.ready:  # no wait, so no keep-alive deadline
                     try:
                         batch = await live.take()
                     except trio.EndOfChannel:
                         return
+                else:
+                    with trio.move_on_after(keepalive):
+                        try:
+                            batch = await live.take()
+                        except trio.EndOfChannel:
+                            return
                 if batch is None:
                     await responder.body(b":\n\n", more=True)  # keep-alive comment
                     continue
+                last = end and live.ended
                 try:
-                    await responder.body(b"".join(batch), more=True)
+                    await responder.body(b"".join(batch), more=not last)
                 finally:
                     live.written(sum(map(len, batch)))
+                if last:
+                    return
         finally:
             live.close_writer()
 

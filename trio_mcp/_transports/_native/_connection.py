@@ -26,7 +26,9 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -34,7 +36,7 @@ import attrs
 import httptools
 import trio
 
-from .._asgi import ClientGone, HttpError
+from .._asgi import HEADERS_KEY, ClientGone, HttpError
 from ._wire import CONTINUE, NativeResponder
 
 if TYPE_CHECKING:
@@ -82,6 +84,8 @@ class Exchange:
     close_after: bool = False
     _continued: bool = False
     _wake: trio.Event | None = None
+    #: Called once if the client leaves while this request is the current one.
+    on_gone: Callable[[], None] | None = None
 
     def __attrs_post_init__(self) -> None:
         self.responder = NativeResponder(self.conn.server.write_timeout, self)
@@ -89,6 +93,19 @@ class Exchange:
     def wake(self) -> None:
         if self._wake is not None:
             self._wake.set()
+
+    def take_body(self) -> bytes | None:
+        """The whole body, if it has all arrived and nothing took it yet (else ``None``).
+
+        What :meth:`receive` would have delivered; :meth:`receive` then only
+        waits for ``http.disconnect``.
+        """
+        if not self.complete or self.delivered:
+            return None
+        chunks = self.chunks
+        self.chunks = []
+        self.delivered = True
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
     async def receive(self) -> dict[str, Any]:
         """ASGI ``receive``: the body (as it arrives), then ``http.disconnect`` once gone."""
@@ -142,8 +159,13 @@ class Connection:
         self.current: Exchange | None = None
         self.queue: deque[Exchange] = deque()
         self._nursery: trio.Nursery | None = None
+        #: The reader's scope: cancelled by :meth:`close`; its deadline is the
+        #: keep-alive or head timeout of the read it waits in (``inf`` while busy).
         self._reader = trio.CancelScope()
-        self._wait: trio.CancelScope | None = None
+        # Writes try the socket directly first (no cancel scope for the common
+        # case: all of it fits in the kernel's buffer). -1: TLS, or closed.
+        self._fd = stream.socket.fileno() if type(stream) is trio.SocketStream else -1
+        self._sending = False
         self._room: trio.Event | None = None
         self._unread = False  # stopped reading mid-request: linger before closing
         # the message being parsed
@@ -153,6 +175,8 @@ class Connection:
         self._head_fed = 0
         self._url = b""
         self._headers: list[tuple[bytes, bytes]] = []
+        self._header_map: dict[bytes, str] = {}
+        self._repeated: set[bytes] = set()
         self._header_size = 0
 
     # ------------------------------------------------------------ running
@@ -188,6 +212,10 @@ class Connection:
     def _lost(self) -> None:
         self.gone.set()
         self.close()
+        ex = self.current
+        if ex is not None and ex.on_gone is not None:
+            callback, ex.on_gone = ex.on_gone, None
+            callback()
 
     def _wake_waiters(self) -> None:
         for ex in (self.current, self._parsing):
@@ -195,21 +223,42 @@ class Connection:
                 ex.wake()
 
     async def send(self, data: bytes, within: float) -> None:
-        """Write ``data`` within ``within`` seconds, else :class:`ClientGone` (and close)."""
+        """Write ``data`` within ``within`` seconds, else :class:`ClientGone` (and close).
+
+        A checkpoint only when it has to wait: what the socket takes at once is
+        written straight away (a plain socket; TLS always goes through the stream).
+        """
         if self.gone.is_set():
             raise ClientGone()
-        with trio.move_on_after(within) as cs:
+        view: bytes | memoryview = data
+        if self._fd >= 0 and not self._sending:
             try:
-                await self.stream.send_all(data)
-            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                sent = os.write(self._fd, data)
+            except BlockingIOError:
+                sent = 0
+            except OSError as exc:
                 self._lost()
                 raise ClientGone() from exc
+            if sent == len(data):
+                return
+            view = memoryview(data)[sent:]
+        self._sending = True
+        try:
+            with trio.move_on_after(within) as cs:
+                try:
+                    await self.stream.send_all(view)
+                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
+                    self._lost()
+                    raise ClientGone() from exc
+        finally:
+            self._sending = False
         if cs.cancelled_caught:
             self._lost()
             raise ClientGone()
 
     async def _close_stream(self) -> None:
         stream = self.stream
+        self._fd = -1  # no direct write may reach the descriptor once it is closed (and reused)
         if self._unread and not self.gone.is_set():
             # The client may still be sending what we will not read: close our side and
             # read a little, so that an early answer (413, 431) is not lost to a reset.
@@ -244,7 +293,9 @@ class Connection:
                 ex.close_after = True
                 await responder.error(ex.refusal)
             else:
-                await self.server.transport.handle(ex.scope, ex.receive, responder)
+                await self.server.transport.handle(
+                    ex.scope, ex.receive, responder, body=ex.take_body()
+                )
         except ClientGone:
             pass
         except Exception:
@@ -271,50 +322,49 @@ class Connection:
             nxt = self.current = self.queue.popleft()
             assert self._nursery is not None
             self._nursery.start_soon(self._run, nxt)
-        elif self._wait is not None and self.idle:
-            self._wait.deadline = trio.current_time() + self.server.limits.keep_alive_timeout
+        elif self.idle and self.reading:
+            self._reader.deadline = trio.current_time() + self.server.limits.keep_alive_timeout
 
     # ------------------------------------------------------------ reading
 
     async def _read(self) -> None:
         limits = self.server.limits
-        with self._reader:
+        reader = self._reader
+        with reader:
             try:
                 await self._read_loop(limits)
             finally:
                 self.reading = False
                 self._wake_waiters()
+        if reader.cancelled_caught and not self.closing:  # a deadline passed
+            if self._in_head:
+                self._refuse(
+                    408, f"Request Timeout: no request head within {limits.header_timeout:g}s"
+                )
+            elif self.idle:
+                self.close()
 
     async def _read_loop(self, limits: Any) -> None:
         stream = self.stream
+        reader = self._reader
         while True:
             while len(self.queue) >= limits.max_pipelined:
+                reader.deadline = math.inf
                 self._room = trio.Event()
                 await self._room.wait()
                 self._room = None
+            # Only a read waits with a deadline, and only while no request is
+            # running or queued: nothing but this task changes that meanwhile.
             if self._in_head:
-                deadline = self._head_started + limits.header_timeout
+                reader.deadline = self._head_started + limits.header_timeout
             elif self.idle:
-                deadline = trio.current_time() + limits.keep_alive_timeout
+                reader.deadline = trio.current_time() + limits.keep_alive_timeout
             else:
-                deadline = math.inf
-            data: bytes | bytearray | None = None
-            with trio.CancelScope(deadline=deadline) as self._wait:
-                try:
-                    data = await stream.receive_some(_READ_SIZE)
-                except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
-                    data = b""
-            self._wait = None
-            if data is None:  # a deadline passed
-                if self._in_head:
-                    self._refuse(
-                        408, f"Request Timeout: no request head within {limits.header_timeout:g}s"
-                    )
-                    return
-                if self.idle:
-                    self.close()
-                    return
-                continue
+                reader.deadline = math.inf
+            try:
+                data = await stream.receive_some(_READ_SIZE)
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                data = b""
             if not data:
                 self._lost()
                 return
@@ -364,6 +414,8 @@ class Connection:
         self._head_fed = 0
         self._url = b""
         self._headers = []
+        self._header_map = {}
+        self._repeated = set()
         self._header_size = 0
 
     def on_url(self, url: bytes) -> None:
@@ -375,9 +427,15 @@ class Connection:
         self._header_size += len(name) + len(value)
         if self._header_size > self._max_header_size:
             raise _Refuse(431, "Request Header Fields Too Large")
-        self._headers.append((name.lower(), value))
+        name = name.lower()
+        self._headers.append((name, value))
         if len(self._headers) > self._max_headers:
             raise _Refuse(431, "Request Header Fields Too Large: too many headers")
+        # the map the transport reads (headers_of), made here in the same pass
+        if name in self._header_map:
+            self._repeated.add(name)
+        else:
+            self._header_map[name] = value.decode("latin-1").strip(" \t")
 
     def on_headers_complete(self) -> None:
         self._in_head = False
@@ -385,15 +443,19 @@ class Connection:
         method = parser.get_method().decode("ascii", "replace")
         http11 = parser.get_http_version() == "1.1"
         raw = self._url
-        try:
-            url = httptools.parse_url(raw)
-            path_b, query = url.path or b"/", url.query or b""
-        except httptools.HttpParserInvalidURLError:
-            path_b, query = raw, b""
+        if raw[:1] == b"/" and b"?" not in raw and b"#" not in raw:
+            path_b, query = raw, b""  # origin-form, nothing to split
+        else:
+            try:
+                url = httptools.parse_url(raw)
+                path_b, query = url.path or b"/", url.query or b""
+            except httptools.HttpParserInvalidURLError:
+                path_b, query = raw, b""
         path = path_b.decode("latin-1")
         if "%" in path:
             path = unquote(path, "latin-1")
         headers = self._headers
+        found = self._header_map
         scope = {
             "type": "http",
             "http_version": "1.1" if http11 else "1.0",
@@ -406,21 +468,17 @@ class Connection:
             "headers": headers,
             "client": self.client,
             "server": self.local,
+            HEADERS_KEY: (headers, found, frozenset(self._repeated)),
         }
-        expect = False
-        length = None
-        for name, value in headers:
-            if name == b"expect":
-                expect = value.lower() == b"100-continue"
-            elif name == b"content-length":
-                length = value
+        expect = found.get(b"expect")
+        length = found.get(b"content-length")
         ex = Exchange(
             self,
             scope,
             keep_alive=parser.should_keep_alive(),
             http11=http11,
             is_head=method == "HEAD",
-            expect_continue=expect,
+            expect_continue=expect is not None and expect.lower() == "100-continue",
         )
         self._parsing = ex
         self._enqueue(ex)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import TYPE_CHECKING
@@ -99,6 +99,15 @@ class NativeResponder(Responder):
         else:
             parts.append(b"\r\n")
         return b"".join(parts)
+
+    def on_disconnect(self, callback: Callable[[], None]) -> bool:
+        """The connection's reader calls ``callback`` when the client leaves (see the base)."""
+        ex = self._ex
+        if ex.conn.gone.is_set():
+            callback()
+        else:
+            ex.on_gone = callback
+        return True
 
     async def start(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
         self.started = True
