@@ -257,7 +257,7 @@ class HttpTransport:
             await responder.full(200, orjson.dumps(opts.auth.metadata()))
             return
         if opts.routes and (route := opts.routes.get(path)) is not None:  # @server.route
-            return await opts.routes.serve(route, scope, receive, responder, opts)
+            return await opts.routes.serve(route, scope, receive, responder, opts, body)
         if opts.path is not None and path.rstrip("/") != opts.path.rstrip("/"):
             raise HttpError(404, "Not Found")
         check_unique(scope)  # before anything reads one: no "first one wins"

@@ -145,8 +145,12 @@ class Routes:
         receive: Receive,
         responder: Responder,
         opts: HttpOptions,
+        body: bytes | None = None,
     ) -> None:
         """Answer one request to ``route`` (see the module docstring for the checks).
+
+        ``body`` is the whole body when the server already read it (the native
+        server does); otherwise it is read from ``receive``, within the limits.
 
         Raises:
             HttpError: a check refused it (the transport answers the error).
@@ -162,7 +166,8 @@ class Routes:
             if opts.auth is None:  # fail closed: asked for auth, and nothing to check with
                 raise HttpError(401, "Unauthorized: this route needs auth and the app has none")
             token = await opts.auth.authenticate(scope)
-        body = await read_body(receive, scope, opts.max_body_size, opts.body_timeout)
+        if body is None:
+            body = await read_body(receive, scope, opts.max_body_size, opts.body_timeout)
         request = _request(scope, method, route.path, body, token)
         try:
             response = await route.handler(request)
