@@ -18,7 +18,7 @@ from _support.process import alive
 
 from trio_mcp import Client, Context, McpError, Server, proxy
 from trio_mcp._proxy import Upstream as ProxyUpstream
-from trio_mcp._proxy._held import Holds
+from trio_mcp._proxy._held import HeldCall, Holds
 from trio_mcp.client import ConnectionClosed
 from trio_mcp.testing import connect
 
@@ -433,3 +433,20 @@ async def test_a_prompt_and_a_resource_of_a_legacy_upstream_may_ask_in_rounds_to
     assert prompt.messages[0].content.text == "hello Ada"  # type: ignore[union-attr]
     assert contents.contents[0].text == "roots: ['file:///w']"
     assert asked == ["Your name?"]
+
+
+async def test_a_held_call_that_raises_does_not_take_the_server_down() -> None:
+    # A held call runs in the server's services nursery: an exception of the
+    # upstream call (a bug, not an McpError) must end that call only, as a
+    # handler's exception ends its request only, not crash every session.
+    held = HeldCall({}, wait=60.0)
+    ended: list[HeldCall] = []
+
+    async def call() -> dict[str, Any]:
+        raise RuntimeError("a bug in forwarding")
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(held.run, call, ended.append)
+    assert ended == [held]
+    assert isinstance(held.outcome, McpError)
+    assert held.outcome.code == -32603

@@ -193,3 +193,38 @@ def test_registration_is_checked() -> None:
         server.route("a")(handler)
     with pytest.raises(ValueError, match="no methods"):
         server.route("/b", methods=[])(handler)
+
+
+@pytest.mark.parametrize("http_server", SERVERS)
+async def test_response_headers_cannot_inject_lines_or_reframe_the_body(
+    http_server: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    # A route that echoes the request into a header (a redirect's Location) must not
+    # let a CR LF in it write a header of the attacker's; nor may a handler's own
+    # Content-Length / Transfer-Encoding contradict the framing the server writes.
+    server = Server("echo")
+
+    @server.route("/go")
+    async def go(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(302, headers={"location": request.query["next"]})
+
+    @server.route("/framed")
+    async def framed(request: HttpRequest) -> HttpResponse:
+        return HttpResponse(body="hello", headers={request.query["h"]: request.query["v"]})
+
+    with trio.fail_after(20):
+        async with serving(server, http_server=http_server) as t, httpx.AsyncClient() as client:
+            root = base(t.urls[0])
+            r = await client.get(root + "/go?next=/a")
+            assert (r.status_code, r.headers["location"]) == (302, "/a")
+            r = await client.get(root + "/go?next=/a%0d%0aset-cookie:%20evil=1")
+            assert r.status_code == 500
+            assert "set-cookie" not in r.headers
+            for name, value in [
+                ("content-length", "0"),
+                ("transfer-encoding", "chunked"),
+                ("bad name", "1"),
+            ]:
+                r = await client.get(root + "/framed", params={"h": name, "v": value})
+                assert (r.status_code, r.text) == (500, "Internal Server Error"), name
+    assert "header" in caplog.text

@@ -30,6 +30,7 @@ expiring; it carries the held call's random id, nothing else. Bounds:
 from __future__ import annotations
 
 import itertools
+import logging
 import math
 import secrets
 from collections.abc import Awaitable, Callable
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
     from .._protocol import IncomingRequest
 
 __all__ = ["HeldCall", "Holds"]
+
+log = logging.getLogger("trio_mcp")
 
 #: Requests that may end ``input_required`` (and so may hold an upstream call), by what
 #: their ``requestState`` binds: the target's key in ``params`` and the arguments' key.
@@ -108,6 +111,9 @@ class HeldCall:
                     self.outcome = await call()
                 except McpError as exc:
                     self.outcome = exc
+                except Exception:  # a bug ends this call only, not the services nursery
+                    log.exception("trio_mcp: proxy: a held upstream call raised")
+                    self.outcome = InternalError(message="Internal error")
         finally:
             self.ended = True
             if self.outcome is None:

@@ -15,13 +15,17 @@ checked (DNS rebinding, 421/403); the bearer token only for a route
 registered with ``auth=True`` (401/403, fail-closed when the app has no
 ``auth``); the body is bounded like the endpoint's (413/408). A method the
 route does not list is 405 with ``Allow``. A handler that raises is logged
-and answered 500; it runs in the HTTP request's task, so the client leaving
-does not cancel it (it is short, or bounds itself).
+and answered 500, and so is one whose response would break the framing (a
+header value with CR or LF, its own ``Content-Length``, ``Transfer-Encoding``
+or ``Connection``, a status outside 200..599). A handler runs in the HTTP
+request's task, so the client leaving does not cancel it (it is short, or
+bounds itself).
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
@@ -173,18 +177,42 @@ class Routes:
             response = await route.handler(request)
             if not isinstance(response, HttpResponse):
                 raise TypeError(f"expected a HttpResponse, got {type(response).__name__}")
+            data = response.body.encode() if isinstance(response.body, str) else response.body
+            headers = [_header(k, v) for k, v in response.headers.items()]
+            ctype = (
+                _header("content-type", response.content_type)[1] if response.content_type else None
+            )
+            if type(response.status) is not int or not 200 <= response.status <= 599:
+                raise ValueError(f"status {response.status!r}: expected 200..599")
         except HttpError:
             raise
         except Exception:
             log.exception("trio_mcp: route %s %s raised", method, route.path)
             await responder.full(500, b"Internal Server Error", content_type=b"text/plain")
             return
-        data = response.body.encode() if isinstance(response.body, str) else response.body
-        headers = [
-            (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in response.headers.items()
-        ]
-        ctype = response.content_type.encode("latin-1") if response.content_type else None
         await responder.full(response.status, data, headers, ctype)
+
+
+#: A header name (RFC 9110 ``token``), and a value with no CR, LF or NUL.
+_NAME = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_VALUE = re.compile(rb"[^\r\n\x00]*")
+#: The framing the server writes itself: a handler's own would contradict it.
+_FRAMING = frozenset({b"content-length", b"transfer-encoding", b"connection"})
+
+
+def _header(name: str, value: str) -> tuple[bytes, bytes]:
+    """A handler's header as it goes on the wire.
+
+    Raises:
+        ValueError: a name that is not a token or is framing, a value with CR, LF
+            or NUL (it would write a header line of its own), not Latin-1.
+    """
+    raw_name, raw_value = name.lower().encode("latin-1"), value.encode("latin-1")
+    if not _NAME.fullmatch(raw_name) or raw_name in _FRAMING:
+        raise ValueError(f"response header name {name!r} is not allowed")
+    if not _VALUE.fullmatch(raw_value):
+        raise ValueError(f"response header {name!r}: CR, LF or NUL in its value")
+    return raw_name, raw_value
 
 
 def _request(
