@@ -25,7 +25,8 @@ from ._middleware import CallNext, NotifyNext, compile_chain, compile_notificati
 from ._mrtr import RequestState
 from ._registry import ListKind, Registry
 from ._task_wire import modern_task
-from ._tasks import TASK_CAPABILITIES, Task, TaskStore
+from ._task_store import TaskStore
+from ._tasks import TASK_CAPABILITIES, Task
 
 __all__ = ["ServerCore"]
 
@@ -74,6 +75,11 @@ class ServerCore:
     def __attrs_post_init__(self) -> None:
         self.registry.on_change = self._list_changed
         self.tasks.on_change = self._task_changed
+
+    def use_tasks(self, store: TaskStore) -> None:
+        """Keep tasks in ``store`` from now on (before serving: ``Server.running``)."""
+        self.tasks = store
+        store.on_change = self._task_changed
 
     def _list_changed(self, kind: ListKind) -> None:
         if kind == "tools":  # advertise tasks (per era) exactly while some tool supports them

@@ -23,7 +23,8 @@ from ._registry import Completer, Registry
 from ._resources import Resource, ResourceTemplate, _Handler
 from ._serving import Serving
 from ._settings import Settings
-from ._tasks import TaskStore, TaskSupport
+from ._task_store import MemoryTaskStore
+from ._tasks import TaskSupport
 from ._tools import Tool, make_tool
 
 __all__ = ["Server"]
@@ -121,7 +122,7 @@ class Server(Serving, Policies):
             self,
             info,
             self._registry,
-            TaskStore(task_ttl, task_poll_interval),
+            MemoryTaskStore(task_ttl, task_poll_interval),
             RequestState(state_secret or os.urandom(32)),
             self.timeout,
         )
