@@ -24,8 +24,8 @@ from ._hub import Hub
 from ._middleware import CallNext, NotifyNext, compile_chain, compile_notification_chain
 from ._mrtr import RequestState
 from ._registry import ListKind, Registry
-from ._task_wire import modern_task
 from ._task_store import TaskStore
+from ._task_wire import modern_task
 from ._tasks import TASK_CAPABILITIES, Task
 
 __all__ = ["ServerCore"]

@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 import trio
 
-from .._errors import CAPABILITY_NOT_SUPPORTED, InvalidParams, McpError
+from .._errors import CAPABILITY_NOT_SUPPORTED, McpError
 from .._protocol import FEATURES, Era, IncomingRequest, ServerSession
 from .._wire import Id
 from ._context import Context, current_context
