@@ -118,6 +118,18 @@ class Serving:
             return
         self._running = 1
         core = self._core
+        memory = core.tasks
+        if self.settings.redis_url is not None:
+            from ._redis_tasks import RedisTaskStore
+
+            core.use_tasks(
+                RedisTaskStore(
+                    self.settings.redis_url,
+                    memory.ttl,
+                    memory.poll_interval,
+                    lease=self.settings.task_lease,
+                )
+            )
         try:
             lifespan = self._lifespan(self) if self._lifespan is not None else _no_lifespan()
             async with asyncio_loop(core.registry.needs_asyncio), lifespan as state:
@@ -125,6 +137,7 @@ class Serving:
                 async with trio.open_nursery() as nursery:
                     await start_sinks(nursery)  # stderr logging: queued, written by a task
                     await nursery.start(core.cache.run)
+                    await nursery.start(core.tasks.serve)
                     for fn in self._background:
                         await nursery.start(_start_background, fn)
                     core.services = nursery
@@ -136,6 +149,7 @@ class Serving:
         finally:
             self._running = 0
             core.state = None
+            core.use_tasks(memory)
 
     async def serve(
         self,

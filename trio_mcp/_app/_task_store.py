@@ -83,8 +83,16 @@ class TaskStore(Protocol):
     in the caller's task, so inside the request's cancel scope.
     """
 
-    ttl: float | None
-    poll_interval: float
+    @property
+    def ttl(self) -> float | None:
+        """Seconds a task is kept from creation (``None``: until the server stops)."""
+        ...
+
+    @property
+    def poll_interval(self) -> float:
+        """The ``pollInterval`` suggested to clients, in seconds."""
+        ...
+
     #: Told of every modern task's status changes (the server feeds listen streams).
     on_change: Callable[[Task], None] | None
 
@@ -210,6 +218,10 @@ class MemoryTaskStore:
     def local(self, task_id: str) -> Task | None:
         """The task ``task_id`` if this process holds it (no owner check)."""
         return self._tasks.get(task_id)
+
+    def held(self) -> list[Task]:
+        """Every task this process holds."""
+        return list(self._tasks.values())
 
     def running(self) -> list[Task]:
         """The tasks held here that are not terminal yet."""

@@ -61,10 +61,22 @@ def redacted(url: str) -> str:
 
 
 def _failures() -> tuple[type[BaseException], ...]:
+    """A lost connection, a timeout, a read-only replica (failover); and anyio's
+    closed streams, which coredis lets out when its connection dies under a cancel."""
+    from anyio import BrokenResourceError, ClosedResourceError, EndOfStream
     from coredis.exceptions import ConnectionError as RedisConnectionError
     from coredis.exceptions import ReadOnlyError
 
-    return (RedisConnectionError, ReadOnlyError, TimeoutError, OSError, trio.TooSlowError)
+    return (
+        RedisConnectionError,
+        ReadOnlyError,
+        TimeoutError,
+        OSError,
+        trio.TooSlowError,
+        BrokenResourceError,
+        ClosedResourceError,
+        EndOfStream,
+    )
 
 
 def _is_failure(exc: BaseException, failures: tuple[type[BaseException], ...]) -> bool:
@@ -72,6 +84,17 @@ def _is_failure(exc: BaseException, failures: tuple[type[BaseException], ...]) -
     if isinstance(exc, BaseExceptionGroup):
         return all(_is_failure(e, failures) for e in exc.exceptions)
     return isinstance(exc, failures)
+
+
+def _rest(exc: BaseException, failures: tuple[type[BaseException], ...]) -> BaseException | None:
+    """``exc`` without its connection failures (``None`` if nothing else is left).
+
+    coredis's task groups can end with a cancellation *and* the closed stream it
+    caused; the cancellation must go on, the consequence is dropped.
+    """
+    if isinstance(exc, BaseExceptionGroup):
+        return exc.split(failures)[1]
+    return None if isinstance(exc, failures) else exc
 
 
 @attrs.define(eq=False)
@@ -103,10 +126,13 @@ class RedisLink:
             with trio.fail_after(self.timeout):
                 return await make()
         except (Exception, BaseExceptionGroup) as exc:
-            if _is_failure(exc, self._failures):
+            rest = _rest(exc, self._failures)
+            if rest is None:
                 log.warning("trio_mcp: Redis at %s: %s", redacted(self.url), _reason(exc))
                 raise StoreUnavailable(store) from None
-            raise
+            if rest is exc:
+                raise
+            raise rest from None
 
     async def listen(
         self,
@@ -136,8 +162,11 @@ class RedisLink:
                         if message.get("type") == "message":
                             handle(message["data"])
             except (Exception, BaseExceptionGroup) as exc:
-                if not _is_failure(exc, self._failures):
+                rest = _rest(exc, self._failures)
+                if rest is exc:
                     raise
+                if rest is not None:
+                    raise rest from None
                 log.warning("trio_mcp: Redis pub/sub at %s: %s", redacted(self.url), _reason(exc))
             await trio.sleep(delay)
             delay = min(2.0, delay * 2)
