@@ -35,27 +35,35 @@ __all__ = [
 PREFIX = "trio_mcp:"
 WORKER_STOPPED = "The worker running the task stopped (its lease expired)"
 _T = "local T = {completed=true, failed=true, cancelled=true}\n"
-#: KEYS[1] the task; ARGV[1] ttl in ms (0: none), then field/value pairs.
+#: Every write of a worker also renews its lease, so a record never exists without
+#: its worker's key having been set with it (after Redis lost its data too).
+#: KEYS[1] the worker, KEYS[2] the task; ARGV[1] the lease in ms, ARGV[2] the
+#: task's ttl in ms (0: none), then field/value pairs.
 CREATE = """
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-if tonumber(ARGV[1]) > 0 then redis.call('PEXPIRE', KEYS[1], ARGV[1]) end
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+redis.call('HSET', KEYS[2], unpack(ARGV, 3))
+if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
 return 1
 """
-#: KEYS: tasks; ARGV[i]: a JSON object of fields for KEYS[i], ARGV[#KEYS+i]: its ttl
-#: in ms. A terminal record is final; an older revision never overwrites a newer one
-#: (writes race on separate connections); a missing one (Redis restarted) is written again.
+#: KEYS[1] the worker, then tasks; ARGV[1] the lease in ms, then for each task (i from
+#: 1) ARGV[1+i]: a JSON object of its fields, ARGV[1+n+i]: its ttl in ms. A terminal
+#: record is final; an older revision never overwrites a newer one (writes race on
+#: separate connections); a missing one (Redis restarted) is written again.
 SAVE = (
     _T
     + """
-local n = #KEYS
-for i, key in ipairs(KEYS) do
+redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
+local n = #KEYS - 1
+for i = 1, n do
+  local key = KEYS[1 + i]
   local cur = redis.call('HMGET', key, 'status', 'rev')
-  local f = cjson.decode(ARGV[i])
+  local f = cjson.decode(ARGV[1 + i])
   if not (cur[1] and T[cur[1]]) and tonumber(f.rev) > tonumber(cur[2] or '-1') then
     local flat = {}
     for k, v in pairs(f) do flat[#flat + 1] = k; flat[#flat + 1] = v end
     redis.call('HSET', key, unpack(flat))
-    if not cur[1] and tonumber(ARGV[n + i]) > 0 then redis.call('PEXPIRE', key, ARGV[n + i]) end
+    local ttl = tonumber(ARGV[1 + n + i])
+    if not cur[1] and ttl > 0 then redis.call('PEXPIRE', key, ttl) end
   end
 end
 return n

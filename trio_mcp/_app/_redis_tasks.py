@@ -241,11 +241,12 @@ class RedisTaskStore:
         live = [t for t in tasks if t.expires > now]
         if not live:
             return
-        keys = [task_key(t.id) for t in live]
+        keys = [self._worker_key(self.worker), *(task_key(t.id) for t in live)]
         args = [dump(fields(t, self.worker, self._revs.get(t.id, 0))) for t in live]
         ttls = [str(max(1, int((t.expires - now) * 1000))) if t.ttl_ms else "0" for t in live]
         link, save = self.link, self._scripts["save"]
-        await link.call(lambda: save(keys=keys, args=[*args, *ttls]))
+        lease = int(self.lease * 1000)
+        await link.call(lambda: save(keys=keys, args=[lease, *args, *ttls]))
 
     async def _beat(self) -> None:
         running = [t for t in self.memory.running() if t.era is Era.MODERN]
@@ -278,9 +279,9 @@ class RedisTaskStore:
         flat = [v for kv in fields(task, self.worker, 0).items() for v in kv]
         try:
             link, create = self.link, self._scripts["create"]
-            await link.call(
-                lambda: create(keys=[task_key(task.id)], args=[task.ttl_ms or 0, *flat])
-            )
+            keys = [self._worker_key(self.worker), task_key(task.id)]
+            args = [int(self.lease * 1000), task.ttl_ms or 0, *flat]
+            await link.call(lambda: create(keys=keys, args=args))
         except BaseException:
             task.cancel("The task could not be recorded")  # a record, if written, says so
             raise

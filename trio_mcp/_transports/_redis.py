@@ -194,6 +194,8 @@ async def connect(url: str, call_timeout: float = DEFAULT_TIMEOUT) -> AsyncItera
         raise ImportError(
             "TRIO_MCP_REDIS_URL needs coredis: pip install 'trio-mcp[redis]'"
         ) from exc
+    # coredis logs every retry at INFO (with an empty traceback): our warnings say it once.
+    logging.getLogger("coredis").setLevel(max(logging.WARNING, logging.getLogger("coredis").level))
     client = coredis.Redis.from_url(
         url, stream_timeout=call_timeout, connect_timeout=call_timeout, decode_responses=False
     )
