@@ -173,3 +173,16 @@ async def test_redis_stopped_and_restarted_under_load(
             done = await until(http, ws[(i + 2) % 3], quick["taskId"], "completed")
             assert done["result"]["content"] == [{"type": "text", "text": "done"}]
         assert all(w.proc.poll() is None for w in ws)
+
+
+def test_redis_unreachable_at_start_is_one_line(tmp_path: Path) -> None:
+    url = f"redis://127.0.0.1:{free_port()}/0"
+    argv = [sys.executable, "-m", "trio_mcp", "run", str(SERVER), "--transport", "http"]
+    argv += ["--port", str(free_port())]
+    env = dict(os.environ, TRIO_MCP_REDIS_URL=url, SCALEOUT_LOG=str(tmp_path / "log"))
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=LIMIT)
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"trio-mcp: error: cannot reach Redis at {url} (TRIO_MCP_REDIS_URL): "
+        f"Unable to establish a connection to 127.0.0.1:{url.split(':')[2].split('/')[0]}"
+    ]

@@ -79,13 +79,6 @@ def _failures() -> tuple[type[BaseException], ...]:
     )
 
 
-def _is_failure(exc: BaseException, failures: tuple[type[BaseException], ...]) -> bool:
-    """True for a lost connection or a timeout, also when wrapped in an exception group."""
-    if isinstance(exc, BaseExceptionGroup):
-        return all(_is_failure(e, failures) for e in exc.exceptions)
-    return isinstance(exc, failures)
-
-
 def _rest(exc: BaseException, failures: tuple[type[BaseException], ...]) -> BaseException | None:
     """``exc`` without its connection failures (``None`` if nothing else is left).
 
@@ -204,13 +197,12 @@ async def connect(url: str, call_timeout: float = DEFAULT_TIMEOUT) -> AsyncItera
     ready = False
     try:
         async with client:
-            try:
-                await link.call(client.ping)
-            except StoreUnavailable:
-                raise RedisUnreachable(f"{where}: no answer to PING") from None
+            with trio.fail_after(call_timeout):
+                await client.ping()
+            link.calls += 1
             ready = True
             yield link
     except (Exception, BaseExceptionGroup) as exc:
-        if not ready and _is_failure(exc, link._failures):
+        if not ready and _rest(exc, link._failures) is None:
             raise RedisUnreachable(f"{where}: {_reason(exc)}") from None
         raise
