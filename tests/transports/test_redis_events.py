@@ -6,8 +6,8 @@ import random
 
 import pytest
 import trio
-
 from _support.redis import RedisServer
+
 from trio_mcp._errors import StoreUnavailable
 from trio_mcp._transports._eventstore import EVENT_OVERHEAD
 from trio_mcp._transports._redis import connect
@@ -76,7 +76,7 @@ async def test_redis_away_is_event_store_unavailable(redis_server: RedisServer) 
     async with connect(redis_server.url, call_timeout=1) as link:
         store = RedisEventStore(link)
         redis_server.stop()
-        with pytest.raises(StoreUnavailable, match="^event store unavailable$"):
+        with pytest.raises(StoreUnavailable, match=r"^event store unavailable$"):
             await store.store_event("s", "g", b"data")
         redis_server.start()
         with trio.fail_after(10):
