@@ -277,14 +277,16 @@ class RedisTaskStore:
             return self.memory.create_now(owner, era, peer, requested_ttl_ms)
         task = self.memory.create_now(owner, era, peer, requested_ttl_ms, self._changed)
         flat = [v for kv in fields(task, self.worker, 0).items() for v in kv]
+        recorded = False
         try:
             link, create = self.link, self._scripts["create"]
             keys = [self._worker_key(self.worker), task_key(task.id)]
             args = [int(self.lease * 1000), task.ttl_ms or 0, *flat]
             await link.call(lambda: create(keys=keys, args=args))
-        except BaseException:
-            task.cancel("The task could not be recorded")  # a record, if written, says so
-            raise
+            recorded = True
+        finally:
+            if not recorded:  # unavailable or cancelled: a record, if written, says so
+                task.cancel("The task could not be recorded")
         return task
 
     async def get(self, task_id: Any, owner: object, era: Era) -> TaskView:
