@@ -17,6 +17,7 @@ import trio
 from _support.redis import RedisServer, free_port
 
 from trio_mcp import Context, McpError, Server
+from trio_mcp._transports._redis import connect as redis_connect
 from trio_mcp.testing import RawClient as Client
 from trio_mcp.testing import connect
 
@@ -174,3 +175,23 @@ async def test_redis_unreachable_at_start_is_one_clear_error() -> None:
         exc = exc.exceptions[0]
     assert isinstance(exc, ConnectionError)
     assert str(exc).startswith(f"cannot reach Redis at {url} (TRIO_MCP_REDIS_URL): ")
+
+
+async def test_legacy_tasks_stay_in_the_session_s_worker(redis_server: RedisServer) -> None:
+    """2025-11-25 tasks with Redis on: served from memory as before, nothing written to Redis."""
+    probe = Probe()
+    async with connect(build(redis_server.url, probe), version="2025-11-25") as client:
+        created = await client.request(
+            "tools/call", {"name": "hold", "arguments": {}, "task": {"ttl": 60_000}}
+        )
+        task_id = created["task"]["taskId"]
+        assert (await client.request("tasks/get", {"taskId": task_id}))["status"] == "working"
+        listed = await client.request("tasks/list", {})
+        assert [t["taskId"] for t in listed["tasks"]] == [task_id]
+        with trio.fail_after(LIMIT):
+            await probe.started.wait()
+        probe.release.set()
+        result = await client.request("tasks/result", {"taskId": task_id})  # blocks until done
+        assert result["content"] == [{"type": "text", "text": "released"}]
+    async with redis_connect(redis_server.url) as link:
+        assert await link.client.keys("trio_mcp:task:*") == set()
