@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck pytest bench bench-http clean inspector docs conformance conformance-client wheel-check
+.PHONY: demo test lint typecheck pytest redis-server bench bench-http clean inspector docs conformance conformance-client wheel-check
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,8 +24,13 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy trio_mcp
 
-pytest: $(STAMP)
+pytest: $(STAMP) redis-server
 	$(BIN)/pytest -q
+
+# The scale-out tests (TRIO_MCP_REDIS_URL) start a real redis-server of their own (Debian
+# package, installed here when missing; tests/_support/redis.py).
+redis-server:
+	command -v redis-server >/dev/null || { apt-get update -qq && apt-get install -y -qq redis-server; }
 
 clean:
 	rm -rf $(VENV) build dist site *.egg-info .mypy_cache .ruff_cache

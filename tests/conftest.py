@@ -4,6 +4,9 @@ import sys
 
 import pytest
 
+#: The ``redis_server`` fixture (a real redis-server on a free loopback port).
+pytest_plugins = ["_support.redis"]
+
 
 @pytest.fixture
 def python() -> str:

@@ -241,6 +241,26 @@ print("\\n".join(sorted(sys.modules)))
     assert not {m for m in modules if m.split(".")[0] in ("pydantic", "annotated_types")}
 
 
+def test_redis_is_imported_only_when_a_server_runs_with_a_redis_url() -> None:
+    """coredis (and anyio) load once ``TRIO_MCP_REDIS_URL`` is used, never on import or build."""
+    code = """
+import os, sys
+os.environ["TRIO_MCP_REDIS_URL"] = "redis://127.0.0.1:1/0"
+import trio_mcp, trio_mcp.lowlevel
+server = trio_mcp.Server("t")
+
+@server.tool(task="optional")
+async def slow() -> str:
+    return "done"
+
+print("\\n".join(sorted(sys.modules)))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    tops = {m.split(".")[0] for m in out.stdout.split()}
+    assert "trio_mcp" in tops
+    assert not tops & {"coredis", "anyio"}, tops & {"coredis", "anyio"}
+
+
 def _module_graph() -> dict[str, set[str]]:
     """Every trio_mcp module -> the trio_mcp modules it imports at run time.
 

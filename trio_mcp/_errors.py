@@ -41,6 +41,7 @@ __all__ = [
     "ProtocolError",
     "RateLimited",
     "ResourceNotFound",
+    "StoreUnavailable",
     "UnsupportedProtocolVersion",
 ]
 
@@ -184,6 +185,20 @@ class InsufficientScope(McpError):
             f"Forbidden: the token lacks scope(s) {', '.join(missing)}",
             {"requiredScopes": sorted(required), "missingScopes": missing},
         )
+
+
+class StoreUnavailable(InternalError):
+    """A shared store (Redis, ``TRIO_MCP_REDIS_URL``) did not answer in time (``-32603``).
+
+    The message names the store (``"task store unavailable"``); ``data.retryAfter``
+    is the number of seconds after which a retry may succeed. Over modern-era HTTP
+    the answer is ``503 Service Unavailable`` with a ``Retry-After`` header.
+    """
+
+    def __init__(self, store: str = "task", retry_after: float = 1.0) -> None:
+        self.store: str = store
+        self.retry_after: float = retry_after
+        super().__init__(None, f"{store} store unavailable", {"retryAfter": retry_after})
 
 
 class LocalProtocolError(Exception):

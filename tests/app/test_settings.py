@@ -29,6 +29,16 @@ def test_environment_overrides_arguments(monkeypatch: pytest.MonkeyPatch) -> Non
     assert server.timeout == 1.0 and server.max_in_flight == 12
 
 
+def test_redis_url_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Server("x").settings.redis_url is None  # in memory unless asked
+    monkeypatch.setenv("TRIO_MCP_REDIS_URL", "redis://cache.internal:6379/2")
+    monkeypatch.setenv("TRIO_MCP_TASK_LEASE", "4.5")
+    settings = Server("x").settings
+    assert (settings.redis_url, settings.task_lease) == ("redis://cache.internal:6379/2", 4.5)
+    monkeypatch.setenv("TRIO_MCP_REDIS_URL", "")
+    assert Server("x").settings.redis_url is None
+
+
 def test_timeout_none_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TRIO_MCP_TIMEOUT", "none")
     assert Server("x").timeout is None
@@ -45,6 +55,12 @@ def test_timeout_none_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         ("TRIO_MCP_TIMEOUT", "soon", "TRIO_MCP_TIMEOUT: timeout expected a number, got 'soon'"),
         ("TRIO_MCP_GRACE", "-1", "TRIO_MCP_GRACE: must not be negative"),
         ("TRIO_MCP_LOG_LEVEL", "LOUD", "TRIO_MCP_LOG_LEVEL: expected one of"),
+        (
+            "TRIO_MCP_REDIS_URL",
+            "localhost:6379",
+            "TRIO_MCP_REDIS_URL: expected a redis://, rediss:// or unix:// URL, got 'localhost:6379'",
+        ),
+        ("TRIO_MCP_TASK_LEASE", "0", "TRIO_MCP_TASK_LEASE: must be positive"),
     ],
 )
 def test_bad_environment_values_name_the_variable(

@@ -146,7 +146,7 @@ class Context(RequestView):
         run = self._run
         if run is None:
             return None
-        return run.start().id
+        return (await run.start()).id
 
     def _enter_task(self, run: TaskRun, peer: Peer) -> None:
         self.http  # noqa: B018  (kept: the request that carried it ends before the task)

@@ -24,8 +24,9 @@ from ._hub import Hub
 from ._middleware import CallNext, NotifyNext, compile_chain, compile_notification_chain
 from ._mrtr import RequestState
 from ._registry import ListKind, Registry
+from ._task_store import TaskStore
 from ._task_wire import modern_task
-from ._tasks import TASK_CAPABILITIES, Task, TaskStore
+from ._tasks import TASK_CAPABILITIES, Task
 
 if TYPE_CHECKING:
     from ._tracing import Tracing
@@ -86,6 +87,11 @@ class ServerCore:
     def list_changed(self, kind: ListKind) -> None:
         """The ``kind`` list changed (here, or at a provider): watchers, then clients, hear it."""
         self._list_changed(kind)
+
+    def use_tasks(self, store: TaskStore) -> None:
+        """Keep tasks in ``store`` from now on (before serving: ``Server.running``)."""
+        self.tasks = store
+        store.on_change = self._task_changed
 
     def _list_changed(self, kind: ListKind) -> None:
         if kind == "tools":  # advertise tasks (per era) exactly while some tool supports them

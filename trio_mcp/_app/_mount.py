@@ -183,6 +183,7 @@ class Mount:
         """The child's lifespan, background tasks and task runs, until :meth:`stop`."""
         self._stop = stop = trio.Event()
         child = self.child._core
+        child.tasks = self.parent.tasks  # the store serving chose (in memory, or Redis)
         if child.trace_with is None:  # the parent's enable_tracing(...) covers its children
             child.trace_with = self.parent.trace_with
         async with self.child.running():

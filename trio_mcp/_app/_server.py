@@ -24,7 +24,8 @@ from ._resources import Resource, ResourceTemplate, _Handler
 from ._routing import Routing
 from ._serving import Serving
 from ._settings import Settings
-from ._tasks import TaskStore, TaskSupport
+from ._task_store import MemoryTaskStore
+from ._tasks import TaskSupport
 from ._tools import Tool, make_tool
 
 __all__ = ["Server"]
@@ -122,7 +123,7 @@ class Server(Serving, Policies, Routing):
             self,
             info,
             self._registry,
-            TaskStore(task_ttl, task_poll_interval),
+            MemoryTaskStore(task_ttl, task_poll_interval),
             RequestState(state_secret or os.urandom(32)),
             self.timeout,
         )

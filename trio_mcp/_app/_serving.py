@@ -122,6 +122,18 @@ class Serving:
         self._running = 1
         core = self._core
         core.set_tracing(start_tracing(self.settings.tracing, core.trace_with))
+        memory = core.tasks
+        if self.settings.redis_url is not None:
+            from ._redis_tasks import RedisTaskStore
+
+            core.use_tasks(
+                RedisTaskStore(
+                    self.settings.redis_url,
+                    memory.ttl,
+                    memory.poll_interval,
+                    lease=self.settings.task_lease,
+                )
+            )
         try:
             lifespan = self._lifespan(self) if self._lifespan is not None else _no_lifespan()
             async with asyncio_loop(core.registry.needs_asyncio), lifespan as state:
@@ -134,6 +146,7 @@ class Serving:
                         async with trio.open_nursery() as nursery:
                             await start_sinks(nursery)  # stderr logging: queued, by a task
                             await nursery.start(core.cache.run)
+                            await nursery.start(core.tasks.serve)
                             for fn in self._background:
                                 await nursery.start(_start_background, fn)
                             core.services = nursery
@@ -150,6 +163,7 @@ class Serving:
             self._running = 0
             core.state = None
             core.set_tracing(None)
+            core.use_tasks(memory)
 
     async def serve(
         self,

@@ -55,6 +55,13 @@ def _http_server(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None
         raise SettingsError(f"{attribute.name}: expected native or hypercorn, got {value!r}")
 
 
+def _redis_url(inst: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
+    if value is not None and value.split("://", 1)[0] not in ("redis", "rediss", "unix"):
+        raise SettingsError(
+            f"{attribute.name}: expected a redis://, rediss:// or unix:// URL, got {value!r}"
+        )
+
+
 def _log_level(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
     if value.upper() not in _LOG_LEVELS:
         raise SettingsError(
@@ -85,6 +92,12 @@ class Settings:
             native server only; legacy sessions then need client affinity).
         tracing: OpenTelemetry spans per request: ``auto`` (when the application
             set a tracer provider, or called ``enable_tracing``), ``on`` or ``off``.
+        redis_url: Keep shared state in Redis (``redis://``, ``rediss://`` or
+            ``unix://``; the ``redis`` extra), so several workers serve one
+            deployment: it switches every Redis-capable store at once (today the
+            modern-era task store; see docs/how-to/scale-out.md). ``None``: in memory.
+        task_lease: With ``redis_url``: seconds after a worker's last heartbeat
+            when the tasks it was running are marked failed.
     """
 
     timeout: float | None = attrs.field(default=60.0, validator=_positive)
@@ -99,6 +112,8 @@ class Settings:
     http_server: str = attrs.field(default="native", validator=_http_server)
     http_workers: int = attrs.field(default=1, validator=_positive)
     tracing: str = attrs.field(default="auto", validator=_tracing)
+    redis_url: str | None = attrs.field(default=None, validator=_redis_url)
+    task_lease: float = attrs.field(default=10.0, validator=_positive)
 
     def replace(self, source: str = "argument", **changes: Any) -> Settings:
         """A copy with ``changes`` applied (``None`` values are skipped), checked.
@@ -127,7 +142,8 @@ class Settings:
             var = ENV_PREFIX + name.upper()
             if var in environ:
                 raw = environ[var]
-                value: Any = None if raw.lower() in ("", "none") and name == "timeout" else raw
+                none = raw.lower() in ("", "none") and name in ("timeout", "redis_url")
+                value: Any = None if none else raw
                 result = result._replace_one(var, name, value)
         return result
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from .._protocol import Era
 
 if TYPE_CHECKING:
-    from ._tasks import Task
+    from ._task_store import TaskView as Task
 
 __all__ = ["created_result", "legacy_task", "modern_task"]
 

@@ -17,17 +17,14 @@ Two wire designs share one implementation:
 A :class:`TaskRun` executes the tool in the server's services nursery (see
 ``Serving.running``) under its own cancel scope: ``tasks/cancel`` cancels it,
 the server's shutdown cancels every run, and a legacy session's tasks end with
-the session. The :class:`TaskStore` keeps the records in memory, bound to who
-created them (the legacy session, or the modern request's authenticated
-subject), until their ttl passes.
+the session. A task store (:mod:`._task_store`: in memory, or Redis) keeps the
+records, bound to who created them (the legacy session, or the modern request's
+authenticated subject), until their ttl passes.
 """
 
 from __future__ import annotations
 
-import heapq
 import logging
-import math
-import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -35,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import attrs
 import trio
 
-from .._errors import CAPABILITY_NOT_SUPPORTED, InvalidParams, McpError
+from .._errors import CAPABILITY_NOT_SUPPORTED, McpError
 from .._protocol import FEATURES, Era, IncomingRequest, ServerSession
 from .._wire import Id
 from ._context import Context, current_context
@@ -46,13 +43,13 @@ from ._tools import Tool, to_call_result
 
 if TYPE_CHECKING:
     from .._runtime import AccessToken, HttpRequestInfo, Peer
+    from ._task_store import TaskStore
 
 __all__ = [
     "RELATED_TASK",
     "TASKS_EXTENSION",
     "Task",
     "TaskRun",
-    "TaskStore",
     "TaskSupport",
 ]
 
@@ -222,78 +219,6 @@ class Task:
             self._after_input()
 
 
-class TaskStore:
-    """The server's tasks, in memory. Expired tasks are cancelled and forgotten lazily.
-
-    Args:
-        ttl: Seconds a task is kept from creation (``None``: until the server
-            stops). A legacy client's requested ``ttl`` is honoured up to it.
-        poll_interval: The ``pollInterval`` suggested to clients, in seconds.
-    """
-
-    def __init__(self, ttl: float | None = 3600.0, poll_interval: float = 1.0) -> None:
-        self.ttl = ttl
-        self.poll_interval = poll_interval
-        #: Told of every modern task's status changes (the server feeds listen streams).
-        self.on_change: Callable[[Task], None] | None = None
-        self._tasks: dict[str, Task] = {}
-        self._expiry: list[tuple[float, str]] = []
-
-    def __len__(self) -> int:
-        return len(self._tasks)
-
-    def create(
-        self, owner: object, era: Era, peer: Peer | None, requested_ttl_ms: Any = None
-    ) -> Task:
-        self.sweep()
-        ttl_ms = None if self.ttl is None else int(self.ttl * 1000)
-        if type(requested_ttl_ms) is int and requested_ttl_ms > 0:
-            ttl_ms = requested_ttl_ms if ttl_ms is None else min(ttl_ms, requested_ttl_ms)
-        expires = math.inf if ttl_ms is None else trio.current_time() + ttl_ms / 1000
-        task = Task(
-            secrets.token_urlsafe(16),
-            owner,
-            era,
-            ttl_ms,
-            max(1, int(self.poll_interval * 1000)),
-            expires,
-            peer if era is Era.LEGACY else None,
-            on_change=self.on_change,
-        )
-        self._tasks[task.id] = task
-        if ttl_ms is not None:
-            heapq.heappush(self._expiry, (expires, task.id))
-        return task
-
-    def get(self, task_id: Any, owner: object) -> Task:
-        """The task ``task_id`` if ``owner`` may see it, else ``-32602``."""
-        self.sweep()
-        if type(task_id) is not str:
-            raise InvalidParams('Invalid params: "taskId" must be a string')
-        task = self._tasks.get(task_id)
-        if task is None or not (task.owner is owner or task.owner == owner):
-            raise InvalidParams("Failed to retrieve task: Task not found", {"taskId": task_id})
-        return task
-
-    def owned(self, owner: object) -> list[Task]:
-        self.sweep()
-        return [t for t in self._tasks.values() if t.owner is owner or t.owner == owner]
-
-    def drop_owner(self, owner: object) -> None:
-        """Cancel and forget ``owner``'s tasks (its legacy session ended)."""
-        for task in [t for t in self._tasks.values() if t.owner is owner]:
-            task.cancel("The session ended")
-            del self._tasks[task.id]
-
-    def sweep(self) -> None:
-        now = trio.current_time()
-        while self._expiry and self._expiry[0][0] <= now:
-            _, task_id = heapq.heappop(self._expiry)
-            task = self._tasks.pop(task_id, None)
-            if task is not None:
-                task.cancel("The task's ttl expired")
-
-
 @attrs.define(eq=False)
 class TaskRun:
     """One tool call executed in the server's services nursery.
@@ -328,11 +253,15 @@ class TaskRun:
         """True once the task exists (``start`` was called)."""
         return self.task is not None
 
-    def start(self) -> Task:
-        """Create the task (now visible to ``tasks/get``); the handler goes on inside it."""
+    async def start(self) -> Task:
+        """Create the task (now visible to ``tasks/get``); the handler goes on inside it.
+
+        Raises:
+            StoreUnavailable: a shared store did not answer (no task was started).
+        """
         if self.task is None:
             req = self.ctx.request
-            task = self.store.create(self.owner, req.era, self.peer, self.requested_ttl_ms)
+            task = await self.store.create(self.owner, req.era, self.peer, self.requested_ttl_ms)
             task.scope = self.scope
             self.task = task
             self.created = created_result(task)

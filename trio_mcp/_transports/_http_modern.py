@@ -39,6 +39,7 @@ from .._errors import (
     RATE_LIMITED,
     UNSUPPORTED_PROTOCOL_VERSION,
     McpError,
+    StoreUnavailable,
 )
 from .._protocol import (
     ClientResponse,
@@ -95,9 +96,18 @@ def http_status(code: Any, *, handler: bool) -> int:
     return 200 if row is None else row[handler]
 
 
+def handler_status(error: McpError) -> int:
+    """The HTTP status of a handler's error: a shared store that is away is 503."""
+    if isinstance(error, StoreUnavailable):
+        return 503  # with Retry-After (handler_headers)
+    return http_status(error.code, handler=True)
+
+
 def handler_headers(error: McpError, auth: BearerAuth | None) -> list[tuple[bytes, bytes]]:
     """The headers that go with a handler error's HTTP status (see :data:`HTTP_STATUS`)."""
     data = error.data if type(error.data) is dict else {}
+    if isinstance(error, StoreUnavailable):
+        return [(b"retry-after", str(max(1, math.ceil(error.retry_after))).encode())]
     if error.code == RATE_LIMITED and isinstance(data.get("retryAfter"), int | float):
         return [(b"retry-after", str(max(1, math.ceil(data["retryAfter"]))).encode())]
     if error.code == INSUFFICIENT_SCOPE:
@@ -194,7 +204,7 @@ class ModernRequests:
             if data is not None:
                 status = 200
                 if isinstance(outcome, McpError):
-                    status = http_status(outcome.code, handler=True)
+                    status = handler_status(outcome)
                     peer.answer_headers = handler_headers(outcome, self.auth)
                 peer.answer = (data, status)
         finally:

@@ -31,7 +31,7 @@ async def subscriptions_listen(
     uris: list[str] = wanted.get("resourceSubscriptions") or []
     if wanted.get("resourceSubscriptions") is not None:
         honored["resourceSubscriptions"] = uris
-    task_ids = _listen_task_ids(core, req, peer, wanted.get("taskIds"))
+    task_ids = await _listen_task_ids(core, req, peer, wanted.get("taskIds"))
     if task_ids is not None:
         honored["taskIds"] = task_ids
     send, receive = trio.open_memory_channel[tuple[str, dict[str, Any]]](256)
@@ -55,7 +55,7 @@ async def subscriptions_listen(
     return {"_meta": dict(tag)}  # the stream ended gracefully (the server is draining)
 
 
-def _listen_task_ids(
+async def _listen_task_ids(
     core: ServerCore, req: IncomingRequest, peer: Peer, wanted: Any
 ) -> list[str] | None:
     """The ``taskIds`` a listen stream may follow: the caller's own, existing tasks.
@@ -70,7 +70,7 @@ def _listen_task_ids(
     accepted = []
     for task_id in wanted:
         try:
-            core.tasks.get(task_id, owner)
+            await core.tasks.get(task_id, owner, req.era)
         except McpError:
             continue  # unknown, expired or someone else's: not followed
         accepted.append(task_id)

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._errors import InvalidParams, McpError, MethodNotFound
+from ..._errors import InternalError, InvalidParams, McpError, MethodNotFound
 from ..._protocol import IncomingRequest
 from ..._runtime import Peer
 from .._context import Context
 from .._core import ServerCore
+from .._task_store import TaskView
 from .._task_wire import legacy_task, modern_task
 from .._tasks import (
     RELATED_TASK,
@@ -26,20 +27,20 @@ from .._tasks import (
 __all__ = ["tasks_cancel", "tasks_get", "tasks_list", "tasks_result", "tasks_update"]
 
 
-def _lookup(core: ServerCore, req: IncomingRequest, peer: Peer) -> Task:
+async def _lookup(core: ServerCore, req: IncomingRequest, peer: Peer) -> TaskView:
     """The error order: the version's task design, the capability gate, then the task id."""
     design = req.features.tasks
     if design is None:
         raise MethodNotFound(f"Method not found: {req.method}")
     if design == "extension" and not declares_extension(req.client_capabilities):
         raise missing_extension()
-    return core.tasks.get(req.params.get("taskId"), owner_of(req, peer))
+    return await core.tasks.get(req.params.get("taskId"), owner_of(req, peer), req.era)
 
 
 async def tasks_get(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    task = _lookup(core, req, peer)
+    task = await _lookup(core, req, peer)
     return legacy_task(task) if req.features.tasks == "core" else modern_task(task, detailed=True)
 
 
@@ -47,7 +48,9 @@ async def tasks_result(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
     """Legacy: wait for the end; answer exactly what the call would have (plus related-task)."""
-    task = _lookup(core, req, peer)
+    task = await _lookup(core, req, peer)
+    if not isinstance(task, Task):  # legacy tasks live in the process holding the session
+        raise InternalError(message="Internal error: the task is not held by this worker")
     task.result_waiters.append(req.id)
     task.wake()  # a handler waiting to send its input request on this stream
     try:
@@ -71,27 +74,26 @@ async def tasks_list(
 ) -> dict[str, Any]:
     if req.features.tasks != "core":
         raise MethodNotFound(f"Method not found: {req.method}")
-    tasks = [legacy_task(t) for t in core.tasks.owned(owner_of(req, peer))]
+    tasks = [legacy_task(t) for t in await core.tasks.owned(owner_of(req, peer), req.era)]
     return core.registry.page("tasks", tasks, req.params.get("cursor"))
 
 
 async def tasks_cancel(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    task = _lookup(core, req, peer)
+    task = await _lookup(core, req, peer)
     if req.features.tasks == "extension":
-        task.cancel("Cancelled by the client")
+        await core.tasks.cancel(task, "Cancelled by the client")
         return {}  # an empty ack, for a terminal task too
     if task.terminal:
         raise InvalidParams(f"Cannot cancel task: already in terminal status '{task.status}'")
-    task.cancel("Cancelled by the client")
-    return legacy_task(task)
+    return legacy_task(await core.tasks.cancel(task, "Cancelled by the client"))
 
 
 async def tasks_update(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
-    task = _lookup(core, req, peer)
+    task = await _lookup(core, req, peer)
     responses: dict[str, Any] = req.params["inputResponses"]  # checked by the dispatcher
-    task.update(responses)
+    await core.tasks.update(task, responses)
     return {}

@@ -145,11 +145,11 @@ async def _call_as_task(
     except ToolArgumentsError as exc:
         if req.features.tasks == "extension":
             return error_result(str(exc))  # the server decides: no task for a call that cannot run
-        run.start().finish(error_result(str(exc)))  # created "working", failed at once
+        (await run.start()).finish(error_result(str(exc)))  # created "working", failed at once
         return run.created
     services = core.running_services()
     if tool.task_start == "immediate":
-        run.start()
+        await run.start()
     services.start_soon(run.main)
     if run.task is not None:
         return run.created
