@@ -502,3 +502,23 @@ async def test_a_legacy_upstreams_request_reaches_a_client_of_the_same_user() ->
             assert text(await second.call_tool("ask")) == "4 ['file:///work']"
             nursery.cancel_scope.cancel()
     assert [r["method"] for r in first.server_requests] == ["sampling/createMessage", "roots/list"]
+
+
+async def test_a_held_call_that_cannot_start_is_not_counted() -> None:
+    # running_services() raises (the server is not serving): the call must not
+    # stay in Holds.calls, where it would count against max_held forever.
+    from types import SimpleNamespace
+
+    def no_services() -> Any:
+        raise RuntimeError("not serving")
+
+    holds = Holds(SimpleNamespace(running_services=no_services), wait=60.0, limit=1)  # type: ignore[arg-type]
+    req = SimpleNamespace(method="tools/call", params={"name": "ask"}, client_capabilities={})
+    ctx = SimpleNamespace(access_token=None)
+
+    async def call(held: HeldCall) -> dict[str, Any]:
+        raise AssertionError("never made")
+
+    with pytest.raises(RuntimeError, match="not serving"):
+        await holds.serve(req, ctx, call)  # type: ignore[arg-type]
+    assert holds.calls == {}

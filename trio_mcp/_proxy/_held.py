@@ -235,9 +235,9 @@ class Holds:
         responses: Any = {}
         if state is None:
             held = HeldCall(dict(req.client_capabilities), self.wait, subject)
-            self.calls[held.id] = held
             services = self.core.running_services()
             await services.start(held.run, lambda: call(held), self._ended)
+            self.calls[held.id] = held  # once started: its end removes it
         else:
             found = self.core.request_state.verify(state, bind).get("held")
             held_or_none = self.calls.get(found) if isinstance(found, str) else None
