@@ -450,3 +450,75 @@ async def test_a_held_call_that_raises_does_not_take_the_server_down() -> None:
     assert ended == [held]
     assert isinstance(held.outcome, McpError)
     assert held.outcome.code == -32603
+
+
+async def test_a_legacy_upstreams_request_never_reaches_another_users_client() -> None:
+    # Two users' calls in flight at a legacy upstream, which asks (and logs)
+    # without saying for whom: the proxy must not pick the other user's client.
+    from trio_mcp import AccessToken
+
+    upstream = Upstream()
+
+    @upstream.server.tool()
+    async def logs(ctx: Context) -> str:
+        await ctx.warning("alice's secret")
+        return "logged"
+
+    server = proxy(upstream.server, era="legacy")
+    async with (
+        connect(server, capabilities=SAMPLING, responders=answers()) as bob,
+        connect(server, capabilities=SAMPLING, responders=answers()) as alice,
+    ):
+        bob.connection.token = AccessToken("bob")
+        alice.connection.token = AccessToken("alice")
+        for client in (bob, alice):
+            await client.request("logging/setLevel", {"level": "info"})
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(bob.call_tool, "wait")  # bob's call: the oldest in flight
+            await upstream.started.wait()
+            with pytest.raises(McpError) as info:
+                await alice.call_tool("ask")
+            assert info.value.code == -32021
+            assert text(await alice.call_tool("logs")) == "logged"
+            nursery.cancel_scope.cancel()
+    assert bob.server_requests == []
+    assert not [n for n in bob.notifications if n["method"] == "notifications/message"]
+
+
+async def test_a_legacy_upstreams_request_reaches_a_client_of_the_same_user() -> None:
+    from trio_mcp import AccessToken
+
+    upstream = Upstream()
+    server = proxy(upstream.server, era="legacy")
+    async with (
+        connect(server, capabilities=SAMPLING, responders=answers()) as first,
+        connect(server, capabilities=SAMPLING, responders=answers()) as second,
+    ):
+        first.connection.token = AccessToken("alice")
+        second.connection.token = AccessToken("alice")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(first.call_tool, "wait")
+            await upstream.started.wait()
+            assert text(await second.call_tool("ask")) == "4 ['file:///work']"
+            nursery.cancel_scope.cancel()
+    assert [r["method"] for r in first.server_requests] == ["sampling/createMessage", "roots/list"]
+
+
+async def test_a_held_call_that_cannot_start_is_not_counted() -> None:
+    # running_services() raises (the server is not serving): the call must not
+    # stay in Holds.calls, where it would count against max_held forever.
+    from types import SimpleNamespace
+
+    def no_services() -> Any:
+        raise RuntimeError("not serving")
+
+    holds = Holds(SimpleNamespace(running_services=no_services), wait=60.0, limit=1)  # type: ignore[arg-type]
+    req = SimpleNamespace(method="tools/call", params={"name": "ask"}, client_capabilities={})
+    ctx = SimpleNamespace(access_token=None)
+
+    async def call(held: HeldCall) -> dict[str, Any]:
+        raise AssertionError("never made")
+
+    with pytest.raises(RuntimeError, match="not serving"):
+        await holds.serve(req, ctx, call)  # type: ignore[arg-type]
+    assert holds.calls == {}

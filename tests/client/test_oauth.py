@@ -255,3 +255,75 @@ async def test_an_issuer_with_a_path_is_discovered_under_it() -> None:
 def test_parse_challenge(header: str | None, expected: tuple[Any, ...]) -> None:
     challenge = parse_challenge(header)
     assert (challenge.resource_metadata, challenge.scope, challenge.error) == expected
+
+
+def fake_as(
+    *, endpoint: str = "https://as.example/authorize", prm: dict[str, Any] | None = None
+) -> httpx.AsyncClient:
+    """An in-process authorization server (and its protected resource metadata) over httpx."""
+    docs = {
+        "/.well-known/oauth-protected-resource/mcp": prm
+        if prm is not None
+        else {
+            "resource": "https://mcp.example/mcp",
+            "authorization_servers": ["https://as.example"],
+        },
+        "/.well-known/oauth-authorization-server": {
+            "issuer": "https://as.example",
+            "authorization_endpoint": endpoint,
+            "token_endpoint": "https://as.example/token",
+            "registration_endpoint": "https://as.example/register",
+            "code_challenge_methods_supported": ["S256"],
+        },
+    }
+
+    async def handle(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/register":
+            return httpx.Response(201, json={"client_id": "c1"})
+        doc = docs.get(request.url.path)
+        return httpx.Response(200, json=doc) if doc is not None else httpx.Response(404)
+
+    return httpx.AsyncClient(transport=httpx.MockTransport(handle))
+
+
+async def never(url: str) -> str:
+    await trio.sleep_forever()
+    raise AssertionError("unreachable")
+
+
+@pytest.mark.parametrize(
+    ("setup", "message"),
+    [
+        ({"endpoint": "http://as.example/authorize"}, r"authorization_endpoint of .* is not HTTPS"),
+        ({"prm": {"authorization_servers": ["https://as.example"]}}, "has no resource"),
+    ],
+)
+async def test_plain_http_endpoints_and_metadata_without_resource_are_refused(
+    setup: dict[str, Any], message: str
+) -> None:
+    seen: list[str] = []
+    oauth = OAuth(lambda url: seen.append(url))  # type: ignore[arg-type,return-value]
+    oauth._http = lambda: fake_as(**setup)  # type: ignore[method-assign]
+    with pytest.raises(AuthorizationError, match=message):
+        await oauth._authorize("k", "https://mcp.example/mcp", parse_challenge(None), [])
+    assert seen == []  # the user is never sent there
+
+
+async def test_a_plain_http_resource_metadata_url_is_refused() -> None:
+    seen: list[str] = []
+    oauth = OAuth(lambda url: seen.append(url))  # type: ignore[arg-type,return-value]
+    oauth._http = fake_as  # type: ignore[method-assign]
+    challenge = parse_challenge('Bearer resource_metadata="http://mcp.example/.well-known/x"')
+    with pytest.raises(AuthorizationError, match=r"resource metadata URL .* is not HTTPS"):
+        await oauth._authorize("k", "https://mcp.example/mcp", challenge, [])
+    assert seen == []
+
+
+async def test_an_authorize_step_that_never_finishes_times_out(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    oauth = OAuth(never, authorize_timeout=60)
+    oauth._http = fake_as  # type: ignore[method-assign]
+    with pytest.raises(AuthorizationError, match="did not finish within 60 s"):
+        await oauth._authorize("k", "https://mcp.example/mcp", parse_challenge(None), [])
+    assert await oauth.storage.get("tokens https://mcp.example/mcp") is None

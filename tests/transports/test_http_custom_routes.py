@@ -7,6 +7,7 @@ send): the native server and Hypercorn serving ``asgi_app()``.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import trio
@@ -193,6 +194,36 @@ def test_registration_is_checked() -> None:
         server.route("a")(handler)
     with pytest.raises(ValueError, match="no methods"):
         server.route("/b", methods=[])(handler)
+
+
+def test_a_route_at_the_mcp_endpoints_path_is_refused() -> None:
+    # It would shadow the endpoint, and with auth=False bypass its bearer check.
+    server = Server("s")
+
+    @server.route("/mcp/", methods=["POST"])
+    async def shadow(request: HttpRequest) -> HttpResponse:
+        return HttpResponse()
+
+    with pytest.raises(ValueError, match="is the MCP endpoint's path '/mcp'"):
+        server.asgi_app(path="/mcp")
+    assert server.asgi_app(path="/other") is not None
+
+
+async def test_a_route_added_at_the_endpoints_path_later_does_not_shadow_it() -> None:
+    server, _ = routed()
+    with trio.fail_after(20):
+        async with serving(server) as t, httpx.AsyncClient() as client:
+
+            @server.route(urlsplit(t.urls[0]).path, methods=["POST"])
+            async def shadow(request: HttpRequest) -> HttpResponse:
+                return HttpResponse(body="shadowed")
+
+            call, headers = (
+                modern_call(1, "add", {"a": 1, "b": 2}),
+                modern_headers("tools/call", "add"),
+            )
+            r = await client.post(t.urls[0], json=call, headers=headers)
+    assert r.text != "shadowed" and r.status_code == 200
 
 
 @pytest.mark.parametrize("http_server", SERVERS)

@@ -78,9 +78,13 @@ class TokenStorage(Protocol):
     from) and ``"client <issuer>"`` (a registration). ``None`` deletes.
     """
 
-    async def get(self, key: str) -> dict[str, Any] | None: ...
+    async def get(self, key: str) -> dict[str, Any] | None:
+        """The value stored under ``key``, ``None`` if there is none."""
+        ...
 
-    async def set(self, key: str, value: dict[str, Any] | None) -> None: ...
+    async def set(self, key: str, value: dict[str, Any] | None) -> None:
+        """Store ``value`` under ``key`` (``None``: delete it; no error if absent)."""
+        ...
 
 
 class MemoryStorage:
@@ -90,9 +94,11 @@ class MemoryStorage:
         self.data: dict[str, dict[str, Any]] = {}
 
     async def get(self, key: str) -> dict[str, Any] | None:
+        """The value stored under ``key``, ``None`` if there is none."""
         return self.data.get(key)
 
     async def set(self, key: str, value: dict[str, Any] | None) -> None:
+        """Store ``value`` under ``key`` (``None``: delete it)."""
         if value is None:
             self.data.pop(key, None)
         else:
@@ -130,6 +136,9 @@ class OAuth(httpx.Auth):
         storage: Tokens and registrations (default: in memory).
         max_step_ups: Scope step-ups allowed for one request.
         timeout: Seconds for each request to the authorization server.
+        authorize_timeout: Seconds ``authorize(url)`` may take (the user's browser
+            step); beyond, an :class:`AuthorizationError` (other requests of the
+            client wait for it meanwhile).
     """
 
     def __init__(
@@ -148,6 +157,7 @@ class OAuth(httpx.Auth):
         storage: TokenStorage | None = None,
         max_step_ups: int = 2,
         timeout: float = 30.0,
+        authorize_timeout: float = 300.0,
     ) -> None:
         self.authorize = authorize
         self.redirect_uri = redirect_uri
@@ -160,7 +170,7 @@ class OAuth(httpx.Auth):
         self.application_type = application_type
         self.storage: TokenStorage = storage if storage is not None else MemoryStorage()
         self.max_step_ups = max_step_ups
-        self.timeout = timeout
+        self.timeout, self.authorize_timeout = timeout, authorize_timeout
         self._lock = trio.Lock()
 
     # ------------------------------------------------------------ the httpx flow
@@ -275,7 +285,14 @@ class OAuth(httpx.Auth):
                 code_challenge_method="S256",
                 resource=found.resource,
             )
-            code = self._code(await self.authorize(auth_url), state, found)
+            with trio.move_on_after(self.authorize_timeout) as waited:
+                redirected = await self.authorize(auth_url)
+            if waited.cancelled_caught:
+                raise AuthorizationError(
+                    f"the authorization step (authorize(url)) did not finish within"
+                    f" {self.authorize_timeout:g} s"
+                )
+            code = self._code(redirected, state, found)
             body = prepare_token_request(
                 "authorization_code",
                 redirect_uri=self.redirect_uri,

@@ -18,6 +18,11 @@ The steps of the MCP authorization spec (2025-11-25 and 2026-07-28):
    for one without, the first two at the root. The metadata's ``issuer`` must be
    the issuer asked for, exactly (RFC 8414 section 3.3).
 
+Every URL the flow sends a secret or follows (the ``resource_metadata`` URL,
+the authorization, token and registration endpoints) must be HTTPS
+(:func:`require_https`), except on a loopback host (``127.0.0.1``, ``::1``,
+``localhost``: local development and tests).
+
 Nothing here signs or hashes: it reads JSON documents. The well-known URL rule
 is authlib's (``authlib.oauth2.rfc8414.get_well_known_url``).
 """
@@ -35,11 +40,36 @@ from authlib.oauth2.rfc8414 import get_well_known_url
 
 from ._errors import AuthorizationError
 
-__all__ = ["Challenge", "Discovery", "discover", "parse_challenge", "resource_allowed"]
+__all__ = [
+    "Challenge",
+    "Discovery",
+    "discover",
+    "parse_challenge",
+    "require_https",
+    "resource_allowed",
+]
 
 log = logging.getLogger("trio_mcp.client")
 
 _PARAM = re.compile(r'([A-Za-z0-9_.-]+)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,"]+))')
+
+
+_LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+def require_https(url: str, what: str) -> None:
+    """Refuse ``url`` (the ``what`` of the flow) unless it is HTTPS or on a loopback host.
+
+    Raises:
+        AuthorizationError: a URL of another scheme, or plain HTTP to another host.
+    """
+    parts = urlsplit(url)
+    scheme, host = parts.scheme.lower(), (parts.hostname or "").lower()
+    if scheme == "https" or (scheme == "http" and host in _LOOPBACK):
+        return
+    raise AuthorizationError(
+        f"the {what} {url!r} is not HTTPS: OAuth needs HTTPS (plain HTTP on a loopback host only)"
+    )
 
 
 @attrs.frozen
@@ -141,6 +171,8 @@ async def discover(http: httpx.AsyncClient, server_url: str, challenge: Challeng
     Raises:
         AuthorizationError: no usable metadata, or metadata that breaks the rules.
     """
+    if challenge.resource_metadata:
+        require_https(challenge.resource_metadata, "protected resource metadata URL")
     prm: dict[str, Any] | None = None
     for url in _prm_urls(server_url, challenge.resource_metadata):
         prm = await _get_json(http, url)
@@ -151,8 +183,13 @@ async def discover(http: httpx.AsyncClient, server_url: str, challenge: Challeng
         resource, issuer = server_url, f"{parts.scheme}://{parts.netloc}"
         scopes = None
     else:
-        resource = prm.get("resource") or server_url
-        if not isinstance(resource, str) or not resource_allowed(server_url, resource):
+        resource = prm.get("resource", "")
+        if not isinstance(resource, str) or not resource:  # RFC 9728 section 2: REQUIRED
+            raise AuthorizationError(
+                f"the protected resource metadata of {server_url} has no resource:"
+                " refusing to authorize for it"
+            )
+        if not resource_allowed(server_url, resource):
             raise AuthorizationError(
                 f"the protected resource metadata names resource {resource!r},"
                 f" which is not {server_url}: refusing to authorize for it"
@@ -177,5 +214,8 @@ async def discover(http: httpx.AsyncClient, server_url: str, challenge: Challeng
         for key in ("authorization_endpoint", "token_endpoint"):
             if not isinstance(metadata.get(key), str):
                 raise AuthorizationError(f"the authorization server {issuer} has no {key}")
+        for key in ("authorization_endpoint", "token_endpoint", "registration_endpoint"):
+            if isinstance(metadata.get(key), str):
+                require_https(metadata[key], f"{key} of {issuer}")
         return Discovery(resource, issuer, metadata, scopes)
     raise AuthorizationError(f"no authorization server metadata found for {issuer}")

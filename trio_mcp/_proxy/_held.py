@@ -80,11 +80,13 @@ class HeldCall:
     Attributes:
         client_capabilities: What the client of the first round declared (the proxy's
             rule for which call an upstream request belongs to reads it).
+        subject: The bearer subject of the call's client (``None`` without a token).
         round: The downstream request being served now, ``None`` between rounds.
     """
 
     client_capabilities: dict[str, Any]
     wait: float
+    subject: str | None = None
     id: str = attrs.field(factory=lambda: secrets.token_urlsafe(16))
     round: Context | None = attrs.field(default=None, init=False)
     ended: bool = attrs.field(default=False, init=False)
@@ -232,10 +234,10 @@ class Holds:
         state = req.params.get("requestState")
         responses: Any = {}
         if state is None:
-            held = HeldCall(dict(req.client_capabilities), self.wait)
-            self.calls[held.id] = held
+            held = HeldCall(dict(req.client_capabilities), self.wait, subject)
             services = self.core.running_services()
             await services.start(held.run, lambda: call(held), self._ended)
+            self.calls[held.id] = held  # once started: its end removes it
         else:
             found = self.core.request_state.verify(state, bind).get("held")
             held_or_none = self.calls.get(found) if isinstance(found, str) else None

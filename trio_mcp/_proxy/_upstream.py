@@ -29,6 +29,8 @@ Which call a legacy upstream's request belongs to: the wire does not say
 rule: the call whose forwarding task is asking (a modern upstream), else the
 oldest call in flight (not already waiting for an answer: a call asks one
 thing at a time) whose client declared the capability; with none in flight, the one legacy client connected (``roots/list`` after ``initialize``).
+With calls of different bearer subjects (users) in flight it is refused to
+the upstream (``-32021``): one user's question must not reach another's client.
 A modern client cannot be asked in the middle of a request: its call to a
 legacy upstream is *held* (:mod:`._held`) and the upstream's requests reach it
 as ``input_required`` rounds.
@@ -36,7 +38,8 @@ as ``input_required`` rounds.
 Upstream notifications: ``list_changed`` and ``resources/updated`` go to the
 proxy's clients through its hub; log records to the client of the call they
 belong to (by the rule above), else to every legacy client whose level lets
-them through.
+them through; dropped (a debug log) when they could be another user's: calls
+of different subjects in flight, or legacy clients of different subjects.
 """
 
 from __future__ import annotations
@@ -337,6 +340,10 @@ class Upstream:
 
     # ----------------------------------------------- from the upstream
 
+    def _mixed(self) -> bool:
+        """Whether calls of more than one bearer subject are in flight (nobody to route to)."""
+        return len({_subject(call) for call in self._calls.values()}) > 1
+
     def _belongs_to(self, capability: str | None) -> Context | HeldCall | None:
         ctx = _serving.get()
         if ctx is not None:
@@ -356,6 +363,10 @@ class Upstream:
         capability = _NEEDS.get(method)
         if capability is None:
             raise MethodNotFound(f"Method not found: {method}")
+        if _serving.get() is None and self._mixed():  # another user's client must not be asked
+            why = f"calls of different users are in flight: whose {method} it is is not known"
+            log.warning("trio_mcp: proxy: an upstream request refused: %s", why)
+            raise McpError(CAPABILITY_NOT_SUPPORTED, f"the proxy cannot route it ({why})")
         ctx = self._belongs_to(capability)
         if ctx is None:
             peers = [p for p in self.core.hub.peers if p.session.legacy_version is not None]
@@ -397,6 +408,9 @@ class Upstream:
     def _log(self, params: dict[str, Any]) -> None:
         level = str(params.get("level", "info"))
         logger = params.get("logger") if isinstance(params.get("logger"), str) else None
+        if _serving.get() is None and self._mixed():
+            log.debug("trio_mcp: proxy: an upstream log record dropped: whose it is is ambiguous")
+            return
         ctx = self._belongs_to(None)
         if isinstance(ctx, HeldCall):
             ctx = ctx.round  # between rounds, nobody to tell
@@ -405,10 +419,21 @@ class Upstream:
         if ctx is not None:
             ctx.log_nowait(level, params.get("data"), logger=logger)
             return
-        for peer in list(self.core.hub.peers):
-            session = peer.session
-            if session.legacy_version is not None and log_enabled(session.legacy_log_level, level):
+        peers = [p for p in self.core.hub.peers if p.session.legacy_version is not None]
+        if len({peer.subject for peer in peers}) > 1:  # one user's records are not another's
+            log.debug("trio_mcp: proxy: an upstream log record dropped: clients of several users")
+            return
+        for peer in peers:
+            if log_enabled(peer.session.legacy_log_level, level):
                 peer.notify_nowait("notifications/message", params)
+
+
+def _subject(call: Context | HeldCall) -> str | None:
+    """The bearer subject of a call's client (``None`` without a token)."""
+    if isinstance(call, HeldCall):
+        return call.subject
+    token = call.access_token
+    return token.subject if token is not None else None
 
 
 def _result(result: dict[str, Any]) -> dict[str, Any]:

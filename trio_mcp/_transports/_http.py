@@ -115,6 +115,13 @@ class HttpTransport:
         max_in_flight: int = 1024,
         tool_schema: Callable[[str], dict[str, Any] | None] | None = None,
     ) -> None:
+        endpoint = options.path.rstrip("/") if options.path is not None else None
+        for shadow in options.routes.by_path if options.routes else ():
+            if shadow.rstrip("/") == endpoint:
+                raise ValueError(
+                    f"route {shadow!r} is the MCP endpoint's path {options.path!r}: it would"
+                    " shadow the endpoint (and its bearer check); serve it at another path"
+                )
         self.app = app
         self.options = options
         self.grace = grace
@@ -256,7 +263,8 @@ class HttpTransport:
             assert opts.auth is not None
             await responder.full(200, orjson.dumps(opts.auth.metadata()))
             return
-        if opts.routes and (route := opts.routes.get(path)) is not None:  # @server.route
+        at_endpoint = opts.path is not None and path.rstrip("/") == opts.path.rstrip("/")
+        if opts.routes and not at_endpoint and (route := opts.routes.get(path)) is not None:
             return await opts.routes.serve(route, scope, receive, responder, opts, body)
         if opts.path is not None and path.rstrip("/") != opts.path.rstrip("/"):
             raise HttpError(404, "Not Found")
