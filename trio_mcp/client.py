@@ -8,10 +8,9 @@ results::
 
     async def main():
         async with Client("python examples/hello.py") as client:   # a subprocess over stdio
-            for tool in await client.list_tools():
-                print(tool.name, tool.description)
+            names = [tool.name for tool in await client.list_tools()]  # ["add", "echo"]
             result = await client.call_tool("add", {"a": 1, "b": 2}, timeout=10)
-            print(result.text)                                       # "3.0"
+            assert result.text == "3.0"
 
     trio.run(main)
 

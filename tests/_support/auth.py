@@ -28,6 +28,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
 
+from .jsonhttp import JsonHandler
+
 ISSUER = "https://idp.test/"
 RESOURCE = "http://127.0.0.1/mcp"
 CLIENT_ID, CLIENT_SECRET = "mcp-server", "s3cret"
@@ -148,10 +150,7 @@ class IdpServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         idp = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
+        class Handler(JsonHandler):
             def _begin(self) -> bool:
                 with idp._lock:
                     idp.hits[self.path] = idp.hits.get(self.path, 0) + 1
@@ -164,16 +163,6 @@ class IdpServer:
                     self._send(500, {"error": "down"})
                     return False
                 return True
-
-            def _send(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
 
             def do_GET(self) -> None:
                 if not self._begin():

@@ -26,6 +26,8 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 from trio_mcp import AccessToken
 
+from .jsonhttp import JsonHandler
+
 
 class AuthServer:
     """One authorization server (see the module docstring).
@@ -144,20 +146,7 @@ class AuthServer:
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _send(self, status: int, doc: Any, headers: dict[str, str] | None = None) -> None:
-                body = json.dumps(doc).encode()
-                self.send_response(status)
-                self.send_header("content-type", "application/json")
-                self.send_header("content-length", str(len(body)))
-                for k, v in (headers or {}).items():
-                    self.send_header(k, v)
-                self.end_headers()
-                self.wfile.write(body)
-
+        class Handler(JsonHandler):
             def do_GET(self) -> None:
                 parts = urlsplit(self.path)
                 query = {k: v[0] for k, v in parse_qs(parts.query).items()}

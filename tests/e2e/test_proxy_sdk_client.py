@@ -8,10 +8,6 @@ Streamable HTTP; the client speaks the legacy era (2025-11-25) or the modern one
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,12 +28,6 @@ LIMIT = 60
 SCRIPT = str(Path(sys.executable).with_name("trio-mcp"))
 MODES = ["legacy", "2026-07-28"]
 SDK_SERVER = ROOT / "benchmarks" / "servers" / "sdk_server.py"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def children(pid: int) -> set[int]:
@@ -73,39 +63,12 @@ async def over_stdio(
 async def over_http(
     mode: str, upstream: Path = HELLO, *options: str, **callbacks: Any
 ) -> AsyncIterator[tuple[Client, int]]:
-    port = free_port()
+    from _support.sdk_client import connect_http
+
     command = [SCRIPT, "proxy", *options, upstream_command(upstream)]
-    proc = subprocess.Popen(
-        [*command, "--transport", "http", "--port", str(port)],
-        cwd=str(ROOT),
-        env={**os.environ, "PYTHONPATH": str(ROOT / "benchmarks" / "servers")},
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        while True:  # until it listens
-            assert proc.poll() is None, proc.communicate()[1]
-            try:
-                stream = await trio.open_tcp_stream("127.0.0.1", port)
-            except OSError:
-                await trio.sleep(0.05)
-                continue
-            await stream.aclose()
-            break
-        url = f"http://127.0.0.1:{port}/mcp"
-        async with Client(
-            url,
-            mode=mode,  # type: ignore[arg-type]
-            read_timeout_seconds=LIMIT,
-            cache=None,
-            **callbacks,
-        ) as client:
-            yield client, proc.pid
-    finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-        proc.communicate(timeout=30)
+    servers = {"PYTHONPATH": str(ROOT / "benchmarks" / "servers")}
+    async with connect_http(mode, command, env=servers, **callbacks) as (client, proc):
+        yield client, proc.pid
 
 
 async def check_hello(client: Client) -> None:

@@ -81,10 +81,8 @@ def cmd_install(args: argparse.Namespace) -> int:
             command = ["claude", "mcp", "add", name, *flags, "--", entry["command"], *entry["args"]]
             print(shlex.join(command), file=sys.stdout)
         elif args.client == "vscode":
-            print(
-                shlex.join(["code", "--add-mcp", json.dumps({"name": name, **entry})]),
-                file=sys.stdout,
-            )
+            line = shlex.join(["code", "--add-mcp", json.dumps({"name": name, **entry})])
+            print(line, file=sys.stdout)
         else:
             print(json.dumps({"mcpServers": {name: entry}}, indent=2), file=sys.stdout)
             print(f"# add this to {config_path}, or run again with --write", file=sys.stderr)
