@@ -22,6 +22,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import trio
 from _support.deployment import Deployment, deployment
@@ -171,3 +172,55 @@ async def test_typescript_sdk_client_through_the_balancer(
             assert out["resource"] == [["scaleout://motd", "text/plain", "no affinity needed"]]
             assert out["prompt"] == [["user", "Hello, TS!"]]
             await check_spread(d, out["pids"])
+
+
+def modern_call(name: str, arguments: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
+    """A modern-era ``tools/call`` over raw HTTP: its body and headers."""
+    meta = {
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "progressToken": "p",
+    }
+    body = {
+        "jsonrpc": "2.0",
+        "id": 1,
+        "method": "tools/call",
+        "params": {"name": name, "arguments": arguments, "_meta": meta},
+    }
+    headers = {
+        "accept": "application/json, text/event-stream",
+        "mcp-protocol-version": "2026-07-28",
+        "mcp-method": "tools/call",
+        "mcp-name": name,
+    }
+    return body, headers
+
+
+async def test_a_worker_killed_mid_answer_breaks_that_answer_only(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    with trio.fail_after(LIMIT):
+        async with (
+            deployment(redis_server, tmp_path, SERVER, MODERN_WORKERS) as d,
+            httpx.AsyncClient(timeout=LIMIT) as http,
+        ):
+            body, headers = modern_call("count", {"steps": 10_000})
+            with pytest.raises(httpx.RemoteProtocolError):  # the answer breaks off
+                async with http.stream("POST", d.url, json=body, headers=headers) as r:
+                    assert r.headers["content-type"].startswith("text/event-stream")
+                    lines = r.aiter_lines()
+                    async for line in lines:
+                        if line.startswith("data:") and "notifications/progress" in line:
+                            break
+                    victim = d.workers[d.balancer.log[-1].backend]
+                    victim.proc.kill()  # SIGKILL, mid-stream
+                    async for _ in lines:
+                        pass
+            await d.balancer.wait_until(lambda: d.balancer.log[0].done)
+            assert d.balancer.log[0].broken
+            body, headers = modern_call("whoami", {})
+            for _ in range(MODERN_WORKERS - 1):  # the client goes on: the others serve it
+                answer = await http.post(d.url, json=body, headers=headers)
+                assert answer.status_code == 200, answer.text
+                pid = int(answer.json()["result"]["content"][0]["text"])
+                assert pid != victim.pid and d.worker_of(pid) == d.balancer.log[-1].backend
