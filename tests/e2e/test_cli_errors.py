@@ -236,3 +236,8 @@ def test_proxy_serves_its_upstream_over_stdio() -> None:
     out = run("call", f"{SCRIPT} proxy '{sys.executable} {HELLO}'", "add", "a=1", "b=2")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3.0"
+
+
+def test_a_bad_grace_is_one_line() -> None:
+    one_line(run("run", HELLO, "--grace", "-1"), 2, "command line", "grace")
+    one_line(run("run", HELLO, "--grace", "soon"), 2, "--grace", "'soon'")

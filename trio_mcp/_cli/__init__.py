@@ -3,7 +3,7 @@
 Commands::
 
     trio-mcp run TARGET [--transport stdio|http] [--host H] [--port N] [--workers N] ...
-    trio-mcp dev TARGET [--port N] [--watch PATH]  serve over HTTP, restart on code changes
+    trio-mcp dev TARGET [--port N] [--watch PATH] [--grace S]  serve over HTTP, restart on changes
     trio-mcp list TARGET                      tools, resources, templates and prompts
     trio-mcp call TARGET TOOL [key=value ...] values coerced by the tool's input schema
     trio-mcp read TARGET URI
@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
 import ssl
 import sys
 import traceback
@@ -149,7 +150,15 @@ def _serve(server: Any, args: argparse.Namespace) -> int:
         http_port=args.port,
         http_server=args.http_server,
         http_workers=getattr(args, "workers", None),
+        grace=args.grace,
     )
+    report = getattr(args, "report_grace_fd", None)
+    if report is not None:  # `trio-mcp dev` learns the grace its SIGKILL must wait for
+        try:
+            os.write(report, f"{server.settings.grace!r}\n".encode())
+            os.close(report)
+        except OSError:
+            pass  # not started by dev after all: nobody to tell
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_OneName())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -216,6 +225,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
         cmd.add_argument("--timeout", type=float, help="default request deadline, seconds")
         cmd.add_argument("--max-in-flight", type=int, help="concurrent requests per connection")
+        cmd.add_argument(
+            "--grace",
+            type=float,
+            metavar="SECONDS",
+            help="what in-flight requests get to finish at shutdown (default 2)",
+        )
 
     run = add("run", "serve a trio_mcp server (stdio by default)")
     run.add_argument("target", help="path/to/server.py[:NAME] or package.module[:NAME]")
@@ -225,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="HTTP worker processes sharing the port (native server; default 1)",
     )
+    run.add_argument("--report-grace-fd", type=int, help=argparse.SUPPRESS)  # for `dev`
     run.set_defaults(func=cmd_run)
     add_dev_command(sub, common, _port)
 
