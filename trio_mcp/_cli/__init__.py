@@ -30,6 +30,7 @@ import argparse
 import errno
 import logging
 import os
+import socket
 import ssl
 import sys
 import traceback
@@ -38,7 +39,7 @@ from typing import Any, NoReturn
 from ._commands import cmd_call, cmd_list, cmd_prompt, cmd_read
 from ._dev import add_dev_command, cmd_dev
 from ._install import CLIENTS, cmd_install
-from ._targets import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, load_server
+from ._targets import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, check_url, load_server
 
 __all__ = ["CliError", "build_parser", "load_server", "main"]
 
@@ -127,6 +128,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from .._client import ClientError, unwrap_group
     from .._proxy import proxy
 
+    if args.target.startswith(("http://", "https://")):
+        check_url(args.target)
     try:
         server = proxy(args.target, era=args.era, name=args.name)
     except ValueError as exc:
@@ -171,6 +174,13 @@ def _serve(server: Any, args: argparse.Namespace) -> int:
         raise CliError(
             "--certfile is for the native HTTP server (Hypercorn: its config)", EXIT_USAGE
         )
+    if getattr(args, "workers", None) is not None and args.transport != "http":
+        raise CliError("--workers is for --transport http", EXIT_USAGE)
+    if args.transport == "http" and settings.http_workers > 1 and settings.http_server != "native":
+        raise CliError(
+            "several workers need the native HTTP server (not --http-server hypercorn)",
+            EXIT_USAGE,
+        )
     try:
         if args.transport == "http":
             host, port = settings.http_host, settings.http_port
@@ -189,6 +199,10 @@ def _serve(server: Any, args: argparse.Namespace) -> int:
         if isinstance(inner, OSError) and inner.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
             where = f"{settings.http_host}:{settings.http_port}"
             raise CliError(f"cannot listen on {where}: {inner.strerror}", EXIT_FAILED) from exc
+        if isinstance(inner, socket.gaierror):  # --host names no address
+            where = f"{settings.http_host}:{settings.http_port}"
+            why = inner.strerror or str(inner)
+            raise CliError(f"cannot listen on {where}: {why}", EXIT_FAILED) from exc
         raise
     return EXIT_OK
 
@@ -274,12 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     client_command("list", "list a server's tools, resources, templates and prompts", cmd_list)
     call = client_command("call", "call a tool with key=value arguments", cmd_call)
     call.add_argument("tool")
-    call.add_argument("arguments", nargs="*", metavar="key=value")
+    call.add_argument("arguments", nargs="*", default=[], metavar="key=value")
     read = client_command("read", "read a resource", cmd_read)
     read.add_argument("uri")
     prompt = client_command("prompt", "get a prompt with key=value arguments", cmd_prompt)
     prompt.add_argument("name")
-    prompt.add_argument("arguments", nargs="*", metavar="key=value")
+    prompt.add_argument("arguments", nargs="*", default=[], metavar="key=value")
 
     install = add("install", "register a server with an MCP client application")
     install.add_argument("client", choices=CLIENTS)

@@ -24,8 +24,10 @@ keep their URL across restarts, and a modern-era client does not even notice.
 from __future__ import annotations
 
 import argparse
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -34,7 +36,7 @@ from typing import Any
 
 import trio
 
-from ._targets import EXIT_OK, EXIT_USAGE, CliError
+from ._targets import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError
 
 __all__ = ["cmd_dev", "watched_paths"]
 
@@ -73,6 +75,26 @@ def watched_paths(target: str, extra: Iterable[str] = ()) -> list[Path]:
     if missing:
         raise CliError(f"cannot watch {', '.join(missing)}: no such file or directory", EXIT_USAGE)
     return paths
+
+
+def check_port(host: str, port: int) -> None:
+    """Bind ``host:port`` once, as the server will (``SO_REUSEADDR``), and let it go.
+
+    ``dev`` restarts its server at each change, so a port in use or a host that names no
+    address would otherwise be a failed server, again, at every change.
+
+    Raises:
+        CliError: it cannot be bound (exit status 1).
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        family, kind, proto, _, address = infos[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        why = "address already in use" if exc.errno == errno.EADDRINUSE else exc.strerror
+        raise CliError(f"cannot listen on {host}:{port}: {why or exc}", EXIT_FAILED) from None
 
 
 def _child_argv(args: argparse.Namespace) -> list[str]:
@@ -250,6 +272,7 @@ def cmd_dev(args: argparse.Namespace) -> int:
     if args.port == 0:
         raise CliError("trio-mcp dev needs a fixed port (clients reconnect to it)", EXIT_USAGE)
     paths = watched_paths(args.target, args.watch or ())
+    check_port(args.host, args.port)
     _default_grace(args)  # a bad TRIO_MCP_GRACE or --grace: one line now, not at each restart
     stopped_by = trio.run(run_dev, args, paths)
     return EXIT_INTERRUPTED if stopped_by == signal.SIGINT else EXIT_OK
