@@ -245,6 +245,82 @@ async def test_a_server_mounted_while_serving_starts_at_once() -> None:
     assert events == ["up", "down"]
 
 
+def gated_child(gate: trio.Event, entered: trio.Event, events: list[str]) -> Server:
+    """A child whose lifespan waits for ``gate`` before its state is ready."""
+
+    @asynccontextmanager
+    async def lifespan(server: Server) -> AsyncIterator[dict[str, str]]:
+        entered.set()
+        try:
+            await gate.wait()
+        except trio.Cancelled:
+            events.append("start cancelled")
+            raise
+        events.append("up")
+        yield {"db": "connected"}
+        events.append("down")
+
+    child = Server("late", lifespan=lifespan)
+
+    @child.tool()
+    async def db(ctx: Context) -> str:
+        return str(ctx.state["db"])
+
+    return child
+
+
+@pytest.mark.parametrize("era", ERAS)
+async def test_a_server_mounted_while_serving_shows_once_its_lifespan_is_ready(
+    era: str, autojump_clock: trio.testing.MockClock
+) -> None:
+    gate, entered, events = trio.Event(), trio.Event(), []
+    child = gated_child(gate, entered, events)
+    parent = Server("main")
+    with trio.fail_after(60):  # a hang guard (the clock jumps), not a timing assertion
+        async with connect(parent, era=era) as client:  # type: ignore[arg-type]
+            if era == "modern":
+                listen = await client.start_request(
+                    "subscriptions/listen", {"notifications": {"toolsListChanged": True}}
+                )
+                await client.wait_notification("notifications/subscriptions/acknowledged")
+            parent.mount(child, prefix="late")
+            await entered.wait()  # the child's lifespan is entering, not ready
+            assert [t["name"] for t in await client.list_tools()] == []
+            with pytest.raises(McpError):
+                await client.call_tool("late_db")
+            assert "notifications/tools/list_changed" not in [
+                n["method"] for n in client.notifications
+            ]
+            gate.set()
+            await client.wait_notification("notifications/tools/list_changed")
+            if era == "modern":
+                await client.cancel(listen)
+            assert [t["name"] for t in await client.list_tools()] == ["late_db"]
+            assert text(await client.call_tool("late_db")) == "connected"
+    assert events == ["up", "down"]
+
+
+async def test_a_mount_still_starting_when_the_parent_stops_is_cancelled_and_kept(
+    autojump_clock: trio.testing.MockClock,
+) -> None:
+    gate, entered, events = trio.Event(), trio.Event(), []
+    child = gated_child(gate, entered, events)
+    parent = Server("main")
+    before = all_tasks()
+    with trio.fail_after(60):  # a hang guard (the clock jumps), not a timing assertion
+        async with connect(parent) as client:
+            parent.mount(child, prefix="late")
+            await entered.wait()
+        assert events == ["start cancelled"]  # the parent's shutdown did not wait for it
+        assert child.state is None
+        assert all_tasks() == before
+        gate.set()
+        async with connect(parent) as client:  # still mounted: it starts with the next run
+            assert [t["name"] for t in await client.list_tools()] == ["late_db"]
+            assert text(await client.call_tool("late_db")) == "connected"
+    assert events == ["start cancelled", "up", "down"]
+
+
 def all_tasks() -> set[trio.lowlevel.Task]:
     """Every task of this Trio run."""
     found: set[trio.lowlevel.Task] = set()

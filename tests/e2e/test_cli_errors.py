@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from trio_mcp._cli import main
+
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 HELLO = str(EXAMPLES / "hello.py")
@@ -236,3 +238,70 @@ def test_proxy_serves_its_upstream_over_stdio() -> None:
     out = run("call", f"{SCRIPT} proxy '{sys.executable} {HELLO}'", "add", "a=1", "b=2")
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "3.0"
+
+
+def test_a_bad_grace_is_one_line() -> None:
+    one_line(run("run", HELLO, "--grace", "-1"), 2, "command line", "grace")
+    one_line(run("run", HELLO, "--grace", "soon"), 2, "--grace", "'soon'")
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["list", "http://[bad"], 2, "http://[bad: not a valid URL (Invalid IPv6 URL)"),
+        (["list", "http://"], 2, "http://: not a valid URL (no host)"),
+        (["call", "https://h:99999/mcp", "t"], 2, "https://h:99999/mcp: not a valid URL (Port"),
+        (["proxy", "http://[bad"], 2, "http://[bad: not a valid URL"),
+        (["list", "'unbalanced"], 2, '"\'unbalanced": No closing quotation'),
+        (["run", HELLO, "--workers", "2"], 2, "--workers is for --transport http"),
+        (
+            ["run", HELLO, "--transport", "http", "--workers", "2", "--http-server", "hypercorn"],
+            2,
+            "several workers need the native HTTP server",
+        ),
+    ],
+)
+def test_bad_targets_and_flags_are_one_line_without_serving(
+    argv: list[str], code: int, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(argv) == code
+    err = capsys.readouterr().err
+    assert err.startswith(f"trio-mcp: error: {message}"), err
+    assert err.count("\n") == 1 and "unexpected" not in err
+
+
+def test_an_unresolvable_host_is_one_line() -> None:
+    out = run("run", HELLO, "--transport", "http", "--host", "nosuchhost.invalid", "--port", "0")
+    one_line(out, 1, "cannot listen on nosuchhost.invalid:0: ")
+
+
+def test_dev_refuses_a_busy_port_and_a_bad_host_at_once() -> None:
+    # a subprocess with a timeout: a dev that does not refuse would serve (fail) forever
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = run("dev", HELLO, "--port", str(port))
+    one_line(out, 1, f"cannot listen on 127.0.0.1:{port}: address already in use")
+    out = run("dev", HELLO, "--host", "nosuchhost.invalid")
+    one_line(out, 1, "cannot listen on nosuchhost.invalid:8000: ")
+
+
+def test_call_and_prompt_name_only_what_is_required(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["call", HELLO])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert "the following arguments are required: tool (" in err  # not key=value: optional
+
+
+def test_install_into_an_unwritable_place_is_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    config = blocker / "mcp.json"  # its folder is a file
+    assert main(["install", "cursor", HELLO, "--write", "--config", str(config)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"trio-mcp: error: cannot write {config}: "), err
+    assert err.count("\n") == 1

@@ -47,8 +47,10 @@ class Policies:
         (this server's own components win a clash). Requests for its
         components go through ``server``'s own middleware (inside this
         server's), visibility rules and scopes. Its lifespan and background
-        tasks run while this server serves and end when it stops. See
-        docs/how-to/mount.md.
+        tasks run while this server serves and end when it stops. Mounted
+        while this server serves, ``server`` starts first (its lifespan, its
+        background tasks); its components show, and clients hear
+        ``list_changed``, once it has started. See docs/how-to/mount.md.
 
         Raises:
             ValueError: a prefix that would not make valid names and URIs, a
@@ -64,9 +66,10 @@ class Policies:
             raise ValueError(f"server {server.name!r} is already mounted")
         server._mounted_in = self
         mount = Mount(self._core, server, prefix)
-        self._registry.add_provider(mount)
-        if self._providers is not None:  # serving already: start it now
-            self._providers.start_soon(mount.run)
+        if self._providers is not None:  # serving: visible once its lifespan has started
+            self._providers.add(mount)
+        else:
+            self._registry.add_provider(mount)
 
     # -------------------------------------------------------------- middleware
 

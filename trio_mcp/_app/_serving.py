@@ -30,6 +30,7 @@ from ._core import ServerCore
 from ._dispatch import Dispatcher
 from ._logsink import divert_stdout, start_sinks, stderr_logging
 from ._process import report_abandoned_threads, tune_gc
+from ._providers import Providers, running_providers
 from ._settings import Settings, unknown_env
 from ._tracing import start_tracing
 
@@ -61,7 +62,7 @@ class Serving:
     _lifespan: Callable[[Any], AbstractAsyncContextManager[Any]] | None
     _background: list[Callable[..., Awaitable[Any]]]
     _running: int
-    _providers: trio.Nursery | None = None
+    _providers: Providers | None = None
 
     @overload
     def background(self, fn: B, /) -> B: ...
@@ -138,11 +139,10 @@ class Serving:
             lifespan = self._lifespan(self) if self._lifespan is not None else _no_lifespan()
             async with asyncio_loop(core.registry.needs_asyncio), lifespan as state:
                 core.state = state
-                async with trio.open_nursery() as providers:
+                # Mounted, proxied servers: started first, stopped after our own tasks.
+                async with running_providers(core.registry) as providers:
                     self._providers = providers
                     try:
-                        for provider in core.registry.providers:  # mounted, proxied servers
-                            await providers.start(provider.run)
                         async with trio.open_nursery() as nursery:
                             await start_sinks(nursery)  # stderr logging: queued, by a task
                             await nursery.start(core.cache.run)
@@ -157,8 +157,6 @@ class Serving:
                                 nursery.cancel_scope.cancel()  # task runs too: none outlives us
                     finally:
                         self._providers = None
-                        for provider in core.registry.providers:
-                            provider.stop()  # after our own tasks: each ends its lifespan
         finally:
             self._running = 0
             core.state = None

@@ -3,7 +3,7 @@
 Commands::
 
     trio-mcp run TARGET [--transport stdio|http] [--host H] [--port N] [--workers N] ...
-    trio-mcp dev TARGET [--port N] [--watch PATH]  serve over HTTP, restart on code changes
+    trio-mcp dev TARGET [--port N] [--watch PATH] [--grace S]  serve over HTTP, restart on changes
     trio-mcp list TARGET                      tools, resources, templates and prompts
     trio-mcp call TARGET TOOL [key=value ...] values coerced by the tool's input schema
     trio-mcp read TARGET URI
@@ -29,6 +29,8 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
+import os
+import socket
 import ssl
 import sys
 import traceback
@@ -37,7 +39,7 @@ from typing import Any, NoReturn
 from ._commands import cmd_call, cmd_list, cmd_prompt, cmd_read
 from ._dev import add_dev_command, cmd_dev
 from ._install import CLIENTS, cmd_install
-from ._targets import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, load_server
+from ._targets import EXIT_FAILED, EXIT_OK, EXIT_USAGE, CliError, check_url, load_server
 
 __all__ = ["CliError", "build_parser", "load_server", "main"]
 
@@ -126,6 +128,8 @@ def cmd_proxy(args: argparse.Namespace) -> int:
     from .._client import ClientError, unwrap_group
     from .._proxy import proxy
 
+    if args.target.startswith(("http://", "https://")):
+        check_url(args.target)
     try:
         server = proxy(args.target, era=args.era, name=args.name)
     except ValueError as exc:
@@ -149,7 +153,15 @@ def _serve(server: Any, args: argparse.Namespace) -> int:
         http_port=args.port,
         http_server=args.http_server,
         http_workers=getattr(args, "workers", None),
+        grace=args.grace,
     )
+    report = getattr(args, "report_grace_fd", None)
+    if report is not None:  # `trio-mcp dev` learns the grace its SIGKILL must wait for
+        try:
+            os.write(report, f"{server.settings.grace!r}\n".encode())
+            os.close(report)
+        except OSError:
+            pass  # not started by dev after all: nobody to tell
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(_OneName())
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -161,6 +173,13 @@ def _serve(server: Any, args: argparse.Namespace) -> int:
     if tls is not None and settings.http_server != "native":
         raise CliError(
             "--certfile is for the native HTTP server (Hypercorn: its config)", EXIT_USAGE
+        )
+    if getattr(args, "workers", None) is not None and args.transport != "http":
+        raise CliError("--workers is for --transport http", EXIT_USAGE)
+    if args.transport == "http" and settings.http_workers > 1 and settings.http_server != "native":
+        raise CliError(
+            "several workers need the native HTTP server (not --http-server hypercorn)",
+            EXIT_USAGE,
         )
     try:
         if args.transport == "http":
@@ -180,6 +199,10 @@ def _serve(server: Any, args: argparse.Namespace) -> int:
         if isinstance(inner, OSError) and inner.errno in (errno.EADDRNOTAVAIL, errno.EACCES):
             where = f"{settings.http_host}:{settings.http_port}"
             raise CliError(f"cannot listen on {where}: {inner.strerror}", EXIT_FAILED) from exc
+        if isinstance(inner, socket.gaierror):  # --host names no address
+            where = f"{settings.http_host}:{settings.http_port}"
+            why = inner.strerror or str(inner)
+            raise CliError(f"cannot listen on {where}: {why}", EXIT_FAILED) from exc
         raise
     return EXIT_OK
 
@@ -216,6 +239,12 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--log-level", help="DEBUG, INFO, WARNING, ERROR or CRITICAL")
         cmd.add_argument("--timeout", type=float, help="default request deadline, seconds")
         cmd.add_argument("--max-in-flight", type=int, help="concurrent requests per connection")
+        cmd.add_argument(
+            "--grace",
+            type=float,
+            metavar="SECONDS",
+            help="what in-flight requests get to finish at shutdown (default 2)",
+        )
 
     run = add("run", "serve a trio_mcp server (stdio by default)")
     run.add_argument("target", help="path/to/server.py[:NAME] or package.module[:NAME]")
@@ -225,6 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
         type=_positive_int,
         help="HTTP worker processes sharing the port (native server; default 1)",
     )
+    run.add_argument("--report-grace-fd", type=int, help=argparse.SUPPRESS)  # for `dev`
     run.set_defaults(func=cmd_run)
     add_dev_command(sub, common, _port)
 
@@ -258,12 +288,12 @@ def build_parser() -> argparse.ArgumentParser:
     client_command("list", "list a server's tools, resources, templates and prompts", cmd_list)
     call = client_command("call", "call a tool with key=value arguments", cmd_call)
     call.add_argument("tool")
-    call.add_argument("arguments", nargs="*", metavar="key=value")
+    call.add_argument("arguments", nargs="*", default=[], metavar="key=value")
     read = client_command("read", "read a resource", cmd_read)
     read.add_argument("uri")
     prompt = client_command("prompt", "get a prompt with key=value arguments", cmd_prompt)
     prompt.add_argument("name")
-    prompt.add_argument("arguments", nargs="*", metavar="key=value")
+    prompt.add_argument("arguments", nargs="*", default=[], metavar="key=value")
 
     install = add("install", "register a server with an MCP client application")
     install.add_argument("client", choices=CLIENTS)

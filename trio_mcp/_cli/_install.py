@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ._targets import EXIT_OK, CliError, load_server
+from ._targets import EXIT_FAILED, EXIT_OK, CliError, load_server
 
 __all__ = ["CLIENTS", "cmd_install"]
 
@@ -88,16 +88,23 @@ def cmd_install(args: argparse.Namespace) -> int:
             print(f"# add this to {config_path}, or run again with --write", file=sys.stderr)
         return EXIT_OK
     config: dict[str, Any] = {}
-    if config_path.exists():
-        try:
-            config = json.loads(config_path.read_text() or "{}")
-        except ValueError as exc:
-            raise CliError(f"{config_path}: not valid JSON ({exc}); not modified") from exc
-        if not isinstance(config, dict):
-            raise CliError(f"{config_path}: not a JSON object; not modified")
-    key = "servers" if args.client == "vscode" else "mcpServers"
-    config.setdefault(key, {})[name] = entry
-    config_path.parent.mkdir(parents=True, exist_ok=True)
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
+    try:
+        if config_path.exists():
+            try:
+                config = json.loads(config_path.read_text() or "{}")
+            except ValueError as exc:
+                raise CliError(f"{config_path}: not valid JSON ({exc}); not modified") from exc
+            if not isinstance(config, dict):
+                raise CliError(f"{config_path}: not a JSON object; not modified")
+        key = "servers" if args.client == "vscode" else "mcpServers"
+        config.setdefault(key, {})[name] = entry
+        config_path.parent.mkdir(parents=True, exist_ok=True)
+        config_path.write_text(json.dumps(config, indent=2) + "\n")
+    except OSError as exc:
+        why = exc.strerror or str(exc)
+        where = (
+            f" ({exc.filename})" if exc.filename and str(exc.filename) != str(config_path) else ""
+        )
+        raise CliError(f"cannot write {config_path}: {why}{where}", EXIT_FAILED) from exc
     print(f"wrote server {name!r} to {config_path}", file=sys.stderr)
     return EXIT_OK

@@ -25,7 +25,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["EXIT_FAILED", "EXIT_OK", "EXIT_USAGE", "CliError", "client_target", "load_server"]
+__all__ = [
+    "EXIT_FAILED",
+    "EXIT_OK",
+    "EXIT_USAGE",
+    "CliError",
+    "check_url",
+    "client_target",
+    "command_line",
+    "load_server",
+]
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -138,6 +147,39 @@ def load_server(target: str) -> Any:
     return server
 
 
+def check_url(url: str) -> str:
+    """``url`` if it is a usable ``http(s)://`` URL.
+
+    Raises:
+        CliError: it has no host, or a bad port or IPv6 address (exit status 2).
+    """
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  # validated when read
+    except ValueError as exc:
+        raise CliError(f"{url}: not a valid URL ({exc})") from None
+    if not parts.hostname:
+        raise CliError(f"{url}: not a valid URL (no host)")
+    return url
+
+
+def command_line(target: str) -> list[str]:
+    """``target`` split as a shell would.
+
+    Raises:
+        CliError: unbalanced quotes, or nothing to run.
+    """
+    try:
+        command = shlex.split(target)
+    except ValueError as exc:
+        raise CliError(f"{target!r}: {exc} (quote the command line once, as a whole)") from None
+    if not command:
+        raise CliError("an empty target")
+    return command
+
+
 def client_target(target: str) -> Any:
     """What ``Client(...)`` should connect to for a client command's target.
 
@@ -146,10 +188,10 @@ def client_target(target: str) -> Any:
     written in Python); a URL is used as it is; anything else is a command line.
 
     Raises:
-        CliError: see :func:`load_server`; or an empty command line.
+        CliError: see :func:`load_server`; a bad URL; an empty or unbalanced command line.
     """
     if target.startswith(("http://", "https://")):
-        return target
+        return check_url(target)
     spec, _, attr = target.partition(":")
     if _is_file_target(spec) and " " not in target:
         try:
@@ -160,10 +202,7 @@ def client_target(target: str) -> Any:
             return [sys.executable, str(Path(spec).resolve())]
     if _MODULE.match(target) and (attr or _module_exists(spec)):
         return load_server(target)
-    command = shlex.split(target)
-    if not command:
-        raise CliError("an empty target")
-    return command
+    return command_line(target)
 
 
 def _module_exists(spec: str) -> bool:
