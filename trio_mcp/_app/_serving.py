@@ -242,6 +242,7 @@ class Serving:
         options.setdefault("allowed_origins", self.settings.http_allowed_origins)
         options.setdefault("path", self.settings.http_path)
         options.setdefault("routes", self.routes)  # type: ignore[attr-defined]  # Routing
+        options.setdefault("redis_url", self.settings.redis_url)
 
         def tool_schema(name: str) -> dict[str, Any] | None:
             tool = self._core.registry.tool(name)

@@ -172,6 +172,18 @@ class HttpTransport:
             self._shut_down = False
             self._requests.reset()
             await nursery.start(self._legacy.serve)
+            if self.options.redis_url is not None and self.options.legacy:
+                from ._redis_sessions import SharedSessions
+
+                legacy = self._legacy
+                shared = SharedSessions(
+                    self.options.redis_url,
+                    self.options.session_idle_timeout,
+                    legacy.sessions,
+                    legacy.end,
+                )
+                await nursery.start(shared.serve)
+                legacy.shared = shared
             try:
                 yield
             finally:
@@ -179,6 +191,7 @@ class HttpTransport:
                     await self.shutdown()
                 nursery.cancel_scope.cancel()
                 self._nursery = None
+                self._legacy.shared = None
 
     def stop(self) -> None:
         """Begin a graceful shutdown of :func:`serve_http`. Idempotent."""

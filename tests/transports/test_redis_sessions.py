@@ -1,0 +1,228 @@
+"""Legacy sessions shared through a real redis-server: any request of a session on any worker.
+
+Three "workers" are three :class:`~trio_mcp.Server` objects with the same
+``redis_url``, each serving HTTP on its own loopback port in this test's Trio
+loop; nothing but Redis connects them. The client is raw HTTP (``httpx2``), and
+each request goes to a different worker than the one before, as a load balancer
+without affinity would send it. Changes another worker makes reach a copy by
+pub/sub, so where a test must see one it waits for it (under ``fail_after``);
+nothing asserts on time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+import pytest
+import trio
+from _support.http import LEGACY, initialize, legacy_headers, serving, sse_events
+from _support.redis import RedisServer
+
+from trio_mcp import Context, Server
+
+httpx = pytest.importorskip("httpx2")
+
+LIMIT = 20
+CONFIRM = {"type": "object", "properties": {"ok": {"type": "boolean"}}}
+
+
+def build(url: str, seen: dict[str, Any]) -> Server:
+    server = Server("shared-sessions", "1.0")
+    server.configure(redis_url=url)
+
+    @server.tool()
+    async def echo(text: str) -> str:
+        return text
+
+    @server.tool()
+    async def note(text: str, ctx: Context) -> str:
+        """A log record outside the request: it goes on the session's GET stream."""
+        return "queued" if ctx.log_nowait("info", text) else "dropped"
+
+    @server.tool()
+    async def levels(ctx: Context) -> str:
+        await ctx.debug("debug record")
+        await ctx.info("info record")
+        return "logged"
+
+    @server.tool()
+    async def ask(ctx: Context) -> str:
+        answer = await ctx.elicit("Sure?", CONFIRM)
+        return f"{answer.action}:{(answer.content or {}).get('ok')}"
+
+    @server.tool()
+    async def hold(label: str) -> str:
+        seen.setdefault("started", {})[label] = True
+        seen["event"].set()
+        try:
+            await trio.sleep_forever()
+        finally:
+            seen.setdefault("stopped", {})[label] = True
+            seen["event"].set()
+        return "never"  # pragma: no cover
+
+    return server
+
+
+@asynccontextmanager
+async def workers(
+    redis: RedisServer, n: int = 3
+) -> AsyncIterator[tuple[list[str], dict[str, Any]]]:
+    seen: dict[str, Any] = {"event": trio.Event()}
+    async with AsyncExitStack() as stack:
+        urls = []
+        for _ in range(n):
+            transport = await stack.enter_async_context(serving(build(redis.url, seen)))
+            urls.append(transport.urls[0])
+        yield urls, seen
+
+
+def rpc(rid: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}}
+
+
+def call(rid: int, tool: str, **args: Any) -> dict[str, Any]:
+    return rpc(rid, "tools/call", {"name": tool, "arguments": args})
+
+
+def answer_of(response: Any) -> Any:
+    """The JSON-RPC answer in a JSON or SSE response body."""
+    if response.headers["content-type"].startswith("application/json"):
+        return response.json()
+    datas = [json.loads(e["data"]) for e in sse_events(response.text) if e.get("data")]
+    return [d for d in datas if "id" in d and ("result" in d or "error" in d)][-1]
+
+
+class Events:
+    """The SSE events of one streamed response, one at a time."""
+
+    def __init__(self, response: Any) -> None:
+        self._lines = response.aiter_lines()
+
+    async def next(self) -> dict[str, str]:
+        fields: dict[str, str] = {}
+        async for line in self._lines:
+            if not line:
+                if fields:
+                    return fields
+                continue
+            if line.startswith(":"):
+                continue
+            key, _, value = line.partition(":")
+            fields[key] = value[1:] if value.startswith(" ") else value
+        raise EOFError
+
+    async def message(self) -> dict[str, Any]:
+        """The next event that carries a message (priming events skipped)."""
+        while True:
+            event = await self.next()
+            if event.get("data"):
+                out: dict[str, Any] = json.loads(event["data"])
+                out["_event_id"] = event["id"]
+                return out
+
+
+async def until_status(c: Any, url: str, msg: dict[str, Any], sid: str, status: int) -> Any:
+    """POST ``msg`` until its answer has ``status`` (a change another worker made arrived)."""
+    with trio.fail_after(LIMIT):
+        while True:
+            r = await c.post(url, json=msg, headers=legacy_headers(sid))
+            if r.status_code == status:
+                return r
+            await trio.sleep(0.01)
+
+
+async def test_every_request_on_another_worker(redis_server: RedisServer) -> None:
+    with trio.fail_after(LIMIT):
+        async with workers(redis_server) as (urls, _), httpx.AsyncClient() as c:
+            a, b, w3 = urls
+            sid = await initialize(c, a)  # initialize on A, initialized on A too
+            for i, url in enumerate([b, w3, a, b]):
+                r = await c.post(
+                    url, json=call(i + 1, "echo", text=f"hi {i}"), headers=legacy_headers(sid)
+                )
+                assert r.status_code == 200, r.text
+                assert answer_of(r)["result"]["content"][0]["text"] == f"hi {i}"
+            r = await c.post(w3, json=rpc(9, "tools/list"), headers=legacy_headers(sid))
+            assert "echo" in [t["name"] for t in answer_of(r)["result"]["tools"]]
+            # an unknown id is the same 404 everywhere
+            r = await c.post(b, json=call(10, "echo", text="x"), headers=legacy_headers("nope"))
+            assert (r.status_code, r.json()["error"]["code"]) == (404, -32001)
+            # the log level set on C applies on B (the copy on B hears of it by pub/sub)
+            r = await c.post(
+                w3, json=rpc(11, "logging/setLevel", {"level": "info"}), headers=legacy_headers(sid)
+            )
+            assert r.status_code == 200 and r.json()["result"] == {}
+            with trio.fail_after(LIMIT):
+                while True:
+                    r = await c.post(b, json=call(12, "levels"), headers=legacy_headers(sid))
+                    logged = [
+                        e
+                        for e in sse_events(r.text)
+                        if "notifications/message" in e.get("data", "")
+                    ]
+                    if len(logged) == 1:
+                        break
+                    await trio.sleep(0.01)
+            assert json.loads(logged[0]["data"])["params"]["data"] == "info record"
+            # DELETE on B ends it on every worker
+            r = await c.delete(b, headers=legacy_headers(sid))
+            assert r.status_code == 200
+            for url in (a, w3, b):
+                r = await until_status(c, url, call(13, "echo", text="x"), sid, 404)
+                assert r.json()["error"]["code"] == -32001
+
+
+async def test_get_stream_gets_what_any_worker_sends_and_resumes_anywhere(
+    redis_server: RedisServer,
+) -> None:
+    with trio.fail_after(LIMIT):
+        async with workers(redis_server) as (urls, _), httpx.AsyncClient(timeout=LIMIT) as c:
+            a, b, w3 = urls
+            sid = await initialize(c, a)
+            r = await c.post(
+                b, json=rpc(1, "logging/setLevel", {"level": "info"}), headers=legacy_headers(sid)
+            )
+            assert r.status_code == 200
+            get = {
+                "accept": "text/event-stream",
+                "mcp-session-id": sid,
+                "mcp-protocol-version": LEGACY,
+            }
+            got: list[dict[str, Any]] = []
+            async with c.stream("GET", a, headers=get) as stream:
+                assert stream.status_code == 200
+                events = Events(stream)
+                priming = await events.next()
+                assert priming["id"].endswith(".g") and not priming.get("data")
+                for i, url in enumerate([b, w3, a]):
+                    r = await c.post(
+                        url, json=call(i + 2, "note", text=f"n{i}"), headers=legacy_headers(sid)
+                    )
+                    assert answer_of(r)["result"]["content"][0]["text"] == "queued"
+                    got.append(await events.message())
+            assert [m["params"]["data"] for m in got] == ["n0", "n1", "n2"]
+            # the GET is gone: notes sent meanwhile wait in Redis
+            for i, url in enumerate([a, b]):
+                r = await c.post(
+                    url, json=call(i + 10, "note", text=f"m{i}"), headers=legacy_headers(sid)
+                )
+                assert r.status_code == 200
+            resumed = {**get, "last-event-id": got[-1]["_event_id"]}
+            async with c.stream("GET", w3, headers=resumed) as stream:
+                assert stream.status_code == 200
+                events = Events(stream)
+                replayed = [await events.message(), await events.message()]
+                assert [m["params"]["data"] for m in replayed] == ["m0", "m1"]
+                r = await c.post(a, json=call(20, "note", text="live"), headers=legacy_headers(sid))
+                live = await events.message()
+                assert live["params"]["data"] == "live"
+            # every id once, in order
+            ids = [m["_event_id"] for m in [*got, *replayed, live]]
+            assert len(set(ids)) == len(ids)
+            resumed = {**get, "last-event-id": "123-0.g"}
+            r = await c.get(b, headers=resumed)
+            assert r.status_code == 400
