@@ -64,6 +64,23 @@ def build(url: str, seen: dict[str, Any]) -> Server:
             seen["event"].set()
         return "never"  # pragma: no cover
 
+    @server.tool()
+    def spare() -> str:
+        return "spare"
+
+    @server.tool()
+    def drop_spare(ctx: Context) -> str:
+        ctx.server.remove_tool("spare")  # tools/list_changed, to every worker's sessions
+        return "dropped"
+
+    @server.tool()
+    def touch(uri: str, ctx: Context) -> int:
+        return ctx.server.notify_resource_updated(uri)
+
+    @server.resource("file:///doc")
+    def doc() -> str:
+        return "the doc"
+
     return server
 
 
@@ -123,6 +140,33 @@ class Events:
                 out: dict[str, Any] = json.loads(event["data"])
                 out["_event_id"] = event["id"]
                 return out
+
+
+async def open_session(c: Any, url: str) -> str:
+    """``initialize`` with the capabilities for server-to-client requests; the session id."""
+    caps = {"elicitation": {}, "sampling": {}}
+    params = {
+        "protocolVersion": LEGACY,
+        "capabilities": caps,
+        "clientInfo": {"name": "t", "version": "1"},
+    }
+    r = await c.post(
+        url,
+        json=rpc(0, "initialize", params),
+        headers={"accept": "application/json, text/event-stream"},
+    )
+    assert r.status_code == 200, r.text
+    sid: str = r.headers["mcp-session-id"]
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert (await c.post(url, json=note, headers=legacy_headers(sid))).status_code == 202
+    return sid
+
+
+def get_headers(sid: str, last: str | None = None) -> dict[str, str]:
+    headers = {"accept": "text/event-stream", "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
+    if last is not None:
+        headers["last-event-id"] = last
+    return headers
 
 
 async def until_status(c: Any, url: str, msg: dict[str, Any], sid: str, status: int) -> Any:
@@ -226,3 +270,103 @@ async def test_get_stream_gets_what_any_worker_sends_and_resumes_anywhere(
             resumed = {**get, "last-event-id": "123-0.g"}
             r = await c.get(b, headers=resumed)
             assert r.status_code == 400
+
+
+async def test_answers_and_cancels_reach_the_worker_that_waits(redis_server: RedisServer) -> None:
+    with trio.fail_after(LIMIT):
+        async with workers(redis_server) as (urls, seen), httpx.AsyncClient(timeout=LIMIT) as c:
+            a, b, w3 = urls
+            sid = await open_session(c, a)
+            # ask on B; its elicitation comes on B's POST stream; the answer goes to C
+            async with c.stream("POST", b, json=call(1, "ask"), headers=legacy_headers(sid)) as r:
+                events = Events(r)
+                asked = await events.message()
+                assert asked["method"] == "elicitation/create"
+                assert isinstance(asked["id"], str)  # "<worker>.<n>": unique over the workers
+                reply = {
+                    "jsonrpc": "2.0",
+                    "id": asked["id"],
+                    "result": {"action": "accept", "content": {"ok": True}},
+                }
+                assert (
+                    await c.post(w3, json=reply, headers=legacy_headers(sid))
+                ).status_code == 202
+                done = await events.message()
+            assert done["id"] == 1 and done["result"]["content"][0]["text"] == "accept:True"
+            # hold on B, cancelled from A: the handler on B really stops
+            async with c.stream(
+                "POST", b, json=call(2, "hold", label="h"), headers=legacy_headers(sid)
+            ) as r:
+                events = Events(r)
+                await events.next()  # priming
+                while "h" not in seen.get("started", {}):
+                    await seen["event"].wait()
+                    seen["event"] = trio.Event()
+                cancel = {
+                    "jsonrpc": "2.0",
+                    "method": "notifications/cancelled",
+                    "params": {"requestId": 2},
+                }
+                assert (
+                    await c.post(a, json=cancel, headers=legacy_headers(sid))
+                ).status_code == 202
+                while "h" not in seen.get("stopped", {}):
+                    await seen["event"].wait()
+                    seen["event"] = trio.Event()
+                with pytest.raises(EOFError):
+                    await events.message()  # cancelled: the stream ends with no answer
+
+
+async def test_list_changed_and_subscriptions_fan_out(redis_server: RedisServer) -> None:
+    with trio.fail_after(LIMIT):
+        async with workers(redis_server) as (urls, _), httpx.AsyncClient(timeout=LIMIT) as c:
+            a, b, w3 = urls
+            sid = await open_session(c, a)
+            other = await open_session(c, b)  # a second session, subscribed to nothing
+            r = await c.post(
+                b, json=rpc(1, "logging/setLevel", {"level": "info"}), headers=legacy_headers(sid)
+            )
+            assert r.status_code == 200
+            r = await c.post(
+                w3,
+                json=rpc(2, "resources/subscribe", {"uri": "file:///doc"}),
+                headers=legacy_headers(sid),
+            )
+            assert answer_of(r)["result"] == {}
+            async with (
+                c.stream("GET", a, headers=get_headers(sid)) as mine,
+                c.stream("GET", w3, headers=get_headers(other)) as theirs,
+            ):
+                events, their_events = Events(mine), Events(theirs)
+                await events.next()
+                await their_events.next()
+                r = await c.post(b, json=call(3, "drop_spare"), headers=legacy_headers(sid))
+                assert answer_of(r)["result"]["content"][0]["text"] == "dropped"
+                assert (await events.message())["method"] == "notifications/tools/list_changed"
+                assert (await their_events.message())[
+                    "method"
+                ] == "notifications/tools/list_changed"
+                r = await c.post(
+                    a, json=call(4, "touch", uri="file:///doc"), headers=legacy_headers(sid)
+                )
+                assert r.status_code == 200
+                updated = await events.message()
+                assert updated["method"] == "notifications/resources/updated"
+                assert updated["params"] == {"uri": "file:///doc"}
+                # unsubscribed on B: the next update reaches nobody; the marker comes next
+                r = await c.post(
+                    b,
+                    json=rpc(5, "resources/unsubscribe", {"uri": "file:///doc"}),
+                    headers=legacy_headers(sid),
+                )
+                assert answer_of(r)["result"] == {}
+                await c.post(
+                    w3, json=call(6, "touch", uri="file:///doc"), headers=legacy_headers(sid)
+                )
+                await c.post(a, json=call(7, "note", text="marker"), headers=legacy_headers(sid))
+                assert (await events.message())["params"]["data"] == "marker"
+                r = await c.post(a, json=call(8, "drop_spare"), headers=legacy_headers(other))
+                # the other session never saw the resource updates: list_changed comes next
+                assert (await their_events.message())[
+                    "method"
+                ] == "notifications/tools/list_changed"

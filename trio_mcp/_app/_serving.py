@@ -248,7 +248,7 @@ class Serving:
             tool = self._core.registry.tool(name)
             return tool.input_schema if tool is not None else None
 
-        return HttpTransport(
+        transport = HttpTransport(
             self._dispatcher,
             HttpOptions(**options),
             running=self.running,
@@ -256,6 +256,9 @@ class Serving:
             max_in_flight=self.max_in_flight,
             tool_schema=tool_schema,
         )
+        if transport.options.redis_url is not None:
+            self._core.hub.fanout = transport.fanout  # every worker's sessions hear of changes
+        return transport
 
     async def serve_http(
         self,

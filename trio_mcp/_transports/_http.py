@@ -153,6 +153,15 @@ class HttpTransport:
         self._shut_down = False
         self._prm_path = options.auth.metadata_path() if options.auth else None
 
+    def fanout(self, method: str, params: dict[str, Any] | None, uri: str | None) -> bool:
+        """With shared sessions: queue a notification for every worker's sessions.
+
+        ``uri``: only the sessions subscribed to it. False without Redis (or not
+        serving): the caller delivers to this worker's sessions itself.
+        """
+        shared = self._legacy.shared
+        return shared is not None and shared.fanout(method, params, uri)
+
     @property
     def sessions(self) -> dict[str, LegacySession]:
         """The open legacy sessions, by ``Mcp-Session-Id``."""

@@ -42,6 +42,7 @@ import orjson
 import trio
 
 from .._errors import StoreUnavailable
+from .._wire import encode, notification
 from ._asgi import HttpError, Receive, Responder, sse_event
 from ._http_session import STANDALONE, LegacySession
 from ._redis import RedisLink, connect
@@ -129,6 +130,10 @@ class SharedSessions:
     _reader: StreamReader | None = attrs.field(default=None, init=False)
     _scripts: dict[str, Any] = attrs.field(factory=dict, init=False)
     _inbox: trio.MemorySendChannel[bytes] | None = attrs.field(default=None, init=False)
+    _fanouts: trio.MemorySendChannel[tuple[str, bytes]] | None = attrs.field(
+        default=None, init=False
+    )
+    _token: trio.lowlevel.TrioToken | None = attrs.field(default=None, init=False)
 
     @property
     def validity(self) -> float:
@@ -181,7 +186,9 @@ class SharedSessions:
             self._events = RedisEventStore(link, ttl=self.idle)
             self._reader = StreamReader(link, self._events, self.worker)
             send, receive = trio.open_memory_channel[bytes](4096)
-            self._inbox = send
+            fan_send, fan_receive = trio.open_memory_channel[tuple[str, bytes]](1024)
+            self._inbox, self._fanouts = send, fan_send
+            self._token = trio.lowlevel.current_trio_token()
             self._link = link
             try:
                 async with trio.open_nursery() as nursery:
@@ -191,11 +198,44 @@ class SharedSessions:
                     )
                     nursery.start_soon(self._apply, receive)
                     nursery.start_soon(self._reader.run)
+                    nursery.start_soon(self._fan_out, fan_receive)
                     task_status.started()
                     await trio.sleep_forever()
             finally:
                 self._link = None
-                self._inbox = None
+                self._inbox = self._fanouts = None
+
+    def fanout(self, method: str, params: dict[str, Any] | None, uri: str | None) -> bool:
+        """Queue a notification for every live session (``uri``: its subscribers), any worker.
+
+        Never waits, and may be called from a thread (a sync tool changing the
+        registry): the message is handed to the Trio loop. False when not serving.
+        """
+        fanouts, token = self._fanouts, self._token
+        if fanouts is None or token is None:
+            return False
+        item = (LIVE if uri is None else SUBS + uri, encode(notification(method, params)))
+
+        def queue() -> None:
+            try:
+                fanouts.send_nowait(item)
+            except trio.WouldBlock:
+                log.warning("trio_mcp: %s dropped: too many notifications queued for Redis", method)
+            except trio.ClosedResourceError:
+                pass
+
+        try:
+            token.run_sync_soon(queue)
+        except trio.RunFinishedError:
+            return False
+        return True
+
+    async def _fan_out(self, receive: trio.MemoryReceiveChannel[tuple[str, bytes]]) -> None:
+        async for members, data in receive:
+            try:
+                await self.reader.fanout(members, data)
+            except StoreUnavailable:
+                log.warning("trio_mcp: a notification for every session was dropped: Redis is away")
 
     def _resubscribed(self) -> None:
         for session in self.sessions.values():

@@ -83,6 +83,36 @@ local after = redis.call('XRANGE', KEYS[1], '(' .. ARGV[1], '+')
 )
 
 
+#: KEYS[1] a set of session ids (every live one, or a URI's subscribers); ARGV: the
+#: record prefix, the events prefix, data, cost, max bytes, max events, ttl ms. Appends
+#: the message to the standalone stream of each session still there (the others leave
+#: the set); returns how many.
+FANOUT = """
+local cost, maxb, maxn = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local n = 0
+for _, sid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. sid) == 1 then
+    local key = ARGV[2] .. sid .. ':g'
+    redis.call('XADD', key, '*', 'd', ARGV[3], 'c', cost)
+    local total = redis.call('INCRBY', key .. ':bytes', cost)
+    while total > maxb or redis.call('XLEN', key) > maxn do
+      local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)[1]
+      redis.call('XDEL', key, first[1])
+      total = redis.call('DECRBY', key .. ':bytes', tonumber(first[2][4]))
+    end
+    redis.call('PEXPIRE', key, ARGV[7])
+    redis.call('PEXPIRE', key .. ':bytes', ARGV[7])
+    redis.call('SADD', ARGV[2] .. sid, 'g')
+    redis.call('PEXPIRE', ARGV[2] .. sid, ARGV[7])
+    n = n + 1
+  else
+    redis.call('SREM', KEYS[1], sid)
+  end
+end
+return n
+"""
+
+
 @attrs.define(eq=False)
 class Reading:
     """One stream this worker writes out from Redis: where it goes, and how far it got."""
@@ -164,6 +194,15 @@ class StreamReader:
         if self.readings.get(reading.key) is reading:
             del self.readings[reading.key]
             self._gen += 1
+
+    async def fanout(self, members: str, data: bytes) -> int:
+        """Append ``data`` to the standalone stream of every session in the set ``members``."""
+        events = self.events
+        args: list[Any] = [RECORD, PREFIX, data, len(data) + EVENT_OVERHEAD]
+        args += [events.max_bytes_per_stream, events.max_events_per_stream, int(events.ttl * 1000)]
+        script = self._script("fanout", FANOUT)
+        n = await self.link.call(lambda: script(keys=[members], args=args), "session")
+        return int(n)
 
     async def wake(self) -> None:
         """Make the read in flight return (it then reads the streams added since)."""
