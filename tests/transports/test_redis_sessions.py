@@ -370,3 +370,37 @@ async def test_list_changed_and_subscriptions_fan_out(redis_server: RedisServer)
                 assert (await their_events.message())[
                     "method"
                 ] == "notifications/tools/list_changed"
+
+
+async def test_redis_away_is_503_then_service_resumes(redis_server: RedisServer) -> None:
+    with trio.fail_after(LIMIT):
+        async with workers(redis_server) as (urls, _), httpx.AsyncClient(timeout=LIMIT) as c:
+            a, b, w3 = urls
+            sid = await open_session(c, a)
+            redis_server.stop()
+            for url, msg in ((b, call(1, "echo", text="x")), (w3, rpc(2, "initialize", {}))):
+                headers = (
+                    legacy_headers(sid)
+                    if msg["method"] != "initialize"
+                    else {"accept": "application/json, text/event-stream"}
+                )
+                if msg["method"] == "initialize":
+                    msg["params"] = {"protocolVersion": LEGACY, "capabilities": {}}
+                r = await c.post(url, json=msg, headers=headers)
+                assert r.status_code == 503, r.text
+                assert r.headers["retry-after"] == "1"
+                error = r.json()["error"]
+                assert error == {
+                    "code": -32603,
+                    "message": "session store unavailable",
+                    "data": {"retryAfter": 1},
+                }
+                assert r.json()["id"] == msg["id"]
+            r = await c.get(b, headers=get_headers(sid))
+            assert r.status_code == 503
+            redis_server.start()  # empty: the session is gone, a new one works everywhere
+            await until_status(c, b, call(3, "echo", text="x"), sid, 404)
+            fresh = await open_session(c, w3)
+            for url in (a, b, w3):
+                r = await until_status(c, url, call(4, "echo", text="back"), fresh, 200)
+                assert answer_of(r)["result"]["content"][0]["text"] == "back"
