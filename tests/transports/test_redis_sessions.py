@@ -65,6 +65,15 @@ def build(url: str, seen: dict[str, Any]) -> Server:
         return "never"  # pragma: no cover
 
     @server.tool()
+    async def poll(ctx: Context) -> str:
+        """Close the POST's SSE connection mid-call: the client resumes elsewhere."""
+        await ctx.report_progress(1)
+        seen["closed"] = ctx.close_sse_stream()
+        await seen["go"].wait()
+        await ctx.report_progress(2)
+        return "polled"
+
+    @server.tool()
     def spare() -> str:
         return "spare"
 
@@ -88,7 +97,7 @@ def build(url: str, seen: dict[str, Any]) -> Server:
 async def workers(
     redis: RedisServer, n: int = 3
 ) -> AsyncIterator[tuple[list[str], dict[str, Any]]]:
-    seen: dict[str, Any] = {"event": trio.Event()}
+    seen: dict[str, Any] = {"event": trio.Event(), "go": trio.Event()}
     async with AsyncExitStack() as stack:
         urls = []
         for _ in range(n):
@@ -404,3 +413,32 @@ async def test_redis_away_is_503_then_service_resumes(redis_server: RedisServer)
             for url in (a, b, w3):
                 r = await until_status(c, url, call(4, "echo", text="back"), fresh, 200)
                 assert answer_of(r)["result"]["content"][0]["text"] == "back"
+
+
+async def test_a_post_stream_its_client_left_resumes_on_another_worker(
+    redis_server: RedisServer,
+) -> None:
+    with trio.fail_after(LIMIT):
+        async with workers(redis_server) as (urls, seen), httpx.AsyncClient(timeout=LIMIT) as c:
+            a, b, w3 = urls
+            sid = await open_session(c, a)
+            msg = call(1, "poll")
+            msg["params"]["_meta"] = {"progressToken": "t"}
+            r = await c.post(b, json=msg, headers=legacy_headers(sid))  # ends after progress 1
+            events = [e for e in sse_events(r.text) if e.get("data")]
+            assert [json.loads(e["data"])["params"]["progress"] for e in events] == [1]
+            assert seen["closed"] is True
+            async with c.stream("GET", w3, headers=get_headers(sid, events[-1]["id"])) as resumed:
+                assert resumed.status_code == 200
+                seen["go"].set()
+                got = Events(resumed)
+                progress, done = await got.message(), await got.message()
+                with pytest.raises(EOFError):
+                    await got.next()  # the final event ends it
+            assert progress["params"]["progress"] == 2
+            assert done["id"] == 1 and done["result"]["content"][0]["text"] == "polled"
+            ids = [events[-1]["id"], progress["_event_id"], done["_event_id"]]
+            assert len(set(ids)) == 3 and all(i.startswith("p") for i in ids)
+            # a finished stream is gone: resuming it again is refused
+            r = await c.get(a, headers=get_headers(sid, done["_event_id"]))
+            assert r.status_code == 400

@@ -160,8 +160,7 @@ class LegacySessions:
         args = (opts.sse_retry_ms, opts.write_timeout, opts.keepalive, opts.write_buffer_bytes)
         if self.shared is None:
             return LegacySession(sid, self.app, session, self.store, self.requests, token, *args)
-        app = WriteThrough(self.app)
-        store, requests = self.store, self.requests
+        app, store, requests = WriteThrough(self.app), self.shared.spill, self.requests
         return SharedSession(sid, app, session, store, requests, token, *args, shared=self.shared)
 
     def _add(self, legacy: LegacySession) -> None:
@@ -285,7 +284,7 @@ class LegacySessions:
             raise HttpError(406, "Not Acceptable: GET needs Accept: text/event-stream")
         session = await self.session_of(scope, token)
         last = header(scope, b"last-event-id")
-        if isinstance(session, SharedSession) and (last is None or last.endswith(".g")):
+        if isinstance(session, SharedSession) and session.remote(last):
             assert self.shared is not None
             await self.shared.get(session, receive, responder, last)
             return

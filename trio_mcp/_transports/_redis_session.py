@@ -27,8 +27,9 @@ here (the manager is :class:`~._redis_sessions.SharedSessions`):
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import attrs
@@ -37,9 +38,9 @@ import trio
 
 from .._errors import StoreUnavailable
 from .._protocol import IncomingRequest, ServerSession, SharedServerSession
-from .._runtime import Application, Peer
+from .._runtime import Application, OutQueue, Peer
 from .._wire import Id
-from ._asgi import HttpError
+from ._asgi import HttpError, Receive, Responder
 from ._http_session import STANDALONE, LegacySession, Stream
 
 if TYPE_CHECKING:
@@ -72,6 +73,18 @@ def store_errors(rid: Any = None) -> Iterator[None]:
 
 
 @attrs.define(eq=False)
+class SpillingStream(Stream):
+    """A POST stream of a shared session: ``spill()`` when its live response goes early."""
+
+    spill: Callable[[], None] | None = None
+
+    def detach(self) -> None:
+        if self.live is not None and not self.done and self.spill is not None:
+            self.spill()
+        Stream.detach(self)
+
+
+@attrs.define(eq=False)
 class SharedSession(LegacySession):
     """A legacy session any worker may serve: this worker's copy (see the module docstring)."""
 
@@ -97,10 +110,41 @@ class SharedSession(LegacySession):
         return self.shared
 
     def new_stream(self) -> Stream:
-        """A POST stream, its id unique over every worker's streams of this session."""
-        stream = Stream(f"p{self.manager.worker}-{self._counter()}", self.buffer_bytes)
-        self.streams[stream.sid] = stream
+        """A POST stream, its id unique over every worker's streams of this session.
+
+        It spills to Redis if its live response goes before its end (:class:`SpillStore`).
+        """
+        sid = f"p{self.manager.worker}-{self._counter()}"
+        stream = SpillingStream(sid, self.buffer_bytes, spill=partial(self._spill, sid))
+        self.streams[sid] = stream
         return stream
+
+    def _spill(self, stream_id: str) -> None:
+        if not self.closed:
+            self.manager.spill.spill(self.id, stream_id)
+
+    def remote(self, last: str | None) -> bool:
+        """Is the stream a GET names served from Redis (not from this worker's memory)?"""
+        if last is None or last.endswith(".g"):
+            return True
+        return last.startswith("p") and last.partition("-")[0][1:] != self.manager.worker
+
+    async def write(
+        self,
+        responder: Responder,
+        receive: Receive,
+        stream: Stream | None,
+        live: OutQueue | None,
+        replay: list[tuple[str, bytes]],
+        headers: list[tuple[bytes, bytes]],
+    ) -> bool:
+        """As :meth:`LegacySession.write`; a POST stream whose client left spills at once."""
+        complete = await LegacySession.write(
+            self, responder, receive, stream, live, replay, headers
+        )
+        if stream is not None and live is not None and stream.live is live and not stream.done:
+            stream.detach()  # gone without a word (the native server's disconnect)
+        return complete
 
     def changed(self) -> bool:
         """True when the log level or subscriptions differ from the record's."""
@@ -116,6 +160,8 @@ class SharedSession(LegacySession):
             StoreUnavailable: Redis did not take a standalone event.
         """
         if stream.sid != STANDALONE:
+            if final:
+                self.manager.spill.final_next(self.id, stream.sid)
             await LegacySession.emit(self, stream, data, final=final)
         elif not self.closed:
             await self.manager.events.store_events(self.id, STANDALONE, [data])

@@ -43,12 +43,13 @@ import trio
 
 from .._errors import StoreUnavailable
 from .._wire import encode, notification
-from ._asgi import HttpError, Receive, Responder, sse_event
-from ._http_session import STANDALONE, LegacySession
+from ._asgi import Receive, Responder
+from ._http_session import LegacySession
 from ._redis import RedisLink, connect
 from ._redis_events import RedisEventStore
-from ._redis_session import SharedSession, store_errors
-from ._redis_streams import Reading, StreamReader
+from ._redis_resume import SpillStore, resume_post, serve_standalone
+from ._redis_session import SharedSession
+from ._redis_streams import StreamReader
 
 __all__ = ["SharedSessions"]
 
@@ -134,6 +135,11 @@ class SharedSessions:
         default=None, init=False
     )
     _token: trio.lowlevel.TrioToken | None = attrs.field(default=None, init=False)
+    #: The shared sessions' POST-stream events (here, and in Redis once spilled).
+    spill: SpillStore = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.spill = SpillStore(ttl_ms=self.ttl_ms)
 
     @property
     def validity(self) -> float:
@@ -199,6 +205,7 @@ class SharedSessions:
                     nursery.start_soon(self._apply, receive)
                     nursery.start_soon(self._reader.run)
                     nursery.start_soon(self._fan_out, fan_receive)
+                    nursery.start_soon(self.spill.write, link)
                     task_status.started()
                     await trio.sleep_forever()
             finally:
@@ -365,36 +372,11 @@ class SharedSessions:
     async def get(
         self, session: SharedSession, receive: Receive, responder: Responder, last: str | None
     ) -> None:
-        """Serve the standalone stream from Redis: a fresh GET, or a resume after ``last``."""
-        reader, channel = self.reader, self.channel("")
-        stream = session.streams[STANDALONE]
-        replay: list[tuple[str, bytes]] = []
-        if last is None:
-            with store_errors():
-                entry = await reader.attach(session, channel)
-            if entry is None:
-                raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
-            live = stream.attach()
-            live.send_nowait(sse_event(b"", f"{entry}.g", session.retry_ms))  # priming
-            cursor = entry
+        """A GET of a shared session: its standalone stream, or a POST stream resumed here."""
+        if last is None or last.endswith(".g"):
+            await serve_standalone(self, session, receive, responder, last)
         else:
-            with store_errors():
-                found = await reader.resume(session, last[: -len(".g")], channel)
-            if found is None:
-                raise HttpError(400, "Bad Request: unknown Last-Event-ID")
-            live = stream.attach()
-            replay = [(f"{e}.g", d) for e, d, _ in found if d]
-            cursor = found[-1][0] if found else last[: -len(".g")]
-        reading = Reading(session, reader.key(session.id, STANDALONE), STANDALONE, live, cursor)
-        try:
-            if reader.add(reading):
-                with store_errors():
-                    await reader.wake()
-            await session.write(responder, receive, stream, live, replay, [])
-        finally:
-            reader.remove(reading)
-            if stream.live is live:
-                stream.detach()
+            await resume_post(self, session, receive, responder, last)
 
     async def flush(self, session: SharedSession) -> None:
         """Publish the answers and cancels a POST queued for other workers."""

@@ -36,7 +36,7 @@ from .._runtime import OutQueue
 from ._asgi import sse_event
 from ._eventstore import EVENT_OVERHEAD
 from ._redis import RedisLink
-from ._redis_events import PREFIX, RedisEventStore, entries
+from ._redis_events import PREFIX, REPLAY, RedisEventStore, entries
 
 if TYPE_CHECKING:
     from ._redis_session import SharedSession
@@ -122,6 +122,9 @@ class Reading:
     stream_id: str
     live: OutQueue
     cursor: str
+    #: A POST stream resumed here (event ids ``<stream>.<n>``; it ends at its final entry).
+    post: bool = False
+    ended: bool = False
 
 
 @attrs.define(eq=False)
@@ -167,6 +170,14 @@ class StreamReader:
         if not entry:
             return None
         return entry.decode() if isinstance(entry, bytes) else str(entry)
+
+    async def replay(self, key: str, entry: str) -> list[tuple[str, bytes, bool]] | None:
+        """The entries of stream ``key`` after ``entry`` (``None``: no such entry)."""
+        if not ENTRY.fullmatch(entry):
+            return None
+        script = self._script("replay", REPLAY)
+        found = await self.link.call(lambda: script(keys=[key], args=[entry]), "session")
+        return None if found is None else entries(found)
 
     async def resume(
         self, session: SharedSession, entry: str, channel_prefix: str
@@ -247,12 +258,26 @@ class StreamReader:
                     self._deliver(reading, found)
 
     def _deliver(self, reading: Reading, found: list[tuple[str, bytes, bool]]) -> None:
-        for entry, data, _final in found:
+        for entry, data, final in found:
             reading.cursor = entry
+            if reading.post and final and not data:
+                reading.ended = True  # the end marker: no answer will come
+                reading.live.close()
+                self.remove(reading)
+                return
             if not data:
                 continue  # a priming event (its id was the one to resume from)
+            if reading.post:
+                eid = f"{reading.stream_id}.{entry.partition('-')[2]}"
+            else:
+                eid = f"{entry}.{reading.stream_id}"
             try:
-                reading.live.send_nowait(sse_event(data, f"{entry}.{reading.stream_id}"))
+                reading.live.send_nowait(sse_event(data, eid))
+                if reading.post and final:
+                    reading.ended = True
+                    reading.live.close()  # its writer ends the response after it
+                    self.remove(reading)
+                    return
             except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
                 stream = reading.session.streams.get(reading.stream_id)
                 if stream is not None and stream.live is reading.live:
