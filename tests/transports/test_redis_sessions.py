@@ -21,7 +21,8 @@ import trio
 from _support.http import LEGACY, initialize, legacy_headers, serving, sse_events
 from _support.redis import RedisServer
 
-from trio_mcp import Context, Server
+from trio_mcp import BearerAuth, Context, Server
+from trio_mcp.auth import StaticTokens
 
 httpx = pytest.importorskip("httpx2")
 
@@ -95,13 +96,14 @@ def build(url: str, seen: dict[str, Any]) -> Server:
 
 @asynccontextmanager
 async def workers(
-    redis: RedisServer, n: int = 3
+    redis: RedisServer, n: int = 3, **options: Any
 ) -> AsyncIterator[tuple[list[str], dict[str, Any]]]:
     seen: dict[str, Any] = {"event": trio.Event(), "go": trio.Event()}
     async with AsyncExitStack() as stack:
         urls = []
         for _ in range(n):
-            transport = await stack.enter_async_context(serving(build(redis.url, seen)))
+            server = build(redis.url, seen)
+            transport = await stack.enter_async_context(serving(server, **options))
             urls.append(transport.urls[0])
         yield urls, seen
 
@@ -442,3 +444,25 @@ async def test_a_post_stream_its_client_left_resumes_on_another_worker(
             # a finished stream is gone: resuming it again is refused
             r = await c.get(a, headers=get_headers(sid, done["_event_id"]))
             assert r.status_code == 400
+
+
+async def test_another_subject_gets_the_404_of_an_unknown_session(
+    redis_server: RedisServer,
+) -> None:
+    auth = BearerAuth(verify=StaticTokens({"ta": "alice", "tb": "bob"}))
+    alice, bob = {"authorization": "Bearer ta"}, {"authorization": "Bearer tb"}
+    with trio.fail_after(LIMIT):
+        async with workers(redis_server, auth=auth) as (urls, _), httpx.AsyncClient() as c:
+            a, b, w3 = urls
+            sid = await initialize(c, a, **alice)
+            for url in (b, w3, a):  # bob, with or without a copy of alice's session there
+                r = await c.post(
+                    url, json=call(1, "echo", text="x"), headers={**legacy_headers(sid), **bob}
+                )
+                assert (r.status_code, r.json()["error"]["code"]) == (404, -32001)
+                r = await c.post(
+                    url, json=call(2, "echo", text="mine"), headers={**legacy_headers(sid), **alice}
+                )
+                assert answer_of(r)["result"]["content"][0]["text"] == "mine"
+            r = await c.delete(w3, headers={**legacy_headers(sid), **bob})
+            assert r.status_code == 404
