@@ -444,6 +444,14 @@ async def test_a_post_stream_its_client_left_resumes_on_another_worker(
             # a finished stream is gone: resuming it again is refused
             r = await c.get(a, headers=get_headers(sid, done["_event_id"]))
             assert r.status_code == 400
+            # resumed on the worker that runs it: from its memory ("go" is set: it ends at once)
+            msg["id"] = 2
+            r = await c.post(b, json=msg, headers=legacy_headers(sid))
+            first = [e for e in sse_events(r.text) if e.get("data")][-1]
+            r = await c.get(b, headers=get_headers(sid, first["id"]))
+            rest = [json.loads(e["data"]) for e in sse_events(r.text) if e.get("data")]
+            assert rest[0]["params"]["progress"] == 2
+            assert rest[-1]["id"] == 2 and rest[-1]["result"]["content"][0]["text"] == "polled"
 
 
 async def test_another_subject_gets_the_404_of_an_unknown_session(

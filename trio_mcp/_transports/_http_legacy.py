@@ -294,16 +294,16 @@ class LegacySessions:
             await session.emit(stream, b"")
             await session.write(responder, receive, stream, live, [], [])
             return
-        found = await self.store.replay_events_after(session.id, last)
+        found = await session.store.replay_events_after(session.id, last)
         if found is None:
             raise HttpError(400, "Bad Request: unknown Last-Event-ID")
         target = session.streams.get(found[0])
         if target is None:  # finished (or never live here): replay what is stored, and end
             if await session.write(responder, receive, None, None, found[1], []):
-                await self.store.forget_stream(session.id, found[0])  # delivered: done with it
+                await session.store.forget_stream(session.id, found[0])  # delivered: done with it
             return
         async with target.lock:  # no event can be stored between replay and attach
-            found = await self.store.replay_events_after(session.id, last)
+            found = await session.store.replay_events_after(session.id, last)
             live = target.attach()
         await session.write(responder, receive, target, live, found[1] if found else [], [])
 

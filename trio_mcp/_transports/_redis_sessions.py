@@ -276,7 +276,7 @@ class SharedSessions:
                 session.stale, session.valid_until = True, 0.0
             elif op == "cancel":
                 session.cancel_routed(msg.get("id"))
-            elif op == "answer":
+            elif op == "answer" and session.protocol.owner_of(msg.get("id")) == self.worker:
                 session.answer(msg.get("id"), msg.get("result"), msg.get("error"))
             elif op == "detach":
                 session.streams["g"].detach()

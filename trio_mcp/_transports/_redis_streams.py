@@ -55,6 +55,7 @@ local old = redis.call('HGET', KEYS[2], 'g')
 redis.call('HSET', KEYS[2], 'g', ARGV[2])
 if old and old ~= ARGV[2] then redis.call('PUBLISH', ARGV[3] .. old, ARGV[4]) end
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', '16', '*', 'w', '1')
+redis.call('PEXPIRE', KEYS[3], 86400000)
 """
 #: KEYS: the stream, the record, the wake stream, the stream's byte count, the session's
 #: set of streams; ARGV: ttl ms, worker, channel prefix, detach payload, priming cost.
