@@ -210,6 +210,8 @@ class LegacySessions:
             if session.subject != subject:
                 raise _not_found()
             assert isinstance(session, SharedSession)
+            if not session.stale and trio.current_time() < session.valid_until:
+                return session  # the hot path: no round trip, nothing more
             with store_errors(rid):
                 if await shared.check(session):
                     return session
