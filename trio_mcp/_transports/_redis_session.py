@@ -12,8 +12,9 @@ here (the manager is :class:`~._redis_sessions.SharedSessions`):
   directly. The worker whose client holds the GET reads the stream
   (:class:`~._redis_streams.StreamReader`) and writes it out, so each event
   reaches the client once, whichever worker sent it.
-* **POST streams stay with their handlers**, as without Redis (in this
-  worker's event store): only this worker writes them.
+* **POST streams stay with their handlers**, in this worker's memory (only
+  this worker writes them), and spill to Redis when their client leaves
+  early (:class:`SpillingStream`, :mod:`._redis_resume`).
 * **Answers and cancels go where they belong.** A client's answer to another
   worker's server-to-client request, and a ``notifications/cancelled`` for a
   request not running here, are queued in :attr:`SharedSession.routes` and

@@ -22,6 +22,11 @@ serve any of its POSTs, GETs and its DELETE: no affinity.
   for it, "detach your GET stream") go on the worker's own channel
   ``trio_mcp:sessions:worker:<id>``; cancels go to everyone (the worker running
   the request acts on it).
+* **Streams**: the standalone stream in Redis and its one reader per worker
+  (:mod:`._redis_streams`); GETs and POST streams resumed on any worker
+  (:mod:`._redis_resume`). ``list_changed`` and ``resources/updated`` are
+  written once to every live (or subscribed) session's stream
+  (:meth:`SharedSessions.fanout`, called by the application's hub).
 * **Failure.** Every call goes through the :class:`~._redis.RedisLink` (its
   timeout, in the caller's task and cancel scope); Redis away answers the HTTP
   request ``503`` with ``Retry-After`` and a ``-32603`` "session store
