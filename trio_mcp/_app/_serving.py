@@ -320,7 +320,8 @@ class Serving:
         this one, which forwards SIGTERM / Ctrl+C to them and waits within the
         grace; a worker that dies is restarted. Modern-era requests are
         stateless and scale across workers; a legacy session lives in one
-        worker, so legacy clients need affinity (route by ``Mcp-Session-Id``).
+        worker, so legacy clients need affinity (route by ``Mcp-Session-Id``),
+        unless ``redis_url`` (``TRIO_MCP_REDIS_URL``) shares the sessions.
 
         Configures logging to stderr if the program has not; either way,
         stderr logging goes through a bounded queue while serving, so that a
