@@ -9,11 +9,13 @@ that does not fit is dropped with a warning rather than queued without bound.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
+from .._protocol import SharedServerSession
 from .._protocol._versions import META_SUBSCRIPTION_ID
 from .._wire import Id
 
@@ -43,17 +45,32 @@ class Listener:
     task_ids: frozenset[str] = frozenset()
 
 
+#: With Redis: hands a notification to every worker's legacy sessions (``uri``: the
+#: subscribers of that resource only); False when it could not (then delivered here).
+Fanout = Callable[[str, dict[str, Any] | None, str | None], bool]
+
+
 @attrs.define(eq=False)
 class Hub:
     peers: set[Peer] = attrs.field(factory=set)
     listeners: set[Listener] = attrs.field(factory=set)
+    #: Set when legacy sessions are shared through Redis (``TRIO_MCP_REDIS_URL``).
+    fanout: Fanout | None = None
 
     def list_changed(self, kind: str) -> int:
-        """Tell everyone who cares that the ``kind`` list changed. Returns deliveries."""
+        """Tell everyone who cares that the ``kind`` list changed. Returns deliveries.
+
+        With shared sessions, each one's delivery is written to Redis for every
+        worker's sessions; those held here are counted.
+        """
         method = f"notifications/{kind}/list_changed"
+        shared = self.fanout is not None and self.fanout(method, None, None)
         n = 0
         for peer in list(self.peers):
             if peer.session.legacy_version is not None:
+                if shared and isinstance(peer.session, SharedServerSession):
+                    n += 1
+                    continue
                 n += _deliver(peer, method, None)
         flag = LIST_KINDS[kind]
         for listener in list(self.listeners):
@@ -63,10 +80,15 @@ class Hub:
 
     def resource_updated(self, uri: str) -> int:
         """Tell subscribers of ``uri`` that it changed. Returns deliveries."""
+        method, params = "notifications/resources/updated", {"uri": uri}
+        shared = self.fanout is not None and self.fanout(method, params, uri)
         n = 0
         for peer in list(self.peers):
             if uri in peer.session.subscriptions:
-                n += _deliver(peer, "notifications/resources/updated", {"uri": uri})
+                if shared and isinstance(peer.session, SharedServerSession):
+                    n += 1
+                    continue
+                n += _deliver(peer, method, params)
         for listener in list(self.listeners):
             if uri in listener.uris:
                 n += _enqueue(listener, "notifications/resources/updated", {"uri": uri})

@@ -240,12 +240,13 @@ class Serving:
         options.setdefault("allowed_origins", self.settings.http_allowed_origins)
         options.setdefault("path", self.settings.http_path)
         options.setdefault("routes", self.routes)  # type: ignore[attr-defined]  # Routing
+        options.setdefault("redis_url", self.settings.redis_url)
 
         def tool_schema(name: str) -> dict[str, Any] | None:
             tool = self._core.registry.tool(name)
             return tool.input_schema if tool is not None else None
 
-        return HttpTransport(
+        transport = HttpTransport(
             self._dispatcher,
             HttpOptions(**options),
             running=self.running,
@@ -253,6 +254,9 @@ class Serving:
             max_in_flight=self.max_in_flight,
             tool_schema=tool_schema,
         )
+        if transport.options.redis_url is not None:
+            self._core.hub.fanout = transport.fanout  # every worker's sessions hear of changes
+        return transport
 
     async def serve_http(
         self,
@@ -314,7 +318,8 @@ class Serving:
         this one, which forwards SIGTERM / Ctrl+C to them and waits within the
         grace; a worker that dies is restarted. Modern-era requests are
         stateless and scale across workers; a legacy session lives in one
-        worker, so legacy clients need affinity (route by ``Mcp-Session-Id``).
+        worker, so legacy clients need affinity (route by ``Mcp-Session-Id``),
+        unless ``redis_url`` (``TRIO_MCP_REDIS_URL``) shares the sessions.
 
         Configures logging to stderr if the program has not; either way,
         stderr logging goes through a bounded queue while serving, so that a

@@ -13,6 +13,7 @@ from ._features import FEATURES, Features, features_for
 from ._info import ServerInfo
 from ._levels import LOG_LEVELS, log_enabled
 from ._session import ServerSession
+from ._shared import SharedServerSession
 from ._versions import (
     LATEST_LEGACY,
     LATEST_MODERN,
@@ -42,6 +43,7 @@ __all__ = [
     "Send",
     "ServerInfo",
     "ServerSession",
+    "SharedServerSession",
     "era_of",
     "features_for",
     "log_enabled",

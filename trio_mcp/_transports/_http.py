@@ -153,6 +153,15 @@ class HttpTransport:
         self._shut_down = False
         self._prm_path = options.auth.metadata_path() if options.auth else None
 
+    def fanout(self, method: str, params: dict[str, Any] | None, uri: str | None) -> bool:
+        """With shared sessions: queue a notification for every worker's sessions.
+
+        ``uri``: only the sessions subscribed to it. False without Redis (or not
+        serving): the caller delivers to this worker's sessions itself.
+        """
+        shared = self._legacy.shared
+        return shared is not None and shared.fanout(method, params, uri)
+
     @property
     def sessions(self) -> dict[str, LegacySession]:
         """The open legacy sessions, by ``Mcp-Session-Id``."""
@@ -172,6 +181,18 @@ class HttpTransport:
             self._shut_down = False
             self._requests.reset()
             await nursery.start(self._legacy.serve)
+            if self.options.redis_url is not None and self.options.legacy:
+                from ._redis_sessions import SharedSessions
+
+                legacy = self._legacy
+                shared = SharedSessions(
+                    self.options.redis_url,
+                    self.options.session_idle_timeout,
+                    legacy.sessions,
+                    legacy.end,
+                )
+                await nursery.start(shared.serve)
+                legacy.shared = shared
             try:
                 yield
             finally:
@@ -179,6 +200,7 @@ class HttpTransport:
                     await self.shutdown()
                 nursery.cancel_scope.cancel()
                 self._nursery = None
+                self._legacy.shared = None
 
     def stop(self) -> None:
         """Begin a graceful shutdown of :func:`serve_http`. Idempotent."""

@@ -22,11 +22,12 @@ from __future__ import annotations
 import logging
 import secrets
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import trio
 
+from .._errors import StoreUnavailable
 from .._protocol import (
     LEGACY_VERSIONS,
     ClientResponse,
@@ -34,6 +35,8 @@ from .._protocol import (
     Notified,
     Outgoing,
     Send,
+    ServerSession,
+    SharedServerSession,
 )
 from .._runtime import AccessToken, Application, HttpRequestInfo, OutQueue, Shutdown, dispatch
 from .._wire import Id, encode
@@ -42,6 +45,10 @@ from ._eventstore import EventStore
 from ._http_options import HttpOptions
 from ._http_quota import IdentityQuotas
 from ._http_session import STANDALONE, LegacySession, Stream
+from ._redis_session import SharedSession, WriteThrough, store_errors
+
+if TYPE_CHECKING:
+    from ._redis_sessions import SharedSessions
 
 __all__ = ["LegacySessions"]
 
@@ -59,6 +66,8 @@ class LegacySessions:
     max_in_flight: int
     quotas: IdentityQuotas
     sessions: dict[str, LegacySession] = attrs.field(factory=dict)
+    #: With ``TRIO_MCP_REDIS_URL``: the sessions' records in Redis, and these are copies.
+    shared: SharedSessions | None = None
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
 
     # ----------------------------------------------------------- lifecycle
@@ -81,8 +90,22 @@ class LegacySessions:
             now = trio.current_time()
             for session in list(self.sessions.values()):
                 if not session.busy and now - session.last_active > idle:
-                    log.info("trio_mcp: legacy session %s… expired", session.id[:8])
+                    if self.shared is None:  # shared: only this copy goes (Redis expires it)
+                        log.info("trio_mcp: legacy session %s… expired", session.id[:8])
                     await self.end(session)
+            if self.shared is not None:
+                await self._keep_busy(self.shared)
+
+    async def _keep_busy(self, shared: SharedSessions) -> None:
+        """Refresh the records of the sessions busy here; end the copies whose record is gone."""
+        busy = [s for s in self.sessions.values() if s.busy and not s.closed]
+        try:
+            alive = await shared.touch([s.id for s in busy])
+        except StoreUnavailable:
+            return  # logged by the link; the next sweep tries again
+        for session, there in zip(busy, alive, strict=False):
+            if not there:
+                await self.end(session)
 
     async def end(self, session: LegacySession) -> None:
         """End one session (idempotent)."""
@@ -114,6 +137,8 @@ class LegacySessions:
         subject = token.subject if token is not None else None
         self.quotas.check_session(subject, msg.get("id"))
         session = self.app.new_session()
+        if self.shared is not None:
+            session = SharedServerSession(session.info, self.shared.worker)
         events = session.receive_message(msg)
         assert len(events) == 1 and type(events[0]) is Send
         message = events[0].message
@@ -121,46 +146,97 @@ class LegacySessions:
             await responder.full(400, encode(message))
             return
         sid = secrets.token_urlsafe(32)
+        legacy = self._local(sid, session, token)
+        if isinstance(legacy, SharedSession):
+            assert self.shared is not None
+            with store_errors(msg.get("id")):
+                await self.shared.open(legacy)
+        self._add(legacy)
+        await responder.full(200, encode(message), [(b"mcp-session-id", sid.encode())])
+
+    def _local(self, sid: str, session: ServerSession, token: AccessToken | None) -> LegacySession:
+        """This worker's session ``sid`` (a :class:`SharedSession` when shared)."""
         opts = self.options
-        legacy = LegacySession(
-            sid,
-            self.app,
-            session,
-            self.store,
-            self.requests,
-            token,
-            opts.sse_retry_ms,
-            opts.write_timeout,
-            opts.keepalive,
-            opts.write_buffer_bytes,
-        )
-        self.sessions[sid] = legacy
-        self.quotas.opened(subject)
+        args = (opts.sse_retry_ms, opts.write_timeout, opts.keepalive, opts.write_buffer_bytes)
+        if self.shared is None:
+            return LegacySession(sid, self.app, session, self.store, self.requests, token, *args)
+        app, store, requests = WriteThrough(self.app), self.shared.spill, self.requests
+        return SharedSession(sid, app, session, store, requests, token, *args, shared=self.shared)
+
+    def _add(self, legacy: LegacySession) -> None:
+        self.sessions[legacy.id] = legacy
+        self.quotas.opened(legacy.subject)
         self.app.connected(legacy)
         assert self._nursery is not None
         self._nursery.start_soon(legacy.pump_outbox)
-        await responder.full(200, encode(message), [(b"mcp-session-id", sid.encode())])
 
-    def session_of(self, scope: Scope, token: AccessToken | None) -> LegacySession:
+    async def session_of(
+        self, scope: Scope, token: AccessToken | None, rid: Any = None
+    ) -> LegacySession:
         """The session a request names, refreshed as active.
 
         Raises:
             HttpError: 400 (no ``Mcp-Session-Id``, or a version that is not
-                legacy), 404 (unknown, ended, or another identity's session).
+                legacy), 404 (unknown, ended, or another identity's session),
+                503 (shared sessions: Redis is away).
         """
         sid = header(scope, b"mcp-session-id")
         if sid is None:
             raise HttpError(400, "Bad Request: Mcp-Session-Id header is required")
         session = self.sessions.get(sid)
         subject = token.subject if token is not None else None
-        if session is None or session.closed or session.subject != subject:
+        if self.shared is not None:
+            session = await self._shared(self.shared, sid, session, subject, token, rid)
+        elif session is None or session.closed or session.subject != subject:
             # Another identity's session looks exactly like an unknown one.
-            raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
+            raise _not_found()
         version = header(scope, b"mcp-protocol-version")
         if version is not None and version not in LEGACY_VERSIONS:
             raise HttpError(400, f"Bad Request: unsupported MCP-Protocol-Version {version!r}")
         session.last_active = trio.current_time()
         return session
+
+    async def _shared(
+        self,
+        shared: SharedSessions,
+        sid: str,
+        session: LegacySession | None,
+        subject: str | None,
+        token: AccessToken | None,
+        rid: Any,
+    ) -> LegacySession:
+        """The copy of shared session ``sid`` here: checked, or built from its record."""
+        if session is not None and not session.closed:
+            if session.subject != subject:
+                raise _not_found()
+            assert isinstance(session, SharedSession)
+            if not session.stale and trio.current_time() < session.valid_until:
+                return session  # the hot path: no round trip, nothing more
+            with store_errors(rid):
+                if await shared.check(session):
+                    return session
+            await self.end(session)  # deleted or expired elsewhere
+            raise _not_found()
+        with store_errors(rid):
+            found = await shared.load(sid)
+        if found is None or found[1] != subject:
+            raise _not_found()
+        session = self.sessions.get(sid)
+        if session is not None and not session.closed:
+            return session  # another request built it meanwhile
+        if len(self.sessions) >= self.options.max_sessions:
+            raise HttpError(503, "Service Unavailable: too many sessions", -32603, rid)
+        try:
+            protocol = SharedServerSession.restored(
+                self.app.new_session().info, shared.worker, found[0]
+            )
+        except (KeyError, TypeError, ValueError):
+            raise _not_found() from None
+        legacy = self._local(sid, protocol, token)
+        assert isinstance(legacy, SharedSession)
+        shared.adopted(legacy)
+        self._add(legacy)
+        return legacy
 
     async def post(
         self,
@@ -175,7 +251,7 @@ class LegacySessions:
 
         ``http`` is the POST, what its requests' handlers see as ``ctx.http``.
         """
-        session = self.session_of(scope, token)
+        session = await self.session_of(scope, token, _first_id(msg))
         if session.in_flight >= self.max_in_flight and _has_request(msg):
             raise HttpError(
                 429, "Too Many Requests: this session has too many requests in flight", -32603
@@ -183,6 +259,11 @@ class LegacySessions:
         assert self._nursery is not None
         sink = _Post(self.app, session, self.requests, self.quotas, self._nursery, http)
         await dispatch(session.session.receive_message(msg), sink)
+        if isinstance(session, SharedSession) and (session.routes or session.changed()):
+            assert self.shared is not None
+            with store_errors(_first_id(msg)):
+                await self.shared.flush(session)
+                await session.sync()  # logging/setLevel: written before it is answered
         if sink.stream is not None:
             await session.write(responder, receive, sink.stream, sink.live, [], [])
         elif sink.answer is not None:
@@ -203,30 +284,39 @@ class LegacySessions:
         accept = header(scope, b"accept") or ""
         if "text/event-stream" not in accept and "*/*" not in accept:
             raise HttpError(406, "Not Acceptable: GET needs Accept: text/event-stream")
-        session = self.session_of(scope, token)
+        session = await self.session_of(scope, token)
         last = header(scope, b"last-event-id")
+        if isinstance(session, SharedSession) and session.remote(last):
+            assert self.shared is not None
+            await self.shared.get(session, receive, responder, last)
+            return
         if last is None:
             stream = session.streams[STANDALONE]
             live = stream.attach()
             await session.emit(stream, b"")
             await session.write(responder, receive, stream, live, [], [])
             return
-        found = await self.store.replay_events_after(session.id, last)
+        found = await session.store.replay_events_after(session.id, last)
         if found is None:
             raise HttpError(400, "Bad Request: unknown Last-Event-ID")
         target = session.streams.get(found[0])
         if target is None:  # finished (or never live here): replay what is stored, and end
             if await session.write(responder, receive, None, None, found[1], []):
-                await self.store.forget_stream(session.id, found[0])  # delivered: done with it
+                await session.store.forget_stream(session.id, found[0])  # delivered: done with it
             return
         async with target.lock:  # no event can be stored between replay and attach
-            found = await self.store.replay_events_after(session.id, last)
+            found = await session.store.replay_events_after(session.id, last)
             live = target.attach()
         await session.write(responder, receive, target, live, found[1] if found else [], [])
 
     async def delete(self, scope: Scope, responder: Responder, token: AccessToken | None) -> None:
-        """End the session the request names."""
-        await self.end(self.session_of(scope, token))
+        """End the session the request names (shared: on every worker)."""
+        session = await self.session_of(scope, token)
+        if isinstance(session, SharedSession):
+            assert self.shared is not None
+            with store_errors():
+                await self.shared.delete(session)
+        await self.end(session)
         await responder.full(200)
 
 
@@ -272,6 +362,15 @@ class _Post:
 
     async def on_notified(self, note: Notified) -> None:
         await self.app.notified(note.method, note.params, self.session)
+
+
+def _not_found() -> HttpError:
+    return HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
+
+
+def _first_id(msg: Any) -> Any:
+    first = msg[0] if type(msg) is list and msg else msg
+    return first.get("id") if type(first) is dict else None
 
 
 def _has_request(msg: Any) -> bool:

@@ -48,6 +48,8 @@ class HttpOptions:
             client resumes from the event store). 1 MiB.
         routes: Custom routes beside the endpoint (``@server.route``), by exact path;
             see :mod:`._routes`.
+        redis_url: Share legacy sessions through this Redis (``TRIO_MCP_REDIS_URL``):
+            any worker then serves any request of any session (:mod:`._redis_sessions`).
     """
 
     path: str | None = "/mcp"
@@ -68,3 +70,4 @@ class HttpOptions:
     keepalive: float | None = 15.0
     write_buffer_bytes: int = 1 << 20
     routes: Routes | None = None
+    redis_url: str | None = None

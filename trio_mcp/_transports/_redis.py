@@ -107,8 +107,10 @@ class RedisLink:
     calls: int = 0
     _failures: tuple[type[BaseException], ...] = attrs.field(factory=_failures)
 
-    async def call(self, make: Callable[[], Awaitable[T]], store: str = "task") -> T:
-        """Await ``make()`` (one round trip) under the timeout.
+    async def call(
+        self, make: Callable[[], Awaitable[T]], store: str = "task", limit: float | None = None
+    ) -> T:
+        """Await ``make()`` (one round trip) under the timeout (``limit``: another one, in seconds).
 
         Raises:
             StoreUnavailable: Redis did not answer within ``timeout``, or the connection
@@ -116,7 +118,7 @@ class RedisLink:
         """
         self.calls += 1
         try:
-            with trio.fail_after(self.timeout):
+            with trio.fail_after(self.timeout if limit is None else limit):
                 return await make()
         except (Exception, BaseExceptionGroup) as exc:
             rest = _rest(exc, self._failures)
@@ -129,27 +131,32 @@ class RedisLink:
 
     async def listen(
         self,
-        channel: str,
+        channel: str | list[str],
         handle: Callable[[bytes], None],
         *,
+        resubscribed: Callable[[], None] | None = None,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Call ``handle(data)`` for every message on ``channel``, until cancelled.
+        """Call ``handle(data)`` for every message on ``channel`` (or channels), until cancelled.
 
         Started once the first subscription is acknowledged. A lost connection is
-        logged and the subscription made again (backing off up to 2 s).
+        logged and the subscription made again (backing off up to 2 s), then
+        ``resubscribed()`` is called: what was published meanwhile is lost.
         """
         from coredis.retry import NoRetryPolicy
 
         delay, started = 0.05, False
+        channels = [channel] if isinstance(channel, str) else list(channel)
         while True:
             try:
                 async with self.client.pubsub(
-                    channels=[channel], ignore_subscribe_messages=True, retry_policy=NoRetryPolicy()
+                    channels=channels, ignore_subscribe_messages=True, retry_policy=NoRetryPolicy()
                 ) as pubsub:
                     if not started:
                         task_status.started()
                         started = True
+                    elif resubscribed is not None:
+                        resubscribed()
                     delay = 0.05
                     async for message in pubsub:
                         if message.get("type") == "message":

@@ -17,7 +17,8 @@ round trip (a script) under the link's timeout, and raises
 :class:`~trio_mcp._errors.StoreUnavailable` (``"event store unavailable"``) when
 Redis does not answer.
 
-Not wired into the HTTP transport yet: pass it as the transport's event store.
+With ``TRIO_MCP_REDIS_URL`` the HTTP transport keeps each legacy session's standalone
+(GET) stream here (:mod:`._redis_streams`); POST streams go here once their client left.
 """
 
 from __future__ import annotations
@@ -29,29 +30,35 @@ import attrs
 from ._eventstore import EVENT_OVERHEAD
 from ._redis import RedisLink
 
-__all__ = ["RedisEventStore"]
+__all__ = ["RedisEventStore", "entries"]
 
 PREFIX = "trio_mcp:events:"
-#: KEYS: the stream, its byte count, the session's set; ARGV: data, cost, max bytes,
-#: max events, ttl in ms, stream id. Returns the entry id ("" when not kept).
+#: KEYS: the stream, its byte count, the session's set; ARGV: overhead, max bytes, max
+#: events, ttl in ms, stream id, then each event's data. Returns the entry ids ("" when
+#: one was not kept: too large).
 STORE = """
-local cost, maxb, maxn, ttl = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), ARGV[5]
-redis.call('SADD', KEYS[3], ARGV[6])
+local over, maxb, maxn, ttl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]), ARGV[4]
+redis.call('SADD', KEYS[3], ARGV[5])
 redis.call('PEXPIRE', KEYS[3], ttl)
-if cost > maxb then
-  redis.call('DEL', KEYS[1], KEYS[2])
-  return ''
-end
-local id = redis.call('XADD', KEYS[1], '*', 'd', ARGV[1], 'c', ARGV[2])
-local total = redis.call('INCRBY', KEYS[2], cost)
-while total > maxb or redis.call('XLEN', KEYS[1]) > maxn do
-  local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
-  redis.call('XDEL', KEYS[1], first[1])
-  total = redis.call('DECRBY', KEYS[2], tonumber(first[2][4]))
+local ids = {}
+for i = 6, #ARGV do
+  local cost = #ARGV[i] + over
+  if cost > maxb then
+    redis.call('DEL', KEYS[1], KEYS[2])
+    ids[#ids + 1] = ''
+  else
+    ids[#ids + 1] = redis.call('XADD', KEYS[1], '*', 'd', ARGV[i], 'c', cost)
+    local total = redis.call('INCRBY', KEYS[2], cost)
+    while total > maxb or redis.call('XLEN', KEYS[1]) > maxn do
+      local first = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', 1)[1]
+      redis.call('XDEL', KEYS[1], first[1])
+      total = redis.call('DECRBY', KEYS[2], tonumber(first[2][4]))
+    end
+  end
 end
 redis.call('PEXPIRE', KEYS[1], ttl)
 redis.call('PEXPIRE', KEYS[2], ttl)
-return id
+return ids
 """
 #: KEYS[1] the stream; ARGV[1] the entry id. nil when unknown, else the entries after it.
 REPLAY = """
@@ -66,6 +73,22 @@ end
 redis.call('DEL', KEYS[1])
 return 1
 """
+
+
+def entries(found: Any) -> list[tuple[str, bytes, bool]]:
+    """``(entry id, data, final)`` of each stream entry a script or ``XREAD`` returned.
+
+    An entry holds ``d`` (the data), ``c`` (its cost), and ``f`` when it is a
+    POST stream's final event.
+    """
+    out = []
+    for item in found:
+        eid, fields = item[0], item[1]  # a script's [id, fields], or XREAD's StreamEntry
+        if isinstance(fields, list):
+            fields = dict(zip(fields[::2], fields[1::2], strict=False))
+        entry = eid.decode() if isinstance(eid, bytes) else str(eid)
+        out.append((entry, bytes(fields.get(b"d", b"")), b"f" in fields))
+    return out
 
 
 @attrs.define(eq=False)
@@ -95,16 +118,21 @@ class RedisEventStore:
         return f"{PREFIX}{session_id}:{stream_id}"
 
     async def store_event(self, session_id: str, stream_id: str, data: bytes) -> str:
+        return (await self.store_events(session_id, stream_id, [data]))[0]
+
+    async def store_events(self, session_id: str, stream_id: str, data: list[bytes]) -> list[str]:
+        """Store several events on one stream in one round trip; their ids, in order."""
         key = self._key(session_id, stream_id)
         keys = [key, f"{key}:bytes", f"{PREFIX}{session_id}"]
-        args: list[Any] = [bytes(data), len(data) + EVENT_OVERHEAD, self.max_bytes_per_stream]
-        args += [self.max_events_per_stream, int(self.ttl * 1000), stream_id]
+        args: list[Any] = [EVENT_OVERHEAD, self.max_bytes_per_stream, self.max_events_per_stream]
+        args += [int(self.ttl * 1000), stream_id, *(bytes(d) for d in data)]
         script = self._script("store", STORE)
-        entry = await self.link.call(lambda: script(keys=keys, args=args), "event")
-        entry = entry.decode() if isinstance(entry, bytes) else str(entry)
-        if not entry:  # too large to keep: an id nothing can resume from
-            entry = "0-0"
-        return f"{entry}.{stream_id}"
+        entries = await self.link.call(lambda: script(keys=keys, args=args), "event")
+        out = []
+        for entry in entries:
+            entry = entry.decode() if isinstance(entry, bytes) else str(entry)
+            out.append(f"{entry or '0-0'}.{stream_id}")  # "0-0": too large, nothing resumes from it
+        return out
 
     async def replay_events_after(
         self, session_id: str, last_event_id: str
@@ -124,12 +152,7 @@ class RedisEventStore:
             raise
         if found is None:
             return None
-        out = []
-        for eid, fields in found:
-            data = bytes(fields[1]) if isinstance(fields, list) else bytes(fields[b"d"])
-            if data:
-                out.append((f"{eid.decode()}.{stream_id}", data))
-        return stream_id, out
+        return stream_id, [(f"{e}.{stream_id}", d) for e, d, _ in entries(found) if d]
 
     async def forget_stream(self, session_id: str, stream_id: str) -> None:
         key = self._key(session_id, stream_id)

@@ -1,0 +1,265 @@
+"""One worker's copy of a legacy session shared through Redis: :class:`SharedSession`.
+
+A :class:`~._http_session.LegacySession` whose protocol state is a
+:class:`~trio_mcp._protocol.SharedServerSession` and whose differences are all
+here (the manager is :class:`~._redis_sessions.SharedSessions`):
+
+* **The standalone stream lives in Redis.** Whatever this worker sends that is
+  not related to one of its requests (list changes, resource updates, log
+  records, server-to-client requests without a request) is appended to the
+  session's Redis stream, in batches (:meth:`SharedSession.pump_outbox`: one
+  round trip per batch); it is never written to a live response here
+  directly. The worker whose client holds the GET reads the stream
+  (:class:`~._redis_streams.StreamReader`) and writes it out, so each event
+  reaches the client once, whichever worker sent it.
+* **POST streams stay with their handlers**, in this worker's memory (only
+  this worker writes them), and spill to Redis when their client leaves
+  early (:class:`SpillingStream`, :mod:`._redis_resume`).
+* **Answers and cancels go where they belong.** A client's answer to another
+  worker's server-to-client request, and a ``notifications/cancelled`` for a
+  request not running here, are queued in :attr:`SharedSession.routes` and
+  published by the manager before the POST is answered.
+* **State is written through.** A change of log level or subscriptions is
+  written to the record (and the other copies told) before the request that
+  made it is answered (:class:`WriteThrough` after ``resources/(un)subscribe``,
+  the manager after a POST's dispatch for ``logging/setLevel``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import orjson
+import trio
+
+from .._errors import StoreUnavailable
+from .._protocol import IncomingRequest, ServerSession, SharedServerSession
+from .._runtime import Application, OutQueue, Peer
+from .._wire import Id
+from ._asgi import HttpError, Receive, Responder
+from ._http_session import STANDALONE, LegacySession, Stream
+
+if TYPE_CHECKING:
+    from ._redis_sessions import SharedSessions
+
+__all__ = ["SharedSession", "WriteThrough", "store_errors", "unavailable"]
+
+log = logging.getLogger("trio_mcp")
+
+
+def unavailable(rid: Any = None) -> HttpError:
+    """The answer to an HTTP request that needed Redis while it was away (503)."""
+    return HttpError(
+        503,
+        "session store unavailable",
+        -32603,
+        rid,
+        headers=[(b"retry-after", b"1")],
+        data={"retryAfter": 1},
+    )
+
+
+@contextmanager
+def store_errors(rid: Any = None) -> Iterator[None]:
+    """Turn :class:`StoreUnavailable` into the 503 of :func:`unavailable`."""
+    try:
+        yield
+    except StoreUnavailable:
+        raise unavailable(rid) from None
+
+
+@attrs.define(eq=False)
+class SpillingStream(Stream):
+    """A POST stream of a shared session: ``spill()`` when its live response goes early."""
+
+    spill: Callable[[], None] | None = None
+
+    def detach(self) -> None:
+        if self.live is not None and not self.done and self.spill is not None:
+            self.spill()
+        Stream.detach(self)
+
+
+@attrs.define(eq=False)
+class SharedSession(LegacySession):
+    """A legacy session any worker may serve: this worker's copy (see the module docstring)."""
+
+    shared: SharedSessions | None = None
+    #: Until when the copy may be used without asking Redis (pub/sub tells of changes).
+    valid_until: float = 0.0
+    #: Another worker changed the record: load it again before the next use.
+    stale: bool = False
+    #: ``(channel, payload)`` to publish before the POST that queued them is answered.
+    routes: list[tuple[str, bytes]] = attrs.field(factory=list)
+    #: The log level and subscriptions the record holds (as last read or written).
+    saved: tuple[str | None, frozenset[str]] = (None, frozenset())
+
+    @property
+    def protocol(self) -> SharedServerSession:
+        session = self.session
+        assert isinstance(session, SharedServerSession)
+        return session
+
+    @property
+    def manager(self) -> SharedSessions:
+        assert self.shared is not None
+        return self.shared
+
+    def new_stream(self) -> Stream:
+        """A POST stream, its id unique over every worker's streams of this session.
+
+        It spills to Redis if its live response goes before its end (:class:`SpillStore`).
+        """
+        sid = f"p{self.manager.worker}-{self._counter()}"
+        stream = SpillingStream(sid, self.buffer_bytes, spill=partial(self._spill, sid))
+        self.streams[sid] = stream
+        return stream
+
+    def _spill(self, stream_id: str) -> None:
+        if not self.closed:
+            self.manager.spill.spill(self.id, stream_id)
+
+    def remote(self, last: str | None) -> bool:
+        """Is the stream a GET names served from Redis (not from this worker's memory)?"""
+        if last is None or last.endswith(".g"):
+            return True
+        return last.startswith("p") and last.partition("-")[0][1:] != self.manager.worker
+
+    async def write(
+        self,
+        responder: Responder,
+        receive: Receive,
+        stream: Stream | None,
+        live: OutQueue | None,
+        replay: list[tuple[str, bytes]],
+        headers: list[tuple[bytes, bytes]],
+    ) -> bool:
+        """As :meth:`LegacySession.write`; a POST stream whose client left spills at once."""
+        complete = await LegacySession.write(
+            self, responder, receive, stream, live, replay, headers
+        )
+        if stream is not None and live is not None and stream.live is live and not stream.done:
+            stream.detach()  # gone without a word (the native server's disconnect)
+        return complete
+
+    def changed(self) -> bool:
+        """True when the log level or subscriptions differ from the record's."""
+        session = self.session
+        return (session.legacy_log_level, frozenset(session.subscriptions)) != self.saved
+
+    # ------------------------------------------------------------ streams
+
+    async def emit(self, stream: Stream, data: bytes, *, final: bool = False) -> None:
+        """As :meth:`LegacySession.emit`; on the standalone stream: append it in Redis.
+
+        Raises:
+            StoreUnavailable: Redis did not take a standalone event.
+        """
+        if stream.sid != STANDALONE:
+            if final:
+                self.manager.spill.final_next(self.id, stream.sid)
+            await LegacySession.emit(self, stream, data, final=final)
+        elif not self.closed:
+            await self.manager.events.store_events(self.id, STANDALONE, [data])
+
+    async def pump_outbox(self) -> None:
+        """Append unrelated messages to the Redis standalone stream, a batch per round trip."""
+        queue = self._out
+        try:
+            while True:
+                try:
+                    batch = await queue.take()
+                except trio.EndOfChannel:
+                    return
+                try:
+                    if not self.closed:
+                        await self.manager.events.store_events(self.id, STANDALONE, batch)
+                except StoreUnavailable:
+                    log.warning("trio_mcp: %d notification(s) dropped: Redis is away", len(batch))
+                finally:
+                    queue.written(sum(map(len, batch)))
+        finally:
+            queue.close_writer()
+
+    # ------------------------------------------------------------ routing
+
+    def answer(self, rid: Id, result: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
+        """The client answered ``rid``: here, or on the worker whose id it carries."""
+        owner = self.protocol.owner_of(rid)
+        if owner is None or owner == self.manager.worker:
+            self.session.forget_request(rid)
+            LegacySession.answer(self, rid, result, error)
+            return
+        message = {"op": "answer", "s": self.id, "id": rid, "result": result, "error": error}
+        self.routes.append((self.manager.channel(owner), orjson.dumps(message)))
+
+    def cancel(self, rid: Id) -> None:
+        """Cancel ``rid`` here if it runs here; else tell every worker."""
+        if rid in self._scopes or self.session.is_cancelled(rid):
+            LegacySession.cancel(self, rid)  # here (its task may not have started: it checks)
+            return
+        message = orjson.dumps({"op": "cancel", "s": self.id, "id": rid})
+        self.routes.append((self.manager.everyone, message))
+
+    def cancel_routed(self, rid: Id) -> None:
+        """A cancel another worker routed here: cancel ``rid`` if it runs here."""
+        if self.protocol.cancel_in_flight(rid):
+            LegacySession.cancel(self, rid)
+
+    # ------------------------------------------------------------ state
+
+    async def sync(self) -> None:
+        """Write a changed log level or subscriptions through to the record.
+
+        Raises:
+            StoreUnavailable: Redis did not answer.
+        """
+        if self.changed() and not self.closed:
+            await self.manager.save(self)
+
+
+#: The methods whose handlers change what the record keeps.
+WRITES = frozenset({"resources/subscribe", "resources/unsubscribe"})
+
+
+@attrs.define(eq=False)
+class WriteThrough:
+    """The application as a shared session's handlers run it: state written before the answer.
+
+    After ``resources/subscribe`` or ``resources/unsubscribe`` the session's record
+    is written (a :class:`StoreUnavailable` then answers the request: ``-32603``).
+    """
+
+    inner: Application
+
+    def new_session(self) -> ServerSession:
+        return self.inner.new_session()
+
+    def timeout_for(self, request: IncomingRequest) -> float | None:
+        return self.inner.timeout_for(request)
+
+    async def handle(self, request: IncomingRequest, peer: Peer) -> dict[str, Any]:
+        result = await self.inner.handle(request, peer)
+        if request.method in WRITES and isinstance(peer, SharedSession):
+            await peer.sync()
+        return result
+
+    def timeout_result(self, request: IncomingRequest, seconds: float) -> dict[str, Any] | None:
+        return self.inner.timeout_result(request, seconds)
+
+    async def notified(self, method: str, params: dict[str, Any], peer: Peer) -> None:
+        await self.inner.notified(method, params, peer)
+
+    def connected(self, peer: Peer) -> None:
+        self.inner.connected(peer)
+
+    def draining(self, peer: Peer) -> None:
+        self.inner.draining(peer)
+
+    def disconnected(self, peer: Peer) -> None:
+        self.inner.disconnected(peer)
