@@ -37,10 +37,9 @@ from mcp import Client  # noqa: E402
 SERVER = ROOT / "tests" / "servers" / "scaleout_clients_server.py"
 #: Workers behind the balancer in the modern era: its requests are stateless.
 MODERN_WORKERS = 3
-#: Workers behind the balancer in the legacy era. 1 until legacy sessions are shared through
-#: Redis (issue 18): with more, a session's requests reach workers that never saw its
-#: ``initialize``. Set it to 3 when that lands; nothing else here changes.
-LEGACY_WORKERS = 1
+#: Workers behind the balancer in the legacy era: the session lives in Redis, so a request may
+#: reach a worker that never saw its ``initialize`` (with 1 this proves nothing of sharing).
+LEGACY_WORKERS = 3
 #: era -> (the SDK client's mode, workers, the negotiated version)
 ERAS = {
     "modern": ("2026-07-28", MODERN_WORKERS, "2026-07-28"),
