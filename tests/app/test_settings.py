@@ -58,7 +58,19 @@ def test_timeout_none_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
         (
             "TRIO_MCP_REDIS_URL",
             "localhost:6379",
-            "TRIO_MCP_REDIS_URL: expected a redis://, rediss:// or unix:// URL, got 'localhost:6379'",
+            "TRIO_MCP_REDIS_URL: expected a redis://, rediss://, unix:// or redis+sentinel:// URL,"
+            " got 'localhost:6379'",
+        ),
+        (
+            "TRIO_MCP_REDIS_URL",
+            "redis+cluster://10.0.0.1:7000,10.0.0.2:7000",
+            "TRIO_MCP_REDIS_URL: Redis Cluster is not supported: the stores' scripts",
+        ),
+        (
+            "TRIO_MCP_REDIS_URL",
+            "redis+sentinel://:pw@10.0.0.1:26379",
+            "TRIO_MCP_REDIS_URL: a Sentinel URL ends with /<service>[/<db>]:"
+            " 'redis+sentinel://:***@10.0.0.1:26379'",
         ),
         ("TRIO_MCP_TASK_LEASE", "0", "TRIO_MCP_TASK_LEASE: must be positive"),
     ],

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import trio
 from _support.paths import ROOT
-from _support.redis import RedisServer, free_port
+from _support.redis import RedisSentinel, RedisServer, free_port
 
 SERVER = ROOT / "tests" / "servers" / "scaleout_server.py"
 MODERN = "2026-07-28"
@@ -41,8 +41,10 @@ class Worker:
 
 
 @asynccontextmanager
-async def workers(redis: RedisServer, tmp: Path, n: int = 3) -> AsyncIterator[list[Worker]]:
-    env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url, TRIO_MCP_TASK_LEASE=str(LEASE))
+async def workers(
+    redis: RedisServer | RedisSentinel, tmp: Path, n: int = 3, lease: float = LEASE
+) -> AsyncIterator[list[Worker]]:
+    env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url, TRIO_MCP_TASK_LEASE=str(lease))
     env["SCALEOUT_LOG"] = str(tmp / "handlers.log")
     started: list[Worker] = []
     try:
@@ -186,3 +188,47 @@ def test_redis_unreachable_at_start_is_one_line(tmp_path: Path) -> None:
         f"trio-mcp: error: cannot reach Redis at {url} (TRIO_MCP_REDIS_URL): "
         f"Unable to establish a connection to 127.0.0.1:{url.split(':')[2].split('/')[0]}"
     ]
+
+
+async def test_a_sentinel_failover_under_load(
+    redis_sentinel: RedisSentinel, tmp_path: Path
+) -> None:
+    # The lease outlasts the failover (1.5 s before Sentinel acts, then the promotion):
+    # the running task survives it, on the promoted replica.
+    async with (
+        workers(redis_sentinel, tmp_path, lease=30) as (a, b, c),
+        httpx.AsyncClient() as http,
+    ):
+        task_id = await start_hold(http, a, "failover")
+        await log_has(tmp_path, f"started failover {a.proc.pid}")
+        await trio.to_thread.run_sync(redis_sentinel.sync)
+        redis_sentinel.kill_primary()
+        gap = 0
+        with trio.fail_after(LIMIT):
+            while True:
+                promoted = await trio.to_thread.run_sync(redis_sentinel.promoted)
+                response = await rpc(http, b, "tasks/get", {"taskId": task_id})
+                if response.status_code == 200:
+                    break
+                assert response.status_code == 503, response.text
+                assert response.headers["retry-after"] == "1"
+                error = response.json()["error"]
+                assert (error["code"], error["message"]) == (-32603, "task store unavailable")
+                gap += not promoted
+                await trio.sleep(0.05)
+        assert gap >= 1  # requests made while Sentinel still named the dead primary
+        assert await trio.to_thread.run_sync(redis_sentinel.promoted)
+        assert response.json()["result"]["status"] == "working"  # replicated before the kill
+        with trio.fail_after(LIMIT):  # every worker is served by the new primary
+            for w in (a, b, c):
+                while (await rpc(http, w, "tasks/get", {"taskId": task_id})).status_code != 200:
+                    await trio.sleep(0.05)
+        quick = await result(http, c, "tools/call", name="quick", arguments={})
+        done = await until(http, a, quick["taskId"], "completed")
+        assert done["result"]["content"] == [{"type": "text", "text": "done"}]
+        # C's cancel reaches the handler on A (pub/sub made again there, or its next beat).
+        with trio.fail_after(LIMIT):
+            while (await rpc(http, c, "tasks/cancel", {"taskId": task_id})).status_code != 200:
+                await trio.sleep(0.05)
+        await log_has(tmp_path, f"stopped failover {a.proc.pid}")
+        assert all(w.proc.poll() is None for w in (a, b, c))  # no process exits

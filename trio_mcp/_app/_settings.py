@@ -56,10 +56,11 @@ def _http_server(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None
 
 
 def _redis_url(inst: Any, attribute: attrs.Attribute[Any], value: str | None) -> None:
-    if value is not None and value.split("://", 1)[0] not in ("redis", "rediss", "unix"):
-        raise SettingsError(
-            f"{attribute.name}: expected a redis://, rediss:// or unix:// URL, got {value!r}"
-        )
+    from .._transports._redis import url_problem
+
+    problem = None if value is None else url_problem(value)
+    if problem is not None:
+        raise SettingsError(f"{attribute.name}: {problem}")
 
 
 def _log_level(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
@@ -92,8 +93,9 @@ class Settings:
             native server only; legacy sessions then need client affinity).
         tracing: OpenTelemetry spans per request: ``auto`` (when the application
             set a tracer provider, or called ``enable_tracing``), ``on`` or ``off``.
-        redis_url: Keep shared state in Redis (``redis://``, ``rediss://`` or
-            ``unix://``; the ``redis`` extra), so several workers serve one
+        redis_url: Keep shared state in Redis (``redis://``, ``rediss://``,
+            ``unix://``, or ``redis+sentinel://`` for the primary Sentinel names;
+            the ``redis`` extra), so several workers serve one
             deployment: it switches every Redis-capable store at once (today the
             modern-era task store; see docs/how-to/scale-out.md). ``None``: in memory.
         task_lease: With ``redis_url``: seconds after a worker's last heartbeat

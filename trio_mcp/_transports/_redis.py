@@ -9,7 +9,15 @@ loads it.
 Contracts:
 
 * :func:`connect` is an async context manager that enters the coredis client
-  (its connection pool lives in the caller's task) and sends ``PING``. Redis
+  (its connection pool lives in the caller's task) and sends ``PING``. The URL
+  says which client: ``redis://``, ``rediss://`` (TLS) or ``unix://`` one node;
+  ``redis+sentinel://[[user]:password@]host[:port][,host[:port]...]/<service>[/<db>]``
+  the primary of ``<service>`` as Redis Sentinel names it (port 26379 by
+  default; ``?sentinel_password=`` when the Sentinels have their own). Through
+  Sentinel every new connection asks for the primary, so after a failover the
+  next call (or resubscription) goes to the promoted replica; calls made during
+  the gap fail as below. :func:`url_problem` checks a URL without connecting
+  (Redis Cluster is refused there, with the reason). Redis
   unreachable raises :class:`RedisUnreachable` (a :class:`ConnectionError`) whose
   one-line message names the URL, password hidden; ``trio-mcp`` prints it as
   ``trio-mcp: error: ...``.
@@ -28,16 +36,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, TypeVar
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qs, unquote, urlsplit, urlunsplit
 
 import attrs
 import trio
 
 from .._errors import StoreUnavailable
 
-__all__ = ["RedisLink", "RedisUnreachable", "connect", "redacted"]
+__all__ = ["RedisLink", "RedisUnreachable", "connect", "redacted", "url_problem"]
 
 log = logging.getLogger("trio_mcp")
 T = TypeVar("T")
@@ -50,26 +58,101 @@ class RedisUnreachable(ConnectionError):
     """Redis did not answer ``PING`` at start. The message names the URL (no password)."""
 
 
+#: The schemes :func:`connect` takes: one node, or the primary Sentinel names.
+SCHEMES = ("redis", "rediss", "unix", SENTINEL := "redis+sentinel")
+#: Why Redis Cluster is refused (one line; docs/how-to/scale-out.md says more).
+NO_CLUSTER = (
+    "Redis Cluster is not supported: the stores' scripts and the stream reader use keys"
+    " of many hash slots in one call; use one node or Sentinel (redis+sentinel://)"
+)
+
+
 def redacted(url: str) -> str:
-    """``url`` with its password replaced by ``***``."""
+    """``url`` with its passwords (``user:password@``, ``sentinel_password=``) as ``***``."""
     parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    netloc = f"{parts.username or ''}:***@{host}" + (f":{parts.port}" if parts.port else "")
-    return urlunsplit(parts._replace(netloc=netloc))
+    userinfo, at, hosts = parts.netloc.rpartition("@")
+    if at and ":" in userinfo:
+        parts = parts._replace(netloc=f"{userinfo.partition(':')[0]}:***@{hosts}")
+    if "sentinel_password=" in parts.query:
+        query = "&".join(
+            "sentinel_password=***" if q.startswith("sentinel_password=") else q
+            for q in parts.query.split("&")
+        )
+        parts = parts._replace(query=query)
+    return urlunsplit(parts)
+
+
+@attrs.frozen
+class SentinelUrl:
+    """A ``redis+sentinel://`` URL, parsed (see the module docstring)."""
+
+    sentinels: list[tuple[str, int]]
+    service: str
+    db: int = 0
+    username: str | None = None
+    password: str | None = None
+    sentinel_password: str | None = None
+
+    @classmethod
+    def parse(cls, url: str) -> SentinelUrl:
+        """Raises: ValueError: a part is missing or malformed (the message says which)."""
+        parts = urlsplit(url)
+        userinfo, at, hosts = parts.netloc.rpartition("@")
+        user, _, password = userinfo.partition(":")
+        sentinels = []
+        for item in hosts.split(","):
+            if item.startswith("["):  # [IPv6 address][:port]
+                host, _, rest = item[1:].partition("]")
+                port = rest[1:] if rest.startswith(":") else rest or "26379"
+            else:
+                host, colon, port = item.partition(":")
+                port = port if colon else "26379"
+            if not host or not port.isdigit() or not 0 < int(port) < 65536:
+                raise ValueError(f"a Sentinel is host[:port], got {item!r}")
+            sentinels.append((host, int(port)))
+        path = [unquote(p) for p in parts.path.split("/") if p]
+        if not path or len(path) > 2 or (len(path) == 2 and not path[1].isdigit()):
+            raise ValueError("a Sentinel URL ends with /<service>[/<db>]")
+        query = parse_qs(parts.query)
+        found = query.get("sentinel_password")
+        return cls(
+            sentinels,
+            path[0],
+            int(path[1]) if len(path) == 2 else 0,
+            unquote(user) or None if at else None,
+            unquote(password) or None if at else None,
+            found[0] if found else None,
+        )
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with ``url`` for :func:`connect` (``None``: nothing), without connecting."""
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme.endswith("+cluster"):
+        return NO_CLUSTER
+    if scheme not in SCHEMES:
+        names = [s + "://" for s in SCHEMES]
+        return f"expected a {', '.join(names[:-1])} or {names[-1]} URL, got {redacted(url)!r}"
+    if scheme == SENTINEL:
+        try:
+            SentinelUrl.parse(url)
+        except ValueError as exc:
+            return f"{exc}: {redacted(url)!r}"
+    return None
 
 
 def _failures() -> tuple[type[BaseException], ...]:
-    """A lost connection, a timeout, a read-only replica (failover); and anyio's
+    """A lost connection, a timeout, a read-only replica or no primary (failover); and anyio's
     closed streams, which coredis lets out when its connection dies under a cancel."""
     from anyio import BrokenResourceError, ClosedResourceError, EndOfStream
     from coredis.exceptions import ConnectionError as RedisConnectionError
-    from coredis.exceptions import ReadOnlyError
+    from coredis.exceptions import PrimaryNotFoundError, ReadOnlyError, StalePrimaryError
 
     return (
         RedisConnectionError,
         ReadOnlyError,
+        PrimaryNotFoundError,  # Sentinel: none answers, or none knows a primary (yet)
+        StalePrimaryError,  # Sentinel: the node it named is a replica by now
         TimeoutError,
         OSError,
         trio.TooSlowError,
@@ -194,16 +277,40 @@ async def connect(url: str, call_timeout: float = DEFAULT_TIMEOUT) -> AsyncItera
         raise ImportError(
             "TRIO_MCP_REDIS_URL needs coredis: pip install 'trio-mcp[redis]'"
         ) from exc
+    problem = url_problem(url)
+    if problem is not None:
+        raise ValueError(f"TRIO_MCP_REDIS_URL: {problem}")
     # coredis logs every retry at INFO (with an empty traceback): our warnings say it once.
     logging.getLogger("coredis").setLevel(max(logging.WARNING, logging.getLogger("coredis").level))
-    client = coredis.Redis.from_url(
-        url, stream_timeout=call_timeout, connect_timeout=call_timeout, decode_responses=False
-    )
+    timeouts: dict[str, Any] = {"stream_timeout": call_timeout, "connect_timeout": call_timeout}
+    sentinel: Any = None
+    if url.startswith(SENTINEL + "://"):
+        from coredis.exceptions import ConnectionError as RedisConnectionError
+        from coredis.retry import ConstantRetryPolicy
+
+        parsed = SentinelUrl.parse(url)
+        # The retries Redis.from_url gives a single node, so both behave alike.
+        retry = ConstantRetryPolicy((RedisConnectionError, TimeoutError), retries=2, delay=0.01)
+        sentinel = coredis.Sentinel(
+            [coredis.connection.TCPLocation(h, p) for h, p in parsed.sentinels],
+            sentinel_kwargs={**timeouts, "password": parsed.sentinel_password},
+            retry_policy=retry,
+            db=parsed.db,
+            username=parsed.username,
+            password=parsed.password,
+            **timeouts,
+        )
+        client = sentinel.primary_for(parsed.service)
+    else:
+        client = coredis.Redis.from_url(url, decode_responses=False, **timeouts)
     link = RedisLink(client, url, call_timeout)
     where = f"cannot reach Redis at {redacted(url)} (TRIO_MCP_REDIS_URL)"
     ready = False
     try:
-        async with client:
+        async with AsyncExitStack() as stack:
+            if sentinel is not None:
+                await stack.enter_async_context(sentinel)
+            await stack.enter_async_context(client)
             with trio.fail_after(call_timeout):
                 await client.ping()
             link.calls += 1
