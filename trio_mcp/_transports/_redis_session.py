@@ -110,6 +110,11 @@ class SharedSession(LegacySession):
         assert self.shared is not None
         return self.shared
 
+    @property
+    def busy(self) -> bool:
+        """As :attr:`LegacySession.busy`; a task of the session running here counts too."""
+        return bool(self._scopes) or self._attached > 0 or self.protocol.tasks_running > 0
+
     def new_stream(self) -> Stream:
         """A POST stream, its id unique over every worker's streams of this session.
 
