@@ -40,8 +40,10 @@ class Worker:
 
 
 @asynccontextmanager
-async def workers(redis: RedisServer, tmp: Path, n: int = 3) -> AsyncIterator[list[Worker]]:
-    env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url)
+async def workers(
+    redis: RedisServer, tmp: Path, n: int = 3, lease: float = 10.0
+) -> AsyncIterator[list[Worker]]:
+    env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url, TRIO_MCP_TASK_LEASE=str(lease))
     started: list[Worker] = []
     try:
         for i in range(n):
@@ -253,3 +255,117 @@ async def test_a_legacy_session_over_three_workers(
         assert r.status_code == 200
         assert (await resumed.next())["params"]["data"] == "after"
         nursery.cancel_scope.cancel()
+
+
+async def open_session(http: httpx.AsyncClient, w: Worker) -> str:
+    caps = {"tasks": {}}
+    init = rpc(0, "initialize", {"protocolVersion": LEGACY, "capabilities": caps})
+    r = await http.post(w.url, json=init, headers={"accept": ACCEPT})
+    assert r.status_code == 200
+    sid: str = r.headers["mcp-session-id"]
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert (await http.post(w.url, json=note, headers=headers(sid))).status_code == 202
+    return sid
+
+
+async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """SIGKILL the worker running a task and a request: within the lease, on other workers,
+    the task is ``failed`` and the request gets one error answer when its stream is resumed."""
+    async with (
+        workers(redis_server, tmp_path, lease=1.5) as (w0, w1, w2),
+        httpx.AsyncClient(timeout=LIMIT) as http,
+    ):
+        sid = await open_session(http, w1)
+        task = rpc(1, "tools/call", {"name": "forever", "arguments": {}, "task": {"ttl": 60_000}})
+        r = await http.post(w0.url, json=task, headers=headers(sid))
+        task_id = answer(r)["result"]["task"]["taskId"]
+        # request 2: its client left (the stream spilled to Redis); request 8: its client
+        # still reads when the worker dies (nothing of it is in Redis)
+        left = await first_event_ids(http, w0, sid, call(2, "stall", {"progressToken": 7}))
+        reading: list[str] = []
+        progressed = trio.Event()
+
+        async def read_on() -> None:
+            msg = call(8, "stall", {"progressToken": 8})
+            try:
+                async with http.stream("POST", w0.url, json=msg, headers=headers(sid)) as r:
+                    async for event in events_of(r):
+                        reading.append(event["id"])
+                        if event.get("data"):
+                            progressed.set()
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                pass  # the worker died under it
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read_on)
+            with trio.fail_after(LIMIT):
+                await progressed.wait()
+            w0.proc.kill()  # SIGKILL: no goodbye
+            await trio.to_thread.run_sync(w0.proc.wait)
+        # from its priming event, the stream that spilled replays what it stored first
+        for rid, last, on, before in ((2, left[0], w2, 1), (8, reading[-1], w1, 0)):
+            with trio.fail_after(LIMIT):
+                resumed = headers(sid, accept="text/event-stream", **{"last-event-id": last})
+                r = await http.get(on.url, headers=resumed)
+            assert r.status_code == 200
+            got = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
+            assert [m.get("method") for m in got[:before]] == ["notifications/progress"] * before
+            answers = got[before:]
+            assert [a.get("id") for a in answers] == [rid]  # exactly one answer, its own
+            error = answers[0]["error"]
+            assert error["code"] == -32603 and "stopped before answering" in error["message"]
+            assert error["data"] == {"retryable": True}
+        with trio.fail_after(LIMIT):
+            while True:  # within the lease, whichever worker looks
+                got = await http.post(
+                    w1.url, json=rpc(3, "tasks/get", {"taskId": task_id}), headers=headers(sid)
+                )
+                status = answer(got)["result"]["status"]
+                if status == "failed":
+                    break
+                assert status == "working", got.text
+                await trio.sleep(0.1)
+        listed = await http.post(w2.url, json=rpc(4, "tasks/list"), headers=headers(sid))
+        assert [t["status"] for t in answer(listed)["result"]["tasks"]] == ["failed"]
+        # the session itself goes on, on the workers left
+        done = await http.post(w1.url, json=call(5, "count", n=1), headers=headers(sid))
+        assert "counted 1" in done.text
+
+
+def sse_events_of(text: str) -> list[dict[str, str]]:
+    out = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            if line and not line.startswith(":"):
+                key, _, value = line.partition(":")
+                fields[key] = value[1:] if value.startswith(" ") else value
+        if fields:
+            out.append(fields)
+    return out
+
+
+def answer(r: httpx.Response) -> dict[str, Any]:
+    """The JSON-RPC answer of a POST (a JSON body, or the last message of its SSE one)."""
+    if r.headers["content-type"].startswith("application/json"):
+        out: dict[str, Any] = r.json()
+        return out
+    datas = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
+    last: dict[str, Any] = datas[-1]
+    return last
+
+
+async def first_event_ids(
+    http: httpx.AsyncClient, w: Worker, sid: str, msg: dict[str, Any]
+) -> list[str]:
+    """POST ``msg``, read its stream up to its first message, then leave: the event ids."""
+    ids: list[str] = []
+    with trio.fail_after(LIMIT):
+        async with http.stream("POST", w.url, json=msg, headers=headers(sid)) as r:
+            async for event in events_of(r):
+                ids.append(event["id"])
+                if event.get("data"):
+                    break
+    return ids

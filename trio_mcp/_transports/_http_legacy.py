@@ -339,7 +339,7 @@ class _Post:
     async def on_request(self, request: IncomingRequest) -> None:
         session = self.session
         if self.stream is None:
-            self.stream = session.new_stream()
+            self.stream = session.new_stream(request.id)
             self.live = self.stream.attach()
             await session.emit(self.stream, b"")  # priming: an id to resume from
         self.requests.begin()
