@@ -41,7 +41,7 @@ class Worker:
 
 @asynccontextmanager
 async def workers(
-    redis: RedisServer, tmp: Path, n: int = 3, lease: float = 10.0
+    redis: RedisServer, tmp: Path, n: int = 3, lease: float = 10.0, server: str = "native"
 ) -> AsyncIterator[list[Worker]]:
     env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url, TRIO_MCP_TASK_LEASE=str(lease))
     started: list[Worker] = []
@@ -49,7 +49,7 @@ async def workers(
         for i in range(n):
             port = free_port()
             argv = [sys.executable, "-m", "trio_mcp", "run", str(SERVER)]
-            argv += ["--transport", "http", "--port", str(port)]
+            argv += ["--transport", "http", "--port", str(port), "--http-server", server]
             stderr = tmp / f"worker{i}.stderr"
             with stderr.open("wb") as err:
                 proc = subprocess.Popen(
@@ -369,3 +369,40 @@ async def first_event_ids(
                 if event.get("data"):
                     break
     return ids
+
+
+async def test_two_hypercorn_workers_share_a_session(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The ``asgi_app()`` path (``--http-server hypercorn``) shares legacy sessions too."""
+    async with (
+        workers(redis_server, tmp_path, n=2, server="hypercorn") as (w0, w1),
+        httpx.AsyncClient(timeout=LIMIT) as http,
+        trio.open_nursery() as nursery,
+    ):
+        assert b"hypercorn" in w0.stderr.read_bytes().lower()
+        sid = await open_session(http, w0)
+        level = rpc(1, "logging/setLevel", {"level": "info"})
+        assert answer(await http.post(w1.url, json=level, headers=headers(sid)))["result"] == {}
+        done = await http.post(w1.url, json=call(2, "count", n=2), headers=headers(sid))
+        assert answer(done)["result"]["content"][0]["text"] == "counted 2"
+        get = GetStream()
+        await nursery.start(get.run, http, w0, sid)
+        sent = await http.post(w1.url, json=call(3, "note", text="via w1"), headers=headers(sid))
+        assert answer(sent)["result"]["content"][0]["text"] == "true"
+        assert (await get.next())["params"]["data"] == "via w1"  # written out by w0
+        task = rpc(4, "tools/call", {"name": "forever", "arguments": {}, "task": {"ttl": 60_000}})
+        task_id = answer(await http.post(w1.url, json=task, headers=headers(sid)))["result"][
+            "task"
+        ]["taskId"]
+        cancel = rpc(5, "tasks/cancel", {"taskId": task_id})
+        cancelled = answer(await http.post(w0.url, json=cancel, headers=headers(sid)))
+        assert cancelled["result"]["status"] == "cancelled"
+        assert (await http.delete(w0.url, headers=headers(sid))).status_code == 200
+        with trio.fail_after(LIMIT):
+            while True:  # w1's copy hears of the DELETE by pub/sub
+                r = await http.post(w1.url, json=call(6, "count", n=1), headers=headers(sid))
+                if r.status_code == 404:
+                    break
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
