@@ -406,3 +406,87 @@ async def test_two_hypercorn_workers_share_a_session(
                     break
                 await trio.sleep(0.05)
         nursery.cancel_scope.cancel()
+
+
+async def test_redis_stopped_and_restarted_under_load(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Legacy sessions, three workers, Redis stopped mid-load then back with its data (AOF).
+
+    During the gap every answer is a result or a clear ``-32603`` (503 ``Retry-After``
+    for what needs Redis: ``initialize``, a worker whose copy must be checked); no
+    request hangs, no process exits. Afterwards the sessions opened before the gap go
+    on, on every worker, GET stream included.
+    """
+    redis_server.stop()
+    redis_server.persist = True
+    redis_server.start()
+    async with (
+        workers(redis_server, tmp_path) as ws,
+        httpx.AsyncClient(timeout=LIMIT) as http,
+        trio.open_nursery() as nursery,
+    ):
+        sid = await open_session(http, ws[0])
+        outcomes: dict[str, list[str]] = {"before": [], "gap": [], "after": []}
+        phase = ["before"]
+        unexpected: list[str] = []
+
+        async def load(k: int) -> None:
+            n = 0
+            while True:
+                n += 1
+                w = ws[(k + n) % 3]
+                if n % 4 == 0:  # initialize always needs Redis
+                    init = rpc(0, "initialize", {"protocolVersion": LEGACY, "capabilities": {}})
+                    msg, hdrs = init, {"accept": ACCEPT}
+                else:
+                    msg, hdrs = call(n, "count", n=1), headers(sid)
+                with trio.fail_after(LIMIT):  # nothing hangs past the store's timeout
+                    r = await http.post(w.url, json=msg, headers=hdrs)
+                if r.status_code == 200 and "result" in answer(r):
+                    outcomes[phase[0]].append("ok")
+                elif r.status_code == 503 and r.headers.get("retry-after") == "1":
+                    error = r.json()["error"]
+                    assert (error["code"], error["message"]) == (
+                        -32603,
+                        "session store unavailable",
+                    )
+                    outcomes[phase[0]].append("unavailable")
+                else:
+                    unexpected.append(f"{phase[0]} {r.status_code} {r.text[:200]}")
+                await trio.sleep(0.01)
+
+        for k in range(3):
+            nursery.start_soon(load, k)
+
+        async def until(name: str, kind: str) -> None:
+            with trio.fail_after(LIMIT):
+                while outcomes[name].count(kind) < 6:
+                    await trio.sleep(0.05)
+
+        await until("before", "ok")
+        redis_server.stop()
+        phase[0] = "gap"
+        await until("gap", "unavailable")
+        assert all(w.proc.poll() is None for w in ws)  # no process exits
+        redis_server.start()  # with its data: the session's record is back
+        phase[0] = "after"
+        await until("after", "ok")
+        with trio.fail_after(LIMIT):
+            while outcomes["after"][-9:].count("ok") < 9:  # every worker serves again
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+        assert unexpected == []
+        # the session opened before the gap, on every worker, GET stream included
+        for i, w in enumerate(ws):
+            done = await http.post(w.url, json=call(100 + i, "count", n=1), headers=headers(sid))
+            assert answer(done)["result"]["content"][0]["text"] == "counted 1"
+        async with trio.open_nursery() as inner:
+            get = GetStream()
+            await inner.start(get.run, http, ws[2], sid)
+            level = rpc(200, "logging/setLevel", {"level": "info"})
+            assert answer(await http.post(ws[1].url, json=level, headers=headers(sid)))
+            await http.post(ws[0].url, json=call(201, "note", text="after"), headers=headers(sid))
+            assert (await get.next())["params"]["data"] == "after"
+            inner.cancel_scope.cancel()
+        assert all(w.proc.poll() is None for w in ws)
