@@ -7,9 +7,8 @@ What lives where:
   hash ``trio_mcp:task:<id>`` that expires with the task's ttl. ``tasks/get``,
   ``tasks/cancel``, ``tasks/update`` and (legacy) ``tasks/result`` and
   ``tasks/list`` on any worker read and write it. A modern task belongs to the
-  request's auth subject; a legacy one to its session (``{"session": <id>}``),
-  and a legacy session's tasks are indexed for ``tasks/list``. A legacy session
-  that is not shared (stdio, one process) keeps its tasks in memory, as without Redis.
+  request's auth subject; a legacy one to its session (``{"session": <id>}``). A
+  legacy session that is not shared (stdio) keeps its tasks in memory.
 * **The run** (the handler, its cancel scope, its input waits) stays in the worker
   that started it, in a :class:`~._task_store.MemoryTaskStore` that holds only the
   tasks still running here. Every status change is written to the record by one
@@ -28,8 +27,7 @@ What lives where:
   ``lease`` seconds) every ``lease / 3`` seconds. A lookup that finds a task
   still ``working`` whose worker's key has expired marks it ``failed`` ("the
   worker running the task stopped"), atomically, so a worker killed with
-  ``SIGKILL`` has its tasks failed within the lease. A worker that stops
-  gracefully deletes its key at once.
+  ``SIGKILL`` has its tasks failed within the lease (a graceful stop deletes it).
 
 Records survive a Redis restart only as far as Redis persists them; the tasks still
 running are written again by their workers' next heartbeat. Every call has the

@@ -17,8 +17,18 @@
 * **A POST stream resumed on another worker** (:func:`resume_post`): the events
   after ``Last-Event-ID`` are replayed from Redis, then read as they come, until
   the final one; a resume that comes before the spill landed waits for it (one
-  blocking read). A stream whose worker died before its answer ends after what
-  was spilled: that request is lost with its handler.
+  blocking read).
+* **A POST stream whose worker died** before its answer: its id
+  ``p<worker>-<n>-<request>`` names the worker and its (first) request
+  (:func:`~._redis_session.stream_request`). Once that worker's liveness key
+  (``trio_mcp:sessions:alive:<worker>``, refreshed every ``lease / 3`` s) has
+  expired, the resuming worker writes what was spilled, then a ``-32603`` error
+  answer for the request (:data:`STOPPED`, ``data.retryable``), and ends the
+  stream: the request gets exactly one answer. A resume that comes before the
+  lease expired waits for it (nothing spilled: up to the lease; spilled: a check
+  every ``lease / 3`` s while it reads). A stream whose id names no request (a
+  batch's later requests, an id longer than 96 bytes encoded) ends as before,
+  after what was spilled, with no answer.
 """
 
 from __future__ import annotations

@@ -27,6 +27,10 @@ serve any of its POSTs, GETs and its DELETE: no affinity.
   (:mod:`._redis_resume`). ``list_changed`` and ``resources/updated`` are
   written once to every live (or subscribed) session's stream
   (:meth:`SharedSessions.fanout`, called by the application's hub).
+* **Liveness.** Each worker refreshes ``trio_mcp:sessions:alive:<worker>`` every
+  ``lease / 3`` seconds (``TRIO_MCP_TASK_LEASE``): a worker resuming another
+  one's POST stream answers its request with an error once that key expired
+  (:func:`~._redis_resume.resume_post`).
 * **Failure.** Every call goes through the :class:`~._redis.RedisLink` (its
   timeout, in the caller's task and cancel scope); Redis away answers the HTTP
   request ``503`` with ``Retry-After`` and a ``-32603`` "session store
