@@ -2,7 +2,7 @@
 
 :func:`redis_server` (a pytest fixture; import it into a test module or conftest)
 starts the Debian package's ``redis-server`` on a free loopback port with a
-temporary directory and no persistence, waits until it answers ``PING``, and
+temporary directory and no persistence (``persist``: an append-only file there), waits until it answers ``PING``, and
 stops it at the end. :meth:`RedisServer.stop` and :meth:`RedisServer.start`
 stop and restart it on the same port mid-test (the failure tests). Tests skip,
 saying why, only when ``redis-server`` cannot be found (``make test`` installs it).
@@ -56,16 +56,19 @@ class RedisServer:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         self.log = directory / "redis.log"
+        #: Keep the data over a restart (an append-only file in ``directory``, fsync always).
+        self.persist = False
 
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self) -> None:
-        """Start (or restart, on the same port, empty) and wait until it answers PING."""
+        """Start (or restart, on the same port: empty unless ``persist``); wait for PING."""
         assert self.process is None, "already running"
         argv = [self.executable, "--port", str(self.port), "--bind", "127.0.0.1"]
-        argv += ["--save", "", "--appendonly", "no", "--dir", str(self.directory)]
+        aof = ["--appendonly", "yes", "--appendfsync", "always"] if self.persist else []
+        argv += ["--save", "", "--appendonly", "no", *aof, "--dir", str(self.directory)]
         argv += ["--logfile", str(self.log), *self.extra]
         self.process = subprocess.Popen(argv, stdin=subprocess.DEVNULL)
         deadline = time.monotonic() + LIMIT

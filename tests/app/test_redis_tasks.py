@@ -17,7 +17,6 @@ import trio
 from _support.redis import RedisServer, free_port
 
 from trio_mcp import Context, McpError, Server
-from trio_mcp._transports._redis import connect as redis_connect
 from trio_mcp.testing import RawClient as Client
 from trio_mcp.testing import connect
 
@@ -177,21 +176,23 @@ async def test_redis_unreachable_at_start_is_one_clear_error() -> None:
     assert str(exc).startswith(f"cannot reach Redis at {url} (TRIO_MCP_REDIS_URL): ")
 
 
-async def test_legacy_tasks_stay_in_the_session_s_worker(redis_server: RedisServer) -> None:
-    """2025-11-25 tasks with Redis on: served from memory as before, nothing written to Redis."""
+async def test_a_listen_stream_on_b_follows_a_task_running_on_a(
+    redis_server: RedisServer,
+) -> None:
+    """``notifications/tasks`` reach a ``subscriptions/listen`` stream on any worker."""
     probe = Probe()
-    async with connect(build(redis_server.url, probe), version="2025-11-25") as client:
-        created = await client.request(
-            "tools/call", {"name": "hold", "arguments": {}, "task": {"ttl": 60_000}}
+    async with worker(redis_server.url, probe) as a, worker(redis_server.url, Probe()) as b:
+        task_id = await start(a, "hold")
+        listen = await b.start_request(
+            "subscriptions/listen", {"notifications": {"taskIds": [task_id]}}
         )
-        task_id = created["task"]["taskId"]
-        assert (await client.request("tasks/get", {"taskId": task_id}))["status"] == "working"
-        listed = await client.request("tasks/list", {})
-        assert [t["taskId"] for t in listed["tasks"]] == [task_id]
         with trio.fail_after(LIMIT):
+            ack = await b.wait_notification("notifications/subscriptions/acknowledged")
+            assert ack["params"]["notifications"] == {"taskIds": [task_id]}
             await probe.started.wait()
-        probe.release.set()
-        result = await client.request("tasks/result", {"taskId": task_id})  # blocks until done
-        assert result["content"] == [{"type": "text", "text": "released"}]
-    async with redis_connect(redis_server.url) as link:
-        assert await link.client.keys("trio_mcp:task:*") == set()
+            probe.release.set()
+            done = await b.wait_notification("notifications/tasks")
+        assert (done["params"]["taskId"], done["params"]["status"]) == (task_id, "completed")
+        assert done["params"]["result"]["content"] == [{"type": "text", "text": "released"}]
+        assert done["params"]["_meta"] == {"io.modelcontextprotocol/subscriptionId": listen}
+        await b.cancel(listen)

@@ -40,14 +40,16 @@ class Worker:
 
 
 @asynccontextmanager
-async def workers(redis: RedisServer, tmp: Path, n: int = 3) -> AsyncIterator[list[Worker]]:
-    env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url)
+async def workers(
+    redis: RedisServer, tmp: Path, n: int = 3, lease: float = 10.0, server: str = "native"
+) -> AsyncIterator[list[Worker]]:
+    env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url, TRIO_MCP_TASK_LEASE=str(lease))
     started: list[Worker] = []
     try:
         for i in range(n):
             port = free_port()
             argv = [sys.executable, "-m", "trio_mcp", "run", str(SERVER)]
-            argv += ["--transport", "http", "--port", str(port)]
+            argv += ["--transport", "http", "--port", str(port), "--http-server", server]
             stderr = tmp / f"worker{i}.stderr"
             with stderr.open("wb") as err:
                 proc = subprocess.Popen(
@@ -253,3 +255,238 @@ async def test_a_legacy_session_over_three_workers(
         assert r.status_code == 200
         assert (await resumed.next())["params"]["data"] == "after"
         nursery.cancel_scope.cancel()
+
+
+async def open_session(http: httpx.AsyncClient, w: Worker) -> str:
+    caps = {"tasks": {}}
+    init = rpc(0, "initialize", {"protocolVersion": LEGACY, "capabilities": caps})
+    r = await http.post(w.url, json=init, headers={"accept": ACCEPT})
+    assert r.status_code == 200
+    sid: str = r.headers["mcp-session-id"]
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    assert (await http.post(w.url, json=note, headers=headers(sid))).status_code == 202
+    return sid
+
+
+async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """SIGKILL the worker running a task and a request: within the lease, on other workers,
+    the task is ``failed`` and the request gets one error answer when its stream is resumed."""
+    async with (
+        workers(redis_server, tmp_path, lease=1.5) as (w0, w1, w2),
+        httpx.AsyncClient(timeout=LIMIT) as http,
+    ):
+        sid = await open_session(http, w1)
+        task = rpc(1, "tools/call", {"name": "forever", "arguments": {}, "task": {"ttl": 60_000}})
+        r = await http.post(w0.url, json=task, headers=headers(sid))
+        task_id = answer(r)["result"]["task"]["taskId"]
+        # request 2: its client left (the stream spilled to Redis); request 8: its client
+        # still reads when the worker dies (nothing of it is in Redis)
+        left = await first_event_ids(http, w0, sid, call(2, "stall", {"progressToken": 7}))
+        reading: list[str] = []
+        progressed = trio.Event()
+
+        async def read_on() -> None:
+            msg = call(8, "stall", {"progressToken": 8})
+            try:
+                async with http.stream("POST", w0.url, json=msg, headers=headers(sid)) as r:
+                    async for event in events_of(r):
+                        reading.append(event["id"])
+                        if event.get("data"):
+                            progressed.set()
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                pass  # the worker died under it
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(read_on)
+            with trio.fail_after(LIMIT):
+                await progressed.wait()
+            w0.proc.kill()  # SIGKILL: no goodbye
+            await trio.to_thread.run_sync(w0.proc.wait)
+        # from its priming event, the stream that spilled replays what it stored first
+        for rid, last, on, before in ((2, left[0], w2, 1), (8, reading[-1], w1, 0)):
+            with trio.fail_after(LIMIT):
+                resumed = headers(sid, accept="text/event-stream", **{"last-event-id": last})
+                r = await http.get(on.url, headers=resumed)
+            assert r.status_code == 200
+            got = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
+            assert [m.get("method") for m in got[:before]] == ["notifications/progress"] * before
+            answers = got[before:]
+            assert [a.get("id") for a in answers] == [rid]  # exactly one answer, its own
+            error = answers[0]["error"]
+            assert error["code"] == -32603 and "stopped before answering" in error["message"]
+            assert error["data"] == {"retryable": True}
+        with trio.fail_after(LIMIT):
+            while True:  # within the lease, whichever worker looks
+                got = await http.post(
+                    w1.url, json=rpc(3, "tasks/get", {"taskId": task_id}), headers=headers(sid)
+                )
+                status = answer(got)["result"]["status"]
+                if status == "failed":
+                    break
+                assert status == "working", got.text
+                await trio.sleep(0.1)
+        listed = await http.post(w2.url, json=rpc(4, "tasks/list"), headers=headers(sid))
+        assert [t["status"] for t in answer(listed)["result"]["tasks"]] == ["failed"]
+        # the session itself goes on, on the workers left
+        done = await http.post(w1.url, json=call(5, "count", n=1), headers=headers(sid))
+        assert "counted 1" in done.text
+
+
+def sse_events_of(text: str) -> list[dict[str, str]]:
+    out = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        fields: dict[str, str] = {}
+        for line in block.split("\n"):
+            if line and not line.startswith(":"):
+                key, _, value = line.partition(":")
+                fields[key] = value[1:] if value.startswith(" ") else value
+        if fields:
+            out.append(fields)
+    return out
+
+
+def answer(r: httpx.Response) -> dict[str, Any]:
+    """The JSON-RPC answer of a POST (a JSON body, or the last message of its SSE one)."""
+    if r.headers["content-type"].startswith("application/json"):
+        out: dict[str, Any] = r.json()
+        return out
+    datas = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
+    last: dict[str, Any] = datas[-1]
+    return last
+
+
+async def first_event_ids(
+    http: httpx.AsyncClient, w: Worker, sid: str, msg: dict[str, Any]
+) -> list[str]:
+    """POST ``msg``, read its stream up to its first message, then leave: the event ids."""
+    ids: list[str] = []
+    with trio.fail_after(LIMIT):
+        async with http.stream("POST", w.url, json=msg, headers=headers(sid)) as r:
+            async for event in events_of(r):
+                ids.append(event["id"])
+                if event.get("data"):
+                    break
+    return ids
+
+
+async def test_two_hypercorn_workers_share_a_session(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """The ``asgi_app()`` path (``--http-server hypercorn``) shares legacy sessions too."""
+    async with (
+        workers(redis_server, tmp_path, n=2, server="hypercorn") as (w0, w1),
+        httpx.AsyncClient(timeout=LIMIT) as http,
+        trio.open_nursery() as nursery,
+    ):
+        assert b"hypercorn" in w0.stderr.read_bytes().lower()
+        sid = await open_session(http, w0)
+        level = rpc(1, "logging/setLevel", {"level": "info"})
+        assert answer(await http.post(w1.url, json=level, headers=headers(sid)))["result"] == {}
+        done = await http.post(w1.url, json=call(2, "count", n=2), headers=headers(sid))
+        assert answer(done)["result"]["content"][0]["text"] == "counted 2"
+        get = GetStream()
+        await nursery.start(get.run, http, w0, sid)
+        sent = await http.post(w1.url, json=call(3, "note", text="via w1"), headers=headers(sid))
+        assert answer(sent)["result"]["content"][0]["text"] == "true"
+        assert (await get.next())["params"]["data"] == "via w1"  # written out by w0
+        task = rpc(4, "tools/call", {"name": "forever", "arguments": {}, "task": {"ttl": 60_000}})
+        task_id = answer(await http.post(w1.url, json=task, headers=headers(sid)))["result"][
+            "task"
+        ]["taskId"]
+        cancel = rpc(5, "tasks/cancel", {"taskId": task_id})
+        cancelled = answer(await http.post(w0.url, json=cancel, headers=headers(sid)))
+        assert cancelled["result"]["status"] == "cancelled"
+        assert (await http.delete(w0.url, headers=headers(sid))).status_code == 200
+        with trio.fail_after(LIMIT):
+            while True:  # w1's copy hears of the DELETE by pub/sub
+                r = await http.post(w1.url, json=call(6, "count", n=1), headers=headers(sid))
+                if r.status_code == 404:
+                    break
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+
+
+async def test_redis_stopped_and_restarted_under_load(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """Legacy sessions, three workers, Redis stopped mid-load then back with its data (AOF).
+
+    During the gap every answer is a result or a clear ``-32603`` (503 ``Retry-After``
+    for what needs Redis: ``initialize``, a worker whose copy must be checked); no
+    request hangs, no process exits. Afterwards the sessions opened before the gap go
+    on, on every worker, GET stream included.
+    """
+    redis_server.stop()
+    redis_server.persist = True
+    redis_server.start()
+    async with (
+        workers(redis_server, tmp_path) as ws,
+        httpx.AsyncClient(timeout=LIMIT) as http,
+        trio.open_nursery() as nursery,
+    ):
+        sid = await open_session(http, ws[0])
+        outcomes: dict[str, list[str]] = {"before": [], "gap": [], "after": []}
+        phase = ["before"]
+        unexpected: list[str] = []
+
+        async def load(k: int) -> None:
+            n = 0
+            while True:
+                n += 1
+                w = ws[(k + n) % 3]
+                if n % 4 == 0:  # initialize always needs Redis
+                    init = rpc(0, "initialize", {"protocolVersion": LEGACY, "capabilities": {}})
+                    msg, hdrs = init, {"accept": ACCEPT}
+                else:
+                    msg, hdrs = call(n, "count", n=1), headers(sid)
+                with trio.fail_after(LIMIT):  # nothing hangs past the store's timeout
+                    r = await http.post(w.url, json=msg, headers=hdrs)
+                if r.status_code == 200 and "result" in answer(r):
+                    outcomes[phase[0]].append("ok")
+                elif r.status_code == 503 and r.headers.get("retry-after") == "1":
+                    error = r.json()["error"]
+                    assert (error["code"], error["message"]) == (
+                        -32603,
+                        "session store unavailable",
+                    )
+                    outcomes[phase[0]].append("unavailable")
+                else:
+                    unexpected.append(f"{phase[0]} {r.status_code} {r.text[:200]}")
+                await trio.sleep(0.01)
+
+        for k in range(3):
+            nursery.start_soon(load, k)
+
+        async def until(name: str, kind: str) -> None:
+            with trio.fail_after(LIMIT):
+                while outcomes[name].count(kind) < 6:
+                    await trio.sleep(0.05)
+
+        await until("before", "ok")
+        redis_server.stop()
+        phase[0] = "gap"
+        await until("gap", "unavailable")
+        assert all(w.proc.poll() is None for w in ws)  # no process exits
+        redis_server.start()  # with its data: the session's record is back
+        phase[0] = "after"
+        await until("after", "ok")
+        with trio.fail_after(LIMIT):
+            while outcomes["after"][-9:].count("ok") < 9:  # every worker serves again
+                await trio.sleep(0.05)
+        nursery.cancel_scope.cancel()
+        assert unexpected == []
+        # the session opened before the gap, on every worker, GET stream included
+        for i, w in enumerate(ws):
+            done = await http.post(w.url, json=call(100 + i, "count", n=1), headers=headers(sid))
+            assert answer(done)["result"]["content"][0]["text"] == "counted 1"
+        async with trio.open_nursery() as inner:
+            get = GetStream()
+            await inner.start(get.run, http, ws[2], sid)
+            level = rpc(200, "logging/setLevel", {"level": "info"})
+            assert answer(await http.post(ws[1].url, json=level, headers=headers(sid)))
+            await http.post(ws[0].url, json=call(201, "note", text="after"), headers=headers(sid))
+            assert (await get.next())["params"]["data"] == "after"
+            inner.cancel_scope.cancel()
+        assert all(w.proc.poll() is None for w in ws)

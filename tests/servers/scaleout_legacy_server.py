@@ -7,6 +7,8 @@ Every tool reports on the session it was called in, from whichever worker runs i
 * ``note(text)``: one log record outside the request (it goes on the GET stream);
 * ``burst(n)``: ``n`` such records, ``burst <i>``, a little apart (a stream to kill a worker in);
 * ``touch(uri)``: ``resources/updated`` for ``uri``; ``drop_spare()``: ``tools/list_changed``;
+* ``stall()``: one progress notification, then never answers (a request to kill a worker in);
+* ``forever()``: a task (``params.task``) that runs until cancelled;
 * the resource ``file:///doc``, to subscribe to.
 """
 
@@ -50,6 +52,19 @@ async def burst(n: int, ctx: Context) -> int:
         ctx.log_nowait("info", f"burst {i}")
         await trio.sleep(0.01)
     return n
+
+
+@server.tool()
+async def stall(ctx: Context) -> str:
+    await ctx.report_progress(1)
+    await trio.sleep_forever()
+    return "never"  # pragma: no cover
+
+
+@server.tool(task="optional")
+async def forever() -> str:
+    await trio.sleep_forever()
+    return "never"  # pragma: no cover
 
 
 @server.tool()

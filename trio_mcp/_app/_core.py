@@ -24,9 +24,9 @@ from ._hub import Hub
 from ._middleware import CallNext, NotifyNext, compile_chain, compile_notification_chain
 from ._mrtr import RequestState
 from ._registry import ListKind, Registry
-from ._task_store import TaskStore
+from ._task_store import TaskStore, TaskView
 from ._task_wire import modern_task
-from ._tasks import TASK_CAPABILITIES, Task
+from ._tasks import TASK_CAPABILITIES
 
 if TYPE_CHECKING:
     from ._tracing import Tracing
@@ -138,7 +138,7 @@ class ServerCore:
             )
         return self._note_chain[0]
 
-    def _task_changed(self, task: Task) -> None:
+    def _task_changed(self, task: TaskView) -> None:
         """A modern task changed status: listen streams that follow it hear it."""
         self.hub.task_changed(task.id, modern_task(task, detailed=True))
 

@@ -1,6 +1,8 @@
-"""A modern task's record in Redis: its fields, the Lua scripts that keep it, its parsed view.
+"""A task's record in Redis: its fields, the Lua scripts that keep it, its parsed view.
 
-The record is a hash ``trio_mcp:task:<id>``. Every write is a script, so each
+The record is a hash ``trio_mcp:task:<id>`` (either era; a legacy session's tasks
+are also indexed in ``trio_mcp:session-tasks:<session id>``, for ``tasks/list``).
+Every key and channel name of the task store is built here. Every write is a script, so each
 check-and-set is atomic: a terminal status is final, an older revision never
 overwrites a newer one, and a lookup that finds a ``working`` task whose worker's
 lease key has expired marks it ``failed`` then and there. (Single node and
@@ -15,21 +17,30 @@ from typing import Any
 import attrs
 import orjson
 
-from .._protocol import Era
-from ._tasks import TERMINAL, Task
+from .._protocol import Era, SharedServerSession
+from ._tasks import TERMINAL, Task, _now
 
 __all__ = [
     "BEAT",
     "CANCEL",
+    "CHANGES",
     "CREATE",
     "GET",
+    "LIST",
     "PREFIX",
     "SAVE",
+    "TASK_PREFIX",
+    "WORKER_PREFIX",
     "WORKER_STOPPED",
     "RemoteTask",
     "dump",
     "fields",
+    "inbox",
+    "read_args",
+    "session_of",
+    "session_tasks_key",
     "task_key",
+    "worker_key",
 ]
 
 PREFIX = "trio_mcp:"
@@ -37,18 +48,28 @@ WORKER_STOPPED = "The worker running the task stopped (its lease expired)"
 _T = "local T = {completed=true, failed=true, cancelled=true}\n"
 #: Every write of a worker also renews its lease, so a record never exists without
 #: its worker's key having been set with it (after Redis lost its data too).
-#: KEYS[1] the worker, KEYS[2] the task; ARGV[1] the lease in ms, ARGV[2] the
-#: task's ttl in ms (0: none), then field/value pairs.
+#: KEYS[1] the worker, KEYS[2] the task, KEYS[3] (legacy) its session's index of
+#: tasks; ARGV[1] the lease in ms, ARGV[2] the task's ttl in ms (0: none), ARGV[3]
+#: the task id, then field/value pairs.
 CREATE = """
 redis.call('SET', KEYS[1], '1', 'PX', ARGV[1])
-redis.call('HSET', KEYS[2], unpack(ARGV, 3))
-if tonumber(ARGV[2]) > 0 then redis.call('PEXPIRE', KEYS[2], ARGV[2]) end
+redis.call('HSET', KEYS[2], unpack(ARGV, 4))
+local ttl = tonumber(ARGV[2])
+if ttl > 0 then redis.call('PEXPIRE', KEYS[2], ttl) end
+if KEYS[3] then
+  local t = redis.call('TIME')
+  redis.call('ZADD', KEYS[3], t[1] * 1000000 + t[2], ARGV[3])
+  local left = redis.call('PTTL', KEYS[3])
+  if ttl == 0 then redis.call('PERSIST', KEYS[3])
+  elseif left ~= -1 and left < ttl then redis.call('PEXPIRE', KEYS[3], ttl) end
+end
 return 1
 """
 #: KEYS[1] the worker, then tasks; ARGV[1] the lease in ms, then for each task (i from
-#: 1) ARGV[1+i]: a JSON object of its fields, ARGV[1+n+i]: its ttl in ms. A terminal
-#: record is final; an older revision never overwrites a newer one (writes race on
-#: separate connections); a missing one (Redis restarted) is written again.
+#: 1) ARGV[1+i]: a JSON object of its fields, ARGV[1+n+i]: its ttl in ms, then the
+#: channel of changes and the messages to publish on it. A terminal record is
+#: final; an older revision never overwrites a newer one (writes race on separate
+#: connections); a missing one (Redis restarted) is written again.
 SAVE = (
     _T
     + """
@@ -66,23 +87,40 @@ for i = 1, n do
     if not cur[1] and ttl > 0 then redis.call('PEXPIRE', key, ttl) end
   end
 end
+for i = 3 + 2 * n, #ARGV do redis.call('PUBLISH', ARGV[2 + 2 * n], ARGV[i]) end
 return n
 """
 )
-#: KEYS[1] the task; ARGV: worker key prefix, message, error, updated (JSON).
-GET = (
-    _T
-    + """
-local st = redis.call('HGET', KEYS[1], 'status')
-if not st then return false end
-if not T[st] then
-  local w = redis.call('HGET', KEYS[1], 'worker')
-  if redis.call('EXISTS', ARGV[1] .. w) == 0 then
-    redis.call('HSET', KEYS[1], 'status', 'failed', 'message', ARGV[2], 'error', ARGV[3],
-               'updated', ARGV[4])
+#: The record of one task (false if none), failed first if its worker's lease expired.
+_READ = """
+local function read(key)
+  local st = redis.call('HGET', key, 'status')
+  if not st then return false end
+  if not T[st] then
+    local w = redis.call('HGET', key, 'worker')
+    if redis.call('EXISTS', ARGV[1] .. w) == 0 then
+      redis.call('HSET', key, 'status', 'failed', 'message', ARGV[2], 'error', ARGV[3],
+                 'updated', ARGV[4])
+    end
   end
+  return redis.call('HGETALL', key)
 end
-return redis.call('HGETALL', KEYS[1])
+"""
+#: KEYS[1] the task; ARGV: worker key prefix, message, error, updated (JSON).
+GET = _T + _READ + "return read(KEYS[1])\n"
+#: KEYS[1] a session's index of tasks; ARGV: as for GET, then the task key prefix.
+#: ``[id, record, id, record...]`` in creation order; ids whose record is gone leave.
+LIST = (
+    _T
+    + _READ
+    + """
+local out = {}
+for _, id in ipairs(redis.call('ZRANGE', KEYS[1], 0, -1)) do
+  local rec = read(ARGV[5] .. id)
+  if rec then out[#out + 1] = id; out[#out + 1] = rec
+  else redis.call('ZREM', KEYS[1], id) end
+end
+return out
 """
 )
 #: KEYS[1] the task; ARGV: message, updated (JSON), channel prefix, the message to publish.
@@ -108,8 +146,42 @@ return out
 """
 
 
+#: Every worker hears every task's status changes here (listen streams, result waits).
+CHANGES = f"{PREFIX}tasks:changed"
+TASK_PREFIX = f"{PREFIX}task:"
+WORKER_PREFIX = f"{PREFIX}worker:"
+
+
 def task_key(task_id: str) -> str:
-    return f"{PREFIX}task:{task_id}"
+    return f"{TASK_PREFIX}{task_id}"
+
+
+def worker_key(worker: str) -> str:
+    """The worker's lease key (it exists while the worker's heartbeat is fresh)."""
+    return f"{WORKER_PREFIX}{worker}"
+
+
+def inbox(worker: str) -> str:
+    """The worker's channel of cancels and updates for the tasks it runs."""
+    return f"{WORKER_PREFIX}{worker}:inbox"
+
+
+def session_tasks_key(sid: str) -> str:
+    """The index of a legacy session's tasks (``tasks/list`` on any worker)."""
+    return f"{PREFIX}session-tasks:{sid}"
+
+
+def session_of(owner: object, era: Era) -> str | None:
+    """The id of a shared legacy session ``owner`` (``None``: not one, its tasks stay here)."""
+    if era is Era.LEGACY and isinstance(owner, SharedServerSession) and owner.sid:
+        return owner.sid
+    return None
+
+
+def read_args() -> list[str]:
+    """``ARGV`` of :data:`GET` and :data:`LIST` (what a lease-expired task is failed with)."""
+    error = {"code": -32603, "message": WORKER_STOPPED}
+    return [WORKER_PREFIX, dump(WORKER_STOPPED), dump(error), dump(_now())]
 
 
 def dump(value: Any) -> str:
@@ -146,15 +218,24 @@ class RemoteTask:
 
     @classmethod
     def parse(cls, task_id: str, flat: list[bytes]) -> RemoteTask:
-        f = {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)}
+        """The task from a record as ``HGETALL`` returns it (a flat list of bytes)."""
+        return cls.of(task_id, {flat[i].decode(): flat[i + 1] for i in range(0, len(flat), 2)})
+
+    @classmethod
+    def of(cls, task_id: str, f: Mapping[str, bytes | str]) -> RemoteTask:
+        """The task from a record's fields (as :func:`fields` makes them, or bytes)."""
 
         def js(name: str) -> Any:
             return orjson.loads(f[name]) if name in f else None
 
+        def text(name: str) -> str:
+            value = f.get(name, "")
+            return value.decode() if isinstance(value, bytes) else value
+
         asks = {k: RemoteAsk(a["method"], a["params"]) for k, a in (js("asks") or {}).items()}
         return cls(
             task_id,
-            f["status"].decode(),
+            text("status"),
             js("message"),
             js("created"),
             js("updated"),
@@ -164,7 +245,8 @@ class RemoteTask:
             js("error"),
             asks,
             js("owner"),
-            f["worker"].decode(),
+            text("worker"),
+            Era.LEGACY if text("era") == "legacy" else Era.MODERN,
         )
 
 
@@ -184,4 +266,5 @@ def fields(task: Task, worker: str, rev: int) -> dict[str, str]:
         "owner": dump(task.owner),
         "worker": worker,
         "rev": str(rev),
+        "era": "legacy" if task.era is Era.LEGACY else "modern",
     }

@@ -1,28 +1,33 @@
-"""The Redis task store (``TRIO_MCP_REDIS_URL``): modern-era tasks shared by every worker.
+"""The Redis task store (``TRIO_MCP_REDIS_URL``): tasks of either era shared by every worker.
 
 What lives where:
 
-* **The record** of a modern-era task (status, message, timestamps, result or
-  error, outstanding ``inputRequests``, owner, the worker running it) is a Redis
+* **The record** of a task (status, message, timestamps, result or error,
+  outstanding ``inputRequests``, owner, era, the worker running it) is a Redis
   hash ``trio_mcp:task:<id>`` that expires with the task's ttl. ``tasks/get``,
-  ``tasks/cancel`` and ``tasks/update`` on any worker read and write it.
+  ``tasks/cancel``, ``tasks/update`` and (legacy) ``tasks/result`` and
+  ``tasks/list`` on any worker read and write it. A modern task belongs to the
+  request's auth subject; a legacy one to its session (``{"session": <id>}``). A
+  legacy session that is not shared (stdio) keeps its tasks in memory.
 * **The run** (the handler, its cancel scope, its input waits) stays in the worker
   that started it, in a :class:`~._task_store.MemoryTaskStore` that holds only the
   tasks still running here. Every status change is written to the record by one
-  flusher task (batched: one round trip for all changes since the last write).
+  flusher task (batched: one round trip for all changes since the last write), and
+  published in that round trip on ``trio_mcp:tasks:changed``, so modern listen
+  streams on any worker get ``notifications/tasks`` and a legacy ``tasks/result``
+  waiting elsewhere wakes. Legacy ``notifications/tasks/status`` go to the
+  session's standalone stream, which any worker may hold.
 * **Cancel and update** reach the running worker through pub/sub, on its own
-  channel ``trio_mcp:worker:<id>:inbox``. A message lost while Redis was away is
-  made up by the heartbeat, which reads back the status of every task running
-  here and cancels those the record says are over.
+  channel ``trio_mcp:worker:<id>:inbox`` (and "a ``tasks/result`` waits elsewhere",
+  so a legacy handler's input requests go out on the session's standalone stream).
+  A message lost while Redis was away is made up by the heartbeat (it reads back
+  the status of the tasks running here); a ``tasks/result`` waiting elsewhere
+  reads the record again every ``lease / 3`` seconds at least.
 * **The lease**: each worker refreshes ``trio_mcp:worker:<id>`` (expiring after
   ``lease`` seconds) every ``lease / 3`` seconds. A lookup that finds a task
   still ``working`` whose worker's key has expired marks it ``failed`` ("the
   worker running the task stopped"), atomically, so a worker killed with
-  ``SIGKILL`` has its tasks failed within the lease. A worker that stops
-  gracefully deletes its key at once.
-* **Legacy-era tasks** (2025-11-25) stay in the memory of the worker holding the
-  session, as without Redis: legacy session state is not shared yet, so the
-  session's requests all reach that worker anyway.
+  ``SIGKILL`` has its tasks failed within the lease (a graceful stop deletes it).
 
 Records survive a Redis restart only as far as Redis persists them; the tasks still
 running are written again by their workers' next heartbeat. Every call has the
@@ -41,34 +46,45 @@ import orjson
 import trio
 
 from .._errors import StoreUnavailable
-from .._protocol import Era
+from .._protocol import Era, SharedServerSession
 from .._transports._redis import RedisLink, connect
 from ._redis_records import (
     BEAT,
     CANCEL,
+    CHANGES,
     CREATE,
     GET,
-    PREFIX,
+    LIST,
     SAVE,
+    TASK_PREFIX,
+    WORKER_PREFIX,
     WORKER_STOPPED,
     RemoteTask,
     dump,
     fields,
+    inbox,
+    read_args,
+    session_of,
+    session_tasks_key,
     task_key,
+    worker_key,
 )
 from ._task_store import MemoryTaskStore, TaskView, check_id, not_found
 from ._tasks import TERMINAL, Task, _now
 
 if TYPE_CHECKING:
     from .._runtime import Peer
+    from .._wire import Id
 
 __all__ = ["RedisTaskStore", "RemoteTask"]
 
 log = logging.getLogger("trio_mcp")
+#: Change messages kept for the next write while Redis is away (older ones are dropped).
+MAX_NOTES = 1000
 
 
 class RedisTaskStore:
-    """Modern-era task records in Redis; runs in the worker that started them.
+    """Task records in Redis; runs in the worker that started them.
 
     Args:
         url: The Redis URL (``TRIO_MCP_REDIS_URL``).
@@ -91,13 +107,18 @@ class RedisTaskStore:
         self.call_timeout = call_timeout
         self.memory = MemoryTaskStore(ttl, poll_interval)
         self.worker = secrets.token_hex(8)
-        self.on_change: Callable[[Task], None] | None = None
+        self.on_change: Callable[[TaskView], None] | None = None
         self._link: RedisLink | None = None
         self._dirty: dict[str, Task] = {}
+        self._notes: list[str] = []
         self._wake = trio.Event()
         self._scripts: dict[str, Any] = {}
         #: Each held task's revision: bumped on every change, written with the record.
         self._revs: dict[str, int] = {}
+        #: Shared legacy sessions whose tasks run here, by task id (their copies stay busy).
+        self._sessions: dict[str, SharedServerSession] = {}
+        #: ``tasks/result`` waits for tasks running elsewhere: woken by their changes.
+        self._watch: dict[str, trio.Event] = {}
 
     @property
     def ttl(self) -> float | None:
@@ -115,6 +136,12 @@ class RedisTaskStore:
 
     def __len__(self) -> int:
         return len(self.memory)
+
+    def _recorded(self, task: Task) -> bool:
+        return task.on_change == self._changed
+
+    def _held(self) -> list[Task]:
+        return [t for t in self.memory.held() if self._recorded(t)]
 
     # ------------------------------------------------------------ services
 
@@ -160,12 +187,12 @@ class RedisTaskStore:
                         self._scripts[name] = client.register_script(src)
                     self._scripts["cancel"] = client.register_script(CANCEL)
                     self._scripts["beat"] = client.register_script(BEAT)
+                    self._scripts["list"] = client.register_script(LIST)
                     self._link = link
                     await self._beat()
                     async with trio.open_nursery() as nursery:
-                        await nursery.start(
-                            link.listen, self._channel(self.worker), self._on_message
-                        )
+                        channels = [inbox(self.worker), CHANGES]
+                        await nursery.start(self._listen, link, channels)
                         nursery.start_soon(self._beat_loop)
                         nursery.start_soon(self._flush_loop)
                         task_status.started()
@@ -176,34 +203,51 @@ class RedisTaskStore:
             self._link = None
             closed.set()
 
+    async def _listen(
+        self,
+        link: RedisLink,
+        channels: list[str],
+        *,
+        task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        await link.listen(
+            channels, self._on_message, resubscribed=self._rewatch, task_status=task_status
+        )
+
     async def _goodbye(self) -> None:
         """Graceful stop: record the runs here as cancelled, drop this worker's lease."""
-        modern = [t for t in self.memory.held() if t.era is Era.MODERN]
-        for task in modern:
+        held = self._held()
+        for task in held:
             task.cancel("The server stopped")
         try:  # every record not known final yet (dirty, or its write still in flight)
-            await self._save(modern)
-            key = self._worker_key(self.worker)
+            await self._save(list({t.id: t for t in [*held, *self._dirty.values()]}.values()))
+            key = worker_key(self.worker)
             await self.link.call(lambda: self.link.client.delete([key]))
         except StoreUnavailable:
             pass  # the lease expires on its own
 
-    def _channel(self, worker: str) -> str:
-        return f"{PREFIX}worker:{worker}:inbox"
-
-    def _worker_key(self, worker: str) -> str:
-        return f"{PREFIX}worker:{worker}"
-
     def _changed(self, task: Task) -> None:
-        if self.on_change is not None:
+        if task.era is Era.MODERN and self.on_change is not None:
             self.on_change(task)
+        rev = self._revs[task.id] = self._revs.get(task.id, 0) + 1
         self._dirty[task.id] = task
-        self._revs[task.id] = self._revs.get(task.id, 0) + 1
+        note: dict[str, Any] = {"w": self.worker, "id": task.id}
+        if task.era is Era.MODERN:  # what other workers' listen streams are sent
+            note["f"] = fields(task, self.worker, rev)
+        self._notes.append(dump(note))
+        del self._notes[:-MAX_NOTES]
+        if task.terminal:
+            session = self._sessions.pop(task.id, None)
+            if session is not None:
+                session.tasks_running -= 1
         self._wake.set()
 
     def _on_message(self, data: bytes) -> None:
         try:
             msg = orjson.loads(data)
+            if "w" in msg:
+                self._heard(msg)
+                return
             task = self.memory.local(msg["id"])
             if task is None:
                 return
@@ -212,8 +256,27 @@ class RedisTaskStore:
             elif msg["op"] == "update" and isinstance(msg["responses"], dict):
                 task.update(msg["responses"])
                 self._changed(task)  # answered keys leave the record
+            elif msg["op"] == "waiting":
+                task.remote_waiting = True
+                task.wake()
         except (ValueError, KeyError, TypeError):
             log.warning("trio_mcp: ignored a malformed task message: %r", data[:200])
+
+    def _heard(self, msg: dict[str, Any]) -> None:
+        """Another worker's task changed (its record is written already)."""
+        if msg["w"] == self.worker:
+            return  # heard here already, at the change
+        event = self._watch.pop(msg["id"], None)
+        if event is not None:
+            event.set()
+        if isinstance(msg.get("f"), dict) and self.on_change is not None:
+            self.on_change(RemoteTask.of(msg["id"], msg["f"]))
+
+    def _rewatch(self) -> None:
+        """Pub/sub was lost meanwhile: every wait reads its record again."""
+        watch, self._watch = self._watch, {}
+        for event in watch.values():
+            event.set()
 
     async def _flush_loop(self) -> None:
         delay = 0.05
@@ -221,11 +284,14 @@ class RedisTaskStore:
             await self._wake.wait()
             self._wake = trio.Event()
             batch, self._dirty = self._dirty, {}
+            notes, self._notes = self._notes, []
             try:
-                await self._save(list(batch.values()))
+                await self._save(list(batch.values()), notes)
             except StoreUnavailable:
                 for task_id, task in batch.items():
                     self._dirty.setdefault(task_id, task)
+                self._notes[:0] = notes
+                del self._notes[:-MAX_NOTES]
                 await trio.sleep(delay)
                 delay = min(2.0, delay * 2)
                 self._wake.set()
@@ -236,21 +302,21 @@ class RedisTaskStore:
                     self.memory.forget(task)  # its record is final: nothing runs here any more
                     self._revs.pop(task.id, None)
 
-    async def _save(self, tasks: list[Task]) -> None:
+    async def _save(self, tasks: list[Task], notes: list[str] | None = None) -> None:
         now = trio.current_time()
         live = [t for t in tasks if t.expires > now]
-        if not live:
+        if not live and not notes:
             return
-        keys = [self._worker_key(self.worker), *(task_key(t.id) for t in live)]
+        keys = [worker_key(self.worker), *(task_key(t.id) for t in live)]
         args = [dump(fields(t, self.worker, self._revs.get(t.id, 0))) for t in live]
         ttls = [str(max(1, int((t.expires - now) * 1000))) if t.ttl_ms else "0" for t in live]
         link, save = self.link, self._scripts["save"]
-        lease = int(self.lease * 1000)
-        await link.call(lambda: save(keys=keys, args=[lease, *args, *ttls]))
+        argv = [int(self.lease * 1000), *args, *ttls, CHANGES, *(notes or ())]
+        await link.call(lambda: save(keys=keys, args=argv))
 
     async def _beat(self) -> None:
-        running = [t for t in self.memory.running() if t.era is Era.MODERN]
-        keys = [self._worker_key(self.worker), *(task_key(t.id) for t in running)]
+        running = [t for t in self._held() if not t.terminal]
+        keys = [worker_key(self.worker), *(task_key(t.id) for t in running)]
         link, beat = self.link, self._scripts["beat"]
         statuses = await link.call(lambda: beat(keys=keys, args=[int(self.lease * 1000)]))
         for task, status in zip(running, statuses, strict=False):
@@ -273,15 +339,22 @@ class RedisTaskStore:
     async def create(
         self, owner: object, era: Era, peer: Peer | None, requested_ttl_ms: Any = None
     ) -> Task:
-        if era is Era.LEGACY:
+        sid = session_of(owner, era)
+        if era is Era.LEGACY and sid is None:
             return self.memory.create_now(owner, era, peer, requested_ttl_ms)
-        task = self.memory.create_now(owner, era, peer, requested_ttl_ms, self._changed)
+        record_owner = owner if sid is None else {"session": sid}
+        task = self.memory.create_now(record_owner, era, peer, requested_ttl_ms, self._changed)
+        if isinstance(owner, SharedServerSession):
+            owner.tasks_running += 1  # its copy here stays while the task runs
+            self._sessions[task.id] = owner
         flat = [v for kv in fields(task, self.worker, 0).items() for v in kv]
         recorded = False
         try:
             link, create = self.link, self._scripts["create"]
-            keys = [self._worker_key(self.worker), task_key(task.id)]
-            args = [int(self.lease * 1000), task.ttl_ms or 0, *flat]
+            keys = [worker_key(self.worker), task_key(task.id)]
+            if sid is not None:
+                keys.append(session_tasks_key(sid))
+            args = [int(self.lease * 1000), task.ttl_ms or 0, task.id, *flat]
             await link.call(lambda: create(keys=keys, args=args))
             recorded = True
         finally:
@@ -289,31 +362,49 @@ class RedisTaskStore:
                 task.cancel("The task could not be recorded")
         return task
 
+    async def _read(self, task_id: str) -> RemoteTask | None:
+        link, get, args = self.link, self._scripts["get"], read_args()
+        flat = await link.call(lambda: get(keys=[task_key(task_id)], args=args))
+        return RemoteTask.parse(task_id, flat) if flat else None
+
     async def get(self, task_id: Any, owner: object, era: Era) -> TaskView:
-        if era is Era.LEGACY:
+        sid = session_of(owner, era)
+        if era is Era.LEGACY and sid is None:
             return self.memory.get_now(task_id, owner)
         task_id = check_id(task_id)
-        link, get = self.link, self._scripts["get"]
-        error = {"code": -32603, "message": WORKER_STOPPED}
-        args = [self._worker_key(""), dump(WORKER_STOPPED), dump(error), dump(_now())]
-        flat = await link.call(lambda: get(keys=[task_key(task_id)], args=args))
-        if not flat:
-            raise not_found(task_id)
-        task = RemoteTask.parse(task_id, flat)
-        if task.owner != owner:
+        record_owner = owner if sid is None else {"session": sid}
+        local = self.memory.local(task_id) if sid is not None else None
+        if local is not None and local.owner == record_owner:
+            return local  # a legacy task running here: its freshest state
+        task = await self._read(task_id)
+        if task is None or task.owner != record_owner or task.era is not era:
             raise not_found(task_id)
         return task
 
     async def owned(self, owner: object, era: Era) -> list[TaskView]:
-        return await self.memory.owned(owner, era)  # tasks/list is legacy-only: local
+        sid = session_of(owner, era)
+        if sid is None:
+            return await self.memory.owned(owner, era)
+        link, script = self.link, self._scripts["list"]
+        args = [*read_args(), TASK_PREFIX]
+        flat = await link.call(lambda: script(keys=[session_tasks_key(sid)], args=args))
+        record_owner = {"session": sid}
+        out: list[TaskView] = []
+        for i in range(0, len(flat), 2):
+            task_id = flat[i].decode()
+            local = self.memory.local(task_id)
+            task = local if local is not None else RemoteTask.parse(task_id, flat[i + 1])
+            if task.owner == record_owner:
+                out.append(task)
+        return out
 
     async def cancel(self, task: TaskView, message: str) -> TaskView:
         if isinstance(task, Task):
-            task.cancel(message)  # a legacy task, here
+            task.cancel(message)  # running here (its record follows)
             return task
         payload = dump({"op": "cancel", "id": task.id, "message": message})
         link, cancel = self.link, self._scripts["cancel"]
-        args = [dump(message), dump(_now()), f"{PREFIX}worker:", payload]
+        args = [dump(message), dump(_now()), WORKER_PREFIX, payload]
         flat = await link.call(lambda: cancel(keys=[task_key(task.id)], args=args))
         local = self.memory.local(task.id)
         if local is not None:
@@ -321,19 +412,38 @@ class RedisTaskStore:
         return RemoteTask.parse(task.id, flat) if flat else task
 
     async def update(self, task: TaskView, responses: dict[str, Any]) -> None:
-        if isinstance(task, Task):
-            task.update(responses)
-            return
-        local = self.memory.local(task.id)
+        local = task if isinstance(task, Task) else self.memory.local(task.id)
         if local is not None:
             local.update(responses)
-            await self._save([local])  # answered keys are gone from the very next tasks/get
+            if self._recorded(local):
+                await self._save([local])  # answered keys are gone from the very next tasks/get
             return
         if not isinstance(task, RemoteTask):
             return
-        payload = orjson.dumps({"op": "update", "id": task.id, "responses": responses})
-        link, channel = self.link, self._channel(task.worker)
+        await self._publish(task.worker, {"op": "update", "id": task.id, "responses": responses})
+
+    async def _publish(self, worker: str, message: dict[str, Any]) -> None:
+        link, channel, payload = self.link, inbox(worker), orjson.dumps(message)
         await link.call(lambda: link.client.publish(channel, payload))
 
+    async def wait(self, task: TaskView, rid: Id) -> TaskView:
+        local = task if isinstance(task, Task) else self.memory.local(task.id)
+        if local is not None:
+            return await self.memory.wait(local, rid)
+        asked = False
+        while not task.terminal:
+            if task.status == "input_required" and not asked and isinstance(task, RemoteTask):
+                await self._publish(task.worker, {"op": "waiting", "id": task.id})
+                asked = True  # its handler sends its input requests to the session's stream
+            event = self._watch.setdefault(task.id, trio.Event())
+            with trio.move_on_after(self.lease / 3):  # a dead worker sends nothing
+                await event.wait()
+            found = await self._read(task.id)
+            if found is None:
+                raise not_found(task.id)
+            task = found
+        return task
+
     def drop_owner(self, owner: object) -> None:
-        self.memory.drop_owner(owner)
+        sid = session_of(owner, Era.LEGACY)
+        self.memory.drop_owner(owner if sid is None else {"session": sid})

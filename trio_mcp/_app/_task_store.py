@@ -27,12 +27,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
-from .._errors import InvalidParams
+from .._errors import InternalError, InvalidParams
 from .._protocol import Era
 from ._tasks import Task
 
 if TYPE_CHECKING:
     from .._runtime import Peer
+    from .._wire import Id
 
 __all__ = ["MemoryTaskStore", "TaskStore", "TaskView", "not_found"]
 
@@ -93,8 +94,8 @@ class TaskStore(Protocol):
         """The ``pollInterval`` suggested to clients, in seconds."""
         ...
 
-    #: Told of every modern task's status changes (the server feeds listen streams).
-    on_change: Callable[[Task], None] | None
+    #: Told of every modern task's status changes, on any worker (listen streams).
+    on_change: Callable[[TaskView], None] | None
 
     def __len__(self) -> int:
         """Tasks held by this process."""
@@ -134,6 +135,14 @@ class TaskStore(Protocol):
         """Deliver ``tasks/update`` answers to ``task``'s handler, wherever it runs."""
         ...
 
+    async def wait(self, task: TaskView, rid: Id) -> TaskView:
+        """Legacy ``tasks/result`` (request ``rid``): ``task`` once terminal, wherever it runs.
+
+        While it waits, the handler may send its input requests to the client
+        (on the waiting request's stream when the task runs in this process).
+        """
+        ...
+
     def drop_owner(self, owner: object) -> None:
         """Cancel and forget ``owner``'s tasks (its legacy session ended)."""
         ...
@@ -161,7 +170,7 @@ class MemoryTaskStore:
     def __init__(self, ttl: float | None = 3600.0, poll_interval: float = 1.0) -> None:
         self.ttl = ttl
         self.poll_interval = poll_interval
-        self.on_change: Callable[[Task], None] | None = None
+        self.on_change: Callable[[TaskView], None] | None = None
         self._tasks: dict[str, Task] = {}
         self._expiry: list[tuple[float, str]] = []
 
@@ -197,7 +206,7 @@ class MemoryTaskStore:
             max(1, int(self.poll_interval * 1000)),
             expires,
             peer if era is Era.LEGACY else None,
-            on_change=self.on_change if on_change is None else on_change,
+            on_change=on_change if on_change is not None or era is Era.LEGACY else self.on_change,
         )
         self._tasks[task.id] = task
         if ttl_ms is not None:
@@ -244,8 +253,20 @@ class MemoryTaskStore:
         if isinstance(task, Task):
             task.update(responses)
 
+    async def wait(self, task: TaskView, rid: Id) -> TaskView:
+        if not isinstance(task, Task):
+            raise InternalError(message="Internal error: the task is not held by this worker")
+        task.result_waiters.append(rid)
+        task.wake()  # a handler waiting to send its input request on this stream
+        try:
+            while not task.terminal:
+                await task.changed()
+        finally:
+            task.result_waiters.remove(rid)
+        return task
+
     def drop_owner(self, owner: object) -> None:
-        for task in [t for t in self._tasks.values() if t.owner is owner]:
+        for task in [t for t in self._tasks.values() if t.owner is owner or t.owner == owner]:
             task.cancel("The session ended")
             del self._tasks[task.id]
 

@@ -126,7 +126,10 @@ class Task:
     asks: dict[str, _Ask] = attrs.field(factory=dict)
     legacy_asks: int = 0
     result_waiters: list[Id] = attrs.field(factory=list)
-    #: Called on every status change of a modern task (listen streams hear of it).
+    #: A ``tasks/result`` waits on another worker (shared stores): input requests
+    #: go out on the session's standalone stream instead of a local result stream.
+    remote_waiting: bool = False
+    #: Called on every status change (the store records it; listen streams hear of it).
     on_change: Callable[[Task], None] | None = None
     _changed: trio.Event = attrs.field(factory=trio.Event)
 
@@ -145,7 +148,7 @@ class Task:
         self.wake()
         if self.era is Era.LEGACY and self.peer is not None:
             self.peer.notify_nowait("notifications/tasks/status", legacy_task(self))
-        elif self.era is Era.MODERN and self.on_change is not None:
+        if self.on_change is not None:
             self.on_change(self)
         return True
 
@@ -209,11 +212,10 @@ class Task:
         self.legacy_asks += 1
         self.set_status("input_required", "Waiting for input: call tasks/result")
         try:
-            while not self.result_waiters:
+            while not self.result_waiters and not self.remote_waiting:
                 await self.changed()
-            return await peer.request(
-                method, dict(params, _meta=meta), related=self.result_waiters[0]
-            )
+            related = self.result_waiters[0] if self.result_waiters else None
+            return await peer.request(method, dict(params, _meta=meta), related=related)
         finally:
             self.legacy_asks -= 1
             self._after_input()

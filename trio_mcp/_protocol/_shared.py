@@ -40,19 +40,25 @@ class SharedServerSession(ServerSession):
 
     #: This worker's id: the prefix of its server-to-client request ids.
     worker: str = ""
+    #: The session's id (``Mcp-Session-Id``): what its tasks are bound to on every worker.
+    sid: str = ""
+    #: Tasks of the session running in this worker: the copy is busy while any runs.
+    tasks_running: int = 0
 
     def __attrs_post_init__(self) -> None:
         prefix, count = f"{self.worker}.", itertools.count(1)
         self._next_id = lambda: f"{prefix}{next(count)}"  # type: ignore[assignment,return-value]
 
     @classmethod
-    def restored(cls, info: ServerInfo, worker: str, state: dict[str, Any]) -> SharedServerSession:
+    def restored(
+        cls, info: ServerInfo, worker: str, state: dict[str, Any], sid: str = ""
+    ) -> SharedServerSession:
         """An initialized copy from a record's :meth:`state`.
 
         Raises:
             KeyError, TypeError, ValueError: ``state`` is not a valid record.
         """
-        session = cls(info, worker)
+        session = cls(info, worker, sid)
         version = state["version"]
         if version not in LEGACY_VERSIONS:
             raise ValueError(f"not a legacy version: {version!r}")

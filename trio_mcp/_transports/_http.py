@@ -190,6 +190,7 @@ class HttpTransport:
                     self.options.session_idle_timeout,
                     legacy.sessions,
                     legacy.end,
+                    lease=self.options.worker_lease,
                 )
                 await nursery.start(shared.serve)
                 legacy.shared = shared

@@ -146,6 +146,8 @@ class LegacySessions:
             await responder.full(400, encode(message))
             return
         sid = secrets.token_urlsafe(32)
+        if isinstance(session, SharedServerSession):
+            session.sid = sid
         legacy = self._local(sid, session, token)
         if isinstance(legacy, SharedSession):
             assert self.shared is not None
@@ -228,7 +230,7 @@ class LegacySessions:
             raise HttpError(503, "Service Unavailable: too many sessions", -32603, rid)
         try:
             protocol = SharedServerSession.restored(
-                self.app.new_session().info, shared.worker, found[0]
+                self.app.new_session().info, shared.worker, found[0], sid
             )
         except (KeyError, TypeError, ValueError):
             raise _not_found() from None
@@ -337,7 +339,7 @@ class _Post:
     async def on_request(self, request: IncomingRequest) -> None:
         session = self.session
         if self.stream is None:
-            self.stream = session.new_stream()
+            self.stream = session.new_stream(request.id)
             self.live = self.stream.attach()
             await session.emit(self.stream, b"")  # priming: an id to resume from
         self.requests.begin()

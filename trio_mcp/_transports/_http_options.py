@@ -50,6 +50,8 @@ class HttpOptions:
             see :mod:`._routes`.
         redis_url: Share legacy sessions through this Redis (``TRIO_MCP_REDIS_URL``):
             any worker then serves any request of any session (:mod:`._redis_sessions`).
+        worker_lease: With ``redis_url``: seconds after a worker's last heartbeat when
+            the requests of its POST streams count as lost (``TRIO_MCP_TASK_LEASE``).
     """
 
     path: str | None = "/mcp"
@@ -71,3 +73,4 @@ class HttpOptions:
     write_buffer_bytes: int = 1 << 20
     routes: Routes | None = None
     redis_url: str | None = None
+    worker_lease: float = 10.0

@@ -178,7 +178,8 @@ class LegacySession(Outbound):
 
     # ------------------------------------------------------------ streams
 
-    def new_stream(self) -> Stream:
+    def new_stream(self, rid: Id | None = None) -> Stream:
+        """A POST stream (``rid``: its first request, which a shared session's ids name)."""
         stream = Stream(f"p{self._counter()}", self.buffer_bytes)
         self.streams[stream.sid] = stream
         return stream

@@ -17,8 +17,18 @@
 * **A POST stream resumed on another worker** (:func:`resume_post`): the events
   after ``Last-Event-ID`` are replayed from Redis, then read as they come, until
   the final one; a resume that comes before the spill landed waits for it (one
-  blocking read). A stream whose worker died before its answer ends after what
-  was spilled: that request is lost with its handler.
+  blocking read).
+* **A POST stream whose worker died** before its answer: its id
+  ``p<worker>-<n>-<request>`` names the worker and its (first) request
+  (:func:`~._redis_session.stream_request`). Once that worker's liveness key
+  (``trio_mcp:sessions:alive:<worker>``, refreshed every ``lease / 3`` s) has
+  expired, the resuming worker writes what was spilled, then a ``-32603`` error
+  answer for the request (:data:`STOPPED`, ``data.retryable``), and ends the
+  stream: the request gets exactly one answer. A resume that comes before the
+  lease expired waits for it (nothing spilled: up to the lease; spilled: a check
+  every ``lease / 3`` s while it reads). A stream whose id names no request (a
+  batch's later requests, an id longer than 96 bytes encoded) ends as before,
+  after what was spilled, with no answer.
 """
 
 from __future__ import annotations
@@ -33,11 +43,12 @@ import trio
 
 from .._errors import StoreUnavailable
 from .._runtime import OutQueue
+from .._wire import encode, error_response
 from ._asgi import HttpError, Receive, Responder, sse_event
 from ._eventstore import InMemoryEventStore
 from ._http_session import STANDALONE
 from ._redis_events import PREFIX
-from ._redis_session import SharedSession, store_errors
+from ._redis_session import SharedSession, store_errors, stream_request
 from ._redis_streams import BLOCK_MS, Reading
 
 if TYPE_CHECKING:
@@ -48,7 +59,9 @@ __all__ = ["SpillStore", "resume_post", "serve_standalone"]
 
 log = logging.getLogger("trio_mcp")
 
-POST_EVENT = re.compile(r"(p[0-9a-f]{1,16}-\d{1,20})\.(\d{1,20})")
+POST_EVENT = re.compile(r"(p[0-9a-f]{1,16}-\d{1,20}(?:-[A-Za-z0-9_-]{1,96})?)\.(\d{1,20})")
+#: The answer, from the worker a client resumed on, to a request whose worker died.
+STOPPED = "the worker serving this request stopped before answering"
 #: ARGV: ttl ms, then per event: key, session set, stream id, entry id, data, final ("1"/"").
 SPILL = """
 for i = 2, #ARGV, 6 do
@@ -193,16 +206,33 @@ async def resume_post(
     stream_id, n = match.groups()
     reader, link = manager.reader, manager.link
     key, entry = reader.key(session.id, stream_id), f"0-{n}"
+    worker, rid = stream_request(stream_id)
+    dead = False
     with store_errors():
         found = await reader.replay(key, entry)
-        if found is None:  # the spill may not have landed yet: wait for it once
-            client = link.client
-            read = partial(client.xread, {key: "0-0"}, count=1, block=BLOCK_MS)
-            if await link.call(read, "session", limit=link.timeout + BLOCK_MS / 1000):
-                found = await reader.replay(key, entry)
+        # The spill may not have landed yet: wait for it (once; while its worker
+        # lives, when the stream names its request: a dead one never spills).
+        with trio.move_on_after(manager.lease + link.timeout):
+            while found is None:
+                client = link.client
+                read = partial(client.xread, {key: "0-0"}, count=1, block=BLOCK_MS)
+                if await link.call(read, "session", limit=link.timeout + BLOCK_MS / 1000):
+                    found = await reader.replay(key, entry)
+                elif rid is None:
+                    break
+                elif not await manager.alive(worker):
+                    found, dead = [], True
+        if found is not None and rid is not None and not dead:
+            dead = not any(f for _, _, f in found) and not await manager.alive(worker)
     if found is None:
         raise HttpError(400, "Bad Request: unknown Last-Event-ID")
     replay = [(f"{stream_id}.{e.partition('-')[2]}", d) for e, d, _ in found if d]
+    if dead:  # every event it stored, then the answer it never gave
+        last_n = max([int(n), *(int(e.partition("-")[2]) for e, _, _ in found)])
+        replay.append((f"{stream_id}.{last_n + 1}", _stopped(rid)))
+        if await session.write(responder, receive, None, None, replay, []):
+            await _forget(link, key)
+        return
     if any(final for _, _, final in found):
         if await session.write(responder, receive, None, None, replay, []):
             await _forget(link, key)
@@ -214,12 +244,54 @@ async def resume_post(
         if reader.add(reading):
             with store_errors():
                 await reader.wake()
-        complete = await session.write(responder, receive, None, live, replay, [])
+        async with trio.open_nursery() as nursery:
+            if rid is not None:
+                nursery.start_soon(_watch_worker, manager, worker, reading, rid)
+            complete = await session.write(responder, receive, None, live, replay, [])
+            nursery.cancel_scope.cancel()
     finally:
         reader.remove(reading)
         live.close()
     if complete and reading.ended:
         await _forget(link, key)
+
+
+def _stopped(rid: Any) -> bytes:
+    """The error answer to request ``rid``, whose worker died before answering it."""
+    error = {"code": -32603, "message": STOPPED, "data": {"retryable": True}}
+    return encode(error_response(rid, error))
+
+
+async def _watch_worker(manager: SharedSessions, worker: str, reading: Reading, rid: Any) -> None:
+    """While a POST stream of ``worker`` is read here: if that worker dies, end it.
+
+    Every ``lease / 3`` seconds its heartbeat is checked; once it expired, what the
+    stream stored after the reading's cursor is written, then (no answer among it)
+    the error answer for ``rid``, and the stream ends.
+    """
+    while not reading.ended:
+        await trio.sleep(manager.lease / 3)
+        try:
+            if await manager.alive(worker):
+                continue
+            manager.reader.remove(reading)
+            rest = await manager.reader.replay(reading.key, reading.cursor) or []
+        except StoreUnavailable:
+            continue  # logged by the link: look again
+        n = int(reading.cursor.partition("-")[2] or 0)
+        try:
+            for entry, data, final in rest:
+                n = int(entry.partition("-")[2])
+                if data:
+                    reading.live.send_nowait(sse_event(data, f"{reading.stream_id}.{n}"))
+                if final:
+                    return
+            reading.live.send_nowait(sse_event(_stopped(rid), f"{reading.stream_id}.{n + 1}"))
+        except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+            return  # the client is gone or too slow: it resumes again
+        finally:
+            reading.ended = True
+            reading.live.close()
 
 
 async def _forget(link: RedisLink, key: str) -> None:

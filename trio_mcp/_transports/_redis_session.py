@@ -27,6 +27,7 @@ here (the manager is :class:`~._redis_sessions.SharedSessions`):
 
 from __future__ import annotations
 
+import base64
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -47,9 +48,24 @@ from ._http_session import STANDALONE, LegacySession, Stream
 if TYPE_CHECKING:
     from ._redis_sessions import SharedSessions
 
-__all__ = ["SharedSession", "WriteThrough", "store_errors", "unavailable"]
+__all__ = ["SharedSession", "WriteThrough", "store_errors", "stream_request", "unavailable"]
 
 log = logging.getLogger("trio_mcp")
+#: The longest encoded request id a POST stream's id carries (longer ones: not named).
+MAX_NAMED = 96
+
+
+def stream_request(stream_id: str) -> tuple[str, Id | None]:
+    """The worker and the request a POST stream id names (``None``: none named)."""
+    worker, _, rest = stream_id[1:].partition("-")
+    named = rest.partition("-")[2]
+    if not named:
+        return worker, None
+    try:
+        rid = orjson.loads(base64.urlsafe_b64decode(named + "=" * (-len(named) % 4)))
+    except ValueError:
+        return worker, None
+    return worker, rid if type(rid) in (int, str) else None
 
 
 def unavailable(rid: Any = None) -> HttpError:
@@ -110,12 +126,25 @@ class SharedSession(LegacySession):
         assert self.shared is not None
         return self.shared
 
-    def new_stream(self) -> Stream:
+    @property
+    def busy(self) -> bool:
+        """As :attr:`LegacySession.busy`; a task of the session running here counts too."""
+        return bool(self._scopes) or self._attached > 0 or self.protocol.tasks_running > 0
+
+    def new_stream(self, rid: Id | None = None) -> Stream:
         """A POST stream, its id unique over every worker's streams of this session.
 
-        It spills to Redis if its live response goes before its end (:class:`SpillStore`).
+        The id ``p<worker>-<n>-<request>`` also names the worker and the first request
+        (:func:`stream_request`): a client that resumes it after this worker died
+        gets an error answer for that request, from any worker, at no cost while
+        this worker lives. It spills to Redis if its live response goes before its
+        end (:class:`SpillStore`).
         """
         sid = f"p{self.manager.worker}-{self._counter()}"
+        if rid is not None:
+            named = base64.urlsafe_b64encode(orjson.dumps(rid)).rstrip(b"=")
+            if len(named) <= MAX_NAMED:
+                sid = f"{sid}-{named.decode()}"
         stream = SpillingStream(sid, self.buffer_bytes, spill=partial(self._spill, sid))
         self.streams[sid] = stream
         return stream

@@ -27,6 +27,10 @@ serve any of its POSTs, GETs and its DELETE: no affinity.
   (:mod:`._redis_resume`). ``list_changed`` and ``resources/updated`` are
   written once to every live (or subscribed) session's stream
   (:meth:`SharedSessions.fanout`, called by the application's hub).
+* **Liveness.** Each worker refreshes ``trio_mcp:sessions:alive:<worker>`` every
+  ``lease / 3`` seconds (``TRIO_MCP_TASK_LEASE``): a worker resuming another
+  one's POST stream answers its request with an error once that key expired
+  (:func:`~._redis_resume.resume_post`).
 * **Failure.** Every call goes through the :class:`~._redis.RedisLink` (its
   timeout, in the caller's task and cancel scope); Redis away answers the HTTP
   request ``503`` with ``Retry-After`` and a ``-32603`` "session store
@@ -64,6 +68,8 @@ PREFIX = "trio_mcp:session:"
 LIVE = "trio_mcp:sessions"
 SUBS = "trio_mcp:subs:"
 EVERYONE = "trio_mcp:sessions:all"
+#: ``<worker>``: exists while the worker's heartbeat is fresh (its POST streams live).
+ALIVE = "trio_mcp:sessions:alive:"
 
 #: KEYS: the record, the live set; ARGV: state, subject, ttl ms, session id.
 OPEN = """
@@ -131,6 +137,8 @@ class SharedSessions:
     end_local: Callable[[LegacySession], Awaitable[None]]
     worker: str = attrs.field(factory=lambda: secrets.token_hex(4))
     call_timeout: float = 2.0
+    #: Seconds after this worker's last heartbeat when other workers count it dead.
+    lease: float = 10.0
     _link: RedisLink | None = attrs.field(default=None, init=False)
     _events: RedisEventStore | None = attrs.field(default=None, init=False)
     _reader: StreamReader | None = attrs.field(default=None, init=False)
@@ -211,11 +219,39 @@ class SharedSessions:
                     nursery.start_soon(self._reader.run)
                     nursery.start_soon(self._fan_out, fan_receive)
                     nursery.start_soon(self.spill.write, link)
+                    await self._beat()
+                    nursery.start_soon(self._beat_loop)
                     task_status.started()
                     await trio.sleep_forever()
             finally:
                 self._link = None
                 self._inbox = self._fanouts = None
+
+    async def _beat(self) -> None:
+        key, ms = ALIVE + self.worker, int(self.lease * 1000)
+        await self.link.call(lambda: self.link.client.set(key, b"1", px=ms), "session")
+
+    async def _beat_loop(self) -> None:
+        """Keep this worker's liveness key (its POST streams' requests are answered here)."""
+        try:
+            while True:
+                await trio.sleep(self.lease / 3)
+                try:
+                    await self._beat()
+                except StoreUnavailable:
+                    pass  # logged by the link; the next beat tries again
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(self.call_timeout):
+                try:  # a graceful stop: its POST streams were answered or ended
+                    key = ALIVE + self.worker
+                    await self.link.call(lambda: self.link.client.delete([key]), "session")
+                except StoreUnavailable:
+                    pass
+
+    async def alive(self, worker: str) -> bool:
+        """Is ``worker``'s heartbeat fresh (one round trip)?"""
+        key = ALIVE + worker
+        return bool(await self.link.call(lambda: self.link.client.exists([key]), "session"))
 
     def fanout(self, method: str, params: dict[str, Any] | None, uri: str | None) -> bool:
         """Queue a notification for every live session (``uri``: its subscribers), any worker.

@@ -9,20 +9,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._errors import InternalError, InvalidParams, McpError, MethodNotFound
+from ..._errors import InvalidParams, McpError, MethodNotFound
 from ..._protocol import IncomingRequest
 from ..._runtime import Peer
 from .._context import Context
 from .._core import ServerCore
 from .._task_store import TaskView
 from .._task_wire import legacy_task, modern_task
-from .._tasks import (
-    RELATED_TASK,
-    Task,
-    declares_extension,
-    missing_extension,
-    owner_of,
-)
+from .._tasks import RELATED_TASK, declares_extension, missing_extension, owner_of
 
 __all__ = ["tasks_cancel", "tasks_get", "tasks_list", "tasks_result", "tasks_update"]
 
@@ -48,16 +42,7 @@ async def tasks_result(
     core: ServerCore, req: IncomingRequest, peer: Peer, ctx: Context
 ) -> dict[str, Any]:
     """Legacy: wait for the end; answer exactly what the call would have (plus related-task)."""
-    task = await _lookup(core, req, peer)
-    if not isinstance(task, Task):  # legacy tasks live in the process holding the session
-        raise InternalError(message="Internal error: the task is not held by this worker")
-    task.result_waiters.append(req.id)
-    task.wake()  # a handler waiting to send its input request on this stream
-    try:
-        while not task.terminal:
-            await task.changed()
-    finally:
-        task.result_waiters.remove(req.id)
+    task = await core.tasks.wait(await _lookup(core, req, peer), req.id)
     related = {RELATED_TASK: {"taskId": task.id}}
     if task.error is not None:
         err = task.error
