@@ -1,0 +1,63 @@
+"""Shared legacy sessions when Redis refuses, races, or is abused (a real redis-server).
+
+The workers, tools and helpers are those of ``test_redis_sessions.py``. Each test
+here reproduces one defect found in review; nothing asserts on time (``fail_after``
+only bounds a hang).
+"""
+
+from __future__ import annotations
+
+import pytest
+import trio
+from _support.http import legacy_headers
+from _support.redis import RedisServer, redis_cli
+from transports.test_redis_sessions import (
+    LIMIT,
+    Events,
+    answer_of,
+    call,
+    get_headers,
+    open_session,
+    workers,
+)
+
+httpx = pytest.importorskip("httpx2")
+
+
+async def test_redis_refusing_writes_is_503_not_a_crash(redis_server: RedisServer) -> None:
+    """Redis at ``maxmemory`` (OOM error replies) never takes a worker down."""
+    with trio.fail_after(LIMIT):
+        async with workers(redis_server) as (urls, _), httpx.AsyncClient(timeout=LIMIT) as c:
+            a, b, w3 = urls
+            sid = await open_session(c, a)
+            level = {"jsonrpc": "2.0", "id": 0, "method": "logging/setLevel"}
+            level["params"] = {"level": "info"}
+            assert (await c.post(b, json=level, headers=legacy_headers(sid))).status_code == 200
+            async with c.stream("GET", a, headers=get_headers(sid)) as stream:
+                events = Events(stream)
+                await events.next()
+                redis_cli(redis_server.port, "CONFIG", "SET", "maxmemory", "1")
+                try:
+                    # a log record outside the request (the pump), list_changed (the fan-out)
+                    r = await c.post(b, json=call(1, "note", text="x"), headers=legacy_headers(sid))
+                    assert answer_of(r)["result"]["content"][0]["text"] == "queued"
+                    r = await c.post(w3, json=call(2, "drop_spare"), headers=legacy_headers(sid))
+                    assert r.status_code == 200
+                    params = {"protocolVersion": "2025-11-25", "capabilities": {}}
+                    r = await c.post(
+                        w3,
+                        json={"jsonrpc": "2.0", "id": 3, "method": "initialize", "params": params},
+                        headers={"accept": "application/json, text/event-stream"},
+                    )
+                    assert r.status_code == 503, r.text
+                    assert r.json()["error"]["message"] == "session store unavailable"
+                finally:
+                    redis_cli(redis_server.port, "CONFIG", "SET", "maxmemory", "0")
+                # every worker still serves, and what it sends outside requests arrives
+                for i, url in enumerate((a, b, w3)):
+                    r = await c.post(
+                        url, json=call(10 + i, "echo", text="up"), headers=legacy_headers(sid)
+                    )
+                    assert answer_of(r)["result"]["content"][0]["text"] == "up"
+                r = await c.post(b, json=call(20, "note", text="back"), headers=legacy_headers(sid))
+                assert (await events.message())["params"]["data"] == "back"
