@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from typing import Any
 
 import pytest
@@ -115,3 +116,23 @@ async def test_subscriptions_written_by_two_copies_are_both_kept(redis_server: R
             assert sid not in members
             found = await tb._legacy.shared.load(sid)
             assert found[0]["subscriptions"] == []
+
+
+async def test_no_key_outlives_the_sessions_it_was_for(redis_server: RedisServer) -> None:
+    """A client can make keys (one per URI it subscribes to): they expire with its session."""
+    cli = partial(redis_cli, redis_server.port)
+    with trio.fail_after(LIMIT):
+        async with transports(redis_server) as (ta, tb), httpx.AsyncClient(timeout=LIMIT) as c:
+            a, b = ta.urls[0], tb.urls[0]
+            sid = await open_session(c, a)
+            r = await c.post(b, json=subscribe(1, "urn:x:" + "a" * 64), headers=legacy_headers(sid))
+            assert answer_of(r)["result"] == {}
+            key = "trio_mcp:subs:urn:x:" + "a" * 64
+            assert int(cli("PTTL", key)) > 0  # before: -1, kept forever once the session expired
+            cli("PEXPIRE", key, "100000")  # as if time had passed: a check refreshes it
+            await tb._legacy.shared.touch([sid])
+            assert int(cli("PTTL", key)) > 100000
+            # the set of live sessions: an expired session leaves it at the next initialize
+            cli("DEL", f"trio_mcp:session:{sid}")  # what its expiry does
+            fresh = await open_session(c, b)
+            assert cli("SMEMBERS", "trio_mcp:sessions").split() == [fresh]

@@ -67,26 +67,51 @@ LIVE = "trio_mcp:sessions"
 SUBS = "trio_mcp:subs:"
 EVERYONE = "trio_mcp:sessions:all"
 
-#: KEYS: the record, the live set; ARGV: state, subject, ttl ms, session id.
+#: KEYS: the record, the live set; ARGV: state, subject, ttl ms, session id, record
+#: prefix. Two ids of the live set are checked, and leave it if their record expired:
+#: the set stays within about twice the live sessions, with or without fan-outs.
 OPEN = """
+for _, sid in ipairs(redis.call('SRANDMEMBER', KEYS[2], 2)) do
+  if redis.call('EXISTS', ARGV[5] .. sid) == 0 then redis.call('SREM', KEYS[2], sid) end
+end
 redis.call('HSET', KEYS[1], 's', ARGV[1], 'u', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 return 1
 """
-#: KEYS[1] the record; ARGV[1] ttl ms. Its fields (refreshed), or nil.
-LOAD = """
+#: Refresh a record's subscriber sets (``+<uri>`` fields) with it: a set expires once
+#: no live session subscribed to its URI refreshed it. ARGV[1] ttl ms, ARGV[2] prefix.
+_SUBS = """
+local function refresh_subs(fields, step)
+  for i = 1, #fields, step do
+    local f = fields[i]
+    if string.sub(f, 1, 1) == '+' then redis.call('PEXPIRE', ARGV[2] .. string.sub(f, 2), ARGV[1]) end
+  end
+end
+"""
+#: KEYS[1] the record; ARGV: ttl ms, subs prefix. Its fields (refreshed), or nil.
+LOAD = (
+    _SUBS
+    + """
 local found = redis.call('HGETALL', KEYS[1])
 if #found == 0 then return false end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+refresh_subs(found, 2)
 return found
 """
-#: KEYS: records; ARGV[1] ttl ms. 1 per record still there (refreshed), else 0.
-TOUCH = """
+)
+#: KEYS: records; ARGV: ttl ms, subs prefix. 1 per record still there (refreshed), else 0.
+TOUCH = (
+    _SUBS
+    + """
 local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('PEXPIRE', key, ARGV[1]) end
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('PEXPIRE', key, ARGV[1])
+  if out[i] == 1 then refresh_subs(redis.call('HKEYS', key), 1) end
+end
 return out
 """
+)
 #: KEYS[1] the record; ARGV: level, ttl ms, session id, subs prefix, channel, payload,
 #: how many URIs were added, then the added URIs, then the removed ones. 0: gone.
 SAVE = """
@@ -98,6 +123,7 @@ for i = 8, #ARGV do
   if i <= added then
     redis.call('HSET', KEYS[1], '+' .. ARGV[i], '1')
     redis.call('SADD', ARGV[4] .. ARGV[i], ARGV[3])
+    redis.call('PEXPIRE', ARGV[4] .. ARGV[i], ARGV[2])
   else
     redis.call('HDEL', KEYS[1], '+' .. ARGV[i])
     redis.call('SREM', ARGV[4] .. ARGV[i], ARGV[3])
@@ -301,7 +327,7 @@ class SharedSessions:
         """Write the record of a session ``initialize`` just opened."""
         state = orjson.dumps(session.protocol.state())
         keys = [PREFIX + session.id, LIVE]
-        args: list[Any] = [state, orjson.dumps(session.subject), self.ttl_ms, session.id]
+        args: list[Any] = [state, orjson.dumps(session.subject), self.ttl_ms, session.id, PREFIX]
         link, script = self.link, self._scripts["open"]
         await link.call(lambda: script(keys=keys, args=args), "session")
         self._checked(session)
@@ -309,7 +335,9 @@ class SharedSessions:
     async def load(self, sid: str) -> tuple[dict[str, Any], str | None] | None:
         """The record's state and subject (its expiry refreshed); ``None`` if there is none."""
         link, script = self.link, self._scripts["load"]
-        found = await link.call(lambda: script(keys=[PREFIX + sid], args=[self.ttl_ms]), "session")
+        found = await link.call(
+            lambda: script(keys=[PREFIX + sid], args=[self.ttl_ms, SUBS]), "session"
+        )
         if not found:
             return None
         fields = dict(zip(found[::2], found[1::2], strict=False))
@@ -361,7 +389,7 @@ class SharedSessions:
             return []
         link, script = self.link, self._scripts["touch"]
         keys = [PREFIX + sid for sid in sids]
-        found = await link.call(lambda: script(keys=keys, args=[self.ttl_ms]), "session")
+        found = await link.call(lambda: script(keys=keys, args=[self.ttl_ms, SUBS]), "session")
         return [bool(x) for x in found]
 
     async def save(self, session: SharedSession) -> None:
