@@ -136,3 +136,32 @@ async def test_no_key_outlives_the_sessions_it_was_for(redis_server: RedisServer
             cli("DEL", f"trio_mcp:session:{sid}")  # what its expiry does
             fresh = await open_session(c, b)
             assert cli("SMEMBERS", "trio_mcp:sessions").split() == [fresh]
+
+
+async def test_a_get_whose_session_ends_during_its_attach_ends(redis_server: RedisServer) -> None:
+    """The copy ends (DELETE elsewhere, expiry) while the GET's attach is in Redis: no hang."""
+    cli = partial(redis_cli, redis_server.port)
+    with trio.fail_after(LIMIT):
+        async with transports(redis_server) as (ta, _), httpx.AsyncClient(timeout=LIMIT) as c:
+            a = ta.urls[0]
+            sid = await open_session(c, a)
+            got: list[Any] = []
+
+            async def get() -> None:
+                async with c.stream("GET", a, headers=get_headers(sid)) as stream:
+                    got.append(stream.status_code)
+                    got.append(await stream.aread())
+
+            cli("CLIENT", "PAUSE", str(LIMIT * 1000), "WRITE")  # the attach script waits
+            try:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(get)
+                    while "cmd=evalsha" not in "".join(
+                        line for line in cli("CLIENT", "LIST").splitlines() if "flags=b" in line
+                    ):
+                        await trio.sleep(0.01)
+                    await ta._legacy.end(ta.sessions[sid])  # what a "drop" from another worker does
+                    cli("CLIENT", "UNPAUSE")
+            finally:
+                cli("CLIENT", "UNPAUSE")
+            assert got[0] == 404

@@ -154,7 +154,7 @@ async def serve_standalone(
     if last is None:
         with store_errors():
             entry = await reader.attach(session, channel)
-        if entry is None:
+        if entry is None or session.closed:  # closed meanwhile: nothing would end it
             raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
         live = stream.attach()
         live.send_nowait(sse_event(b"", f"{entry}.g", session.retry_ms))  # priming
@@ -162,6 +162,8 @@ async def serve_standalone(
     else:
         with store_errors():
             found = await reader.resume(session, last[: -len(".g")], channel)
+        if session.closed:
+            raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
         if found is None:
             raise HttpError(400, "Bad Request: unknown Last-Event-ID")
         live = stream.attach()
@@ -200,6 +202,8 @@ async def resume_post(
             read = partial(client.xread, {key: "0-0"}, count=1, block=BLOCK_MS)
             if await link.call(read, "session", limit=link.timeout + BLOCK_MS / 1000):
                 found = await reader.replay(key, entry)
+    if session.closed:
+        raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
     if found is None:
         raise HttpError(400, "Bad Request: unknown Last-Event-ID")
     replay = [(f"{stream_id}.{e.partition('-')[2]}", d) for e, d, _ in found if d]

@@ -190,6 +190,16 @@ class SharedSession(LegacySession):
         finally:
             queue.close_writer()
 
+    async def close(self) -> None:
+        """As :meth:`LegacySession.close`; the streams read from Redis for it end too."""
+        reader = self.manager._reader
+        if reader is not None:
+            for reading in list(reader.readings.values()):
+                if reading.session is self:
+                    reading.live.close()
+                    reader.remove(reading)
+        await LegacySession.close(self)
+
     # ------------------------------------------------------------ routing
 
     def answer(self, rid: Id, result: dict[str, Any] | None, error: dict[str, Any] | None) -> None:
