@@ -25,7 +25,8 @@ Contracts:
   ``trio.fail_after(timeout)``, in the caller's task and so inside the request's
   cancel scope. A timeout or a lost connection raises
   :class:`~trio_mcp._errors.StoreUnavailable` (``-32603``, HTTP 503 with
-  ``Retry-After``); cancellation propagates untouched; any other Redis error
+  ``Retry-After``), and so does an error reply of a Redis that refuses for now
+  (:data:`REFUSALS`: ``OOM`` under ``maxmemory``, ``BUSY``, ``MISCONF``...); cancellation propagates untouched; any other Redis error
   (a bug here, such as a bad script) propagates as itself.
 * :meth:`RedisLink.listen` keeps one pub/sub subscription alive for as long as it
   runs, resubscribing after Redis comes back (messages published meanwhile are
@@ -162,15 +163,29 @@ def _failures() -> tuple[type[BaseException], ...]:
     )
 
 
+#: Error replies of a Redis that is there but refuses for now (out of memory under
+#: ``maxmemory``, a script running too long, a failing disk, a replica without its
+#: primary): unavailable, as when it is away, never a crash.
+REFUSALS = ("OOM ", "BUSY ", "MISCONF ", "MASTERDOWN ", "NOREPLICAS ", "TRYAGAIN ")
+
+
 def _rest(exc: BaseException, failures: tuple[type[BaseException], ...]) -> BaseException | None:
     """``exc`` without its connection failures (``None`` if nothing else is left).
 
     coredis's task groups can end with a cancellation *and* the closed stream it
     caused; the cancellation must go on, the consequence is dropped.
     """
+
+    def failed(e: BaseException) -> bool:
+        if isinstance(e, failures):
+            return True
+        from coredis.exceptions import ResponseError
+
+        return isinstance(e, ResponseError) and str(e).startswith(REFUSALS)
+
     if isinstance(exc, BaseExceptionGroup):
-        return exc.split(failures)[1]
-    return None if isinstance(exc, failures) else exc
+        return exc.split(failed)[1]
+    return None if failed(exc) else exc
 
 
 @attrs.define(eq=False)

@@ -167,7 +167,7 @@ async def serve_standalone(
     if last is None:
         with store_errors():
             entry = await reader.attach(session, channel)
-        if entry is None:
+        if entry is None or session.closed:  # closed meanwhile: nothing would end it
             raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
         live = stream.attach()
         live.send_nowait(sse_event(b"", f"{entry}.g", session.retry_ms))  # priming
@@ -175,6 +175,8 @@ async def serve_standalone(
     else:
         with store_errors():
             found = await reader.resume(session, last[: -len(".g")], channel)
+        if session.closed:
+            raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
         if found is None:
             raise HttpError(400, "Bad Request: unknown Last-Event-ID")
         live = stream.attach()
@@ -224,6 +226,8 @@ async def resume_post(
                     found, dead = [], True
         if found is not None and rid is not None and not dead:
             dead = not any(f for _, _, f in found) and not await manager.alive(worker)
+    if session.closed:
+        raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
     if found is None:
         raise HttpError(400, "Bad Request: unknown Last-Event-ID")
     replay = [(f"{stream_id}.{e.partition('-')[2]}", d) for e, d, _ in found if d]

@@ -114,6 +114,9 @@ class SharedSession(LegacySession):
     routes: list[tuple[str, bytes]] = attrs.field(factory=list)
     #: The log level and subscriptions the record holds (as last read or written).
     saved: tuple[str | None, frozenset[str]] = (None, frozenset())
+    #: URIs this copy's handlers (un)subscribed since its last write (True: subscribed),
+    #: written even when the copy's view already agreed (another copy's change unseen).
+    touched: dict[str, bool] = attrs.field(factory=dict)
 
     @property
     def protocol(self) -> SharedServerSession:
@@ -179,7 +182,8 @@ class SharedSession(LegacySession):
     def changed(self) -> bool:
         """True when the log level or subscriptions differ from the record's."""
         session = self.session
-        return (session.legacy_log_level, frozenset(session.subscriptions)) != self.saved
+        state = (session.legacy_log_level, frozenset(session.subscriptions))
+        return bool(self.touched) or state != self.saved
 
     # ------------------------------------------------------------ streams
 
@@ -214,6 +218,16 @@ class SharedSession(LegacySession):
                     queue.written(sum(map(len, batch)))
         finally:
             queue.close_writer()
+
+    async def close(self) -> None:
+        """As :meth:`LegacySession.close`; the streams read from Redis for it end too."""
+        reader = self.manager._reader
+        if reader is not None:
+            for reading in list(reader.readings.values()):
+                if reading.session is self:
+                    reading.live.close()
+                    reader.remove(reading)
+        await LegacySession.close(self)
 
     # ------------------------------------------------------------ routing
 
@@ -275,6 +289,9 @@ class WriteThrough:
     async def handle(self, request: IncomingRequest, peer: Peer) -> dict[str, Any]:
         result = await self.inner.handle(request, peer)
         if request.method in WRITES and isinstance(peer, SharedSession):
+            uri = request.params.get("uri")
+            if isinstance(uri, str):
+                peer.touched[uri] = request.method == "resources/subscribe"
             await peer.sync()
         return result
 

@@ -5,9 +5,11 @@ With ``TRIO_MCP_REDIS_URL`` set, a legacy session (2025-03-26 .. 2025-11-25,
 serve any of its POSTs, GETs and its DELETE: no affinity.
 
 * **The record** is a hash ``trio_mcp:session:<id>``: ``s`` the protocol state
-  (negotiated version, client capabilities and info, log level, subscriptions:
+  ``initialize`` fixed (negotiated version, client capabilities and info:
   :meth:`~trio_mcp._protocol.SharedServerSession.state`), ``u`` the bearer
-  subject it was opened with, ``g`` the worker holding its GET stream. It
+  subject it was opened with, ``g`` the worker holding its GET stream, ``l``
+  the log level and a field ``+<uri>`` per subscription (so two workers'
+  subscribes never overwrite each other: each writes only what it changed). It
   expires ``session_idle_timeout`` seconds after the last activity any worker
   saw. ``trio_mcp:sessions`` is the set of live ids (``list_changed`` fans out
   to them) and ``trio_mcp:subs:<uri>`` the set of sessions subscribed to a URI.
@@ -71,47 +73,80 @@ EVERYONE = "trio_mcp:sessions:all"
 #: ``<worker>``: exists while the worker's heartbeat is fresh (its POST streams live).
 ALIVE = "trio_mcp:sessions:alive:"
 
-#: KEYS: the record, the live set; ARGV: state, subject, ttl ms, session id.
+#: KEYS: the record, the live set; ARGV: state, subject, ttl ms, session id, record
+#: prefix. Two ids of the live set are checked, and leave it if their record expired:
+#: the set stays within about twice the live sessions, with or without fan-outs.
 OPEN = """
+for _, sid in ipairs(redis.call('SRANDMEMBER', KEYS[2], 2)) do
+  if redis.call('EXISTS', ARGV[5] .. sid) == 0 then redis.call('SREM', KEYS[2], sid) end
+end
 redis.call('HSET', KEYS[1], 's', ARGV[1], 'u', ARGV[2])
 redis.call('PEXPIRE', KEYS[1], ARGV[3])
 redis.call('SADD', KEYS[2], ARGV[4])
 return 1
 """
-#: KEYS[1] the record; ARGV[1] ttl ms. ``[state, subject]`` (refreshed), or nil.
-LOAD = """
-local found = redis.call('HMGET', KEYS[1], 's', 'u')
-if not found[1] then return false end
+#: Refresh a record's subscriber sets (``+<uri>`` fields) with it: a set expires once
+#: no live session subscribed to its URI refreshed it. ARGV[1] ttl ms, ARGV[2] prefix.
+_SUBS = """
+local function refresh_subs(fields, step)
+  for i = 1, #fields, step do
+    local f = fields[i]
+    if string.sub(f, 1, 1) == '+' then redis.call('PEXPIRE', ARGV[2] .. string.sub(f, 2), ARGV[1]) end
+  end
+end
+"""
+#: KEYS[1] the record; ARGV: ttl ms, subs prefix. Its fields (refreshed), or nil.
+LOAD = (
+    _SUBS
+    + """
+local found = redis.call('HGETALL', KEYS[1])
+if #found == 0 then return false end
 redis.call('PEXPIRE', KEYS[1], ARGV[1])
+refresh_subs(found, 2)
 return found
 """
-#: KEYS: records; ARGV[1] ttl ms. 1 per record still there (refreshed), else 0.
-TOUCH = """
+)
+#: KEYS: records; ARGV: ttl ms, subs prefix. 1 per record still there (refreshed), else 0.
+TOUCH = (
+    _SUBS
+    + """
 local out = {}
-for i, key in ipairs(KEYS) do out[i] = redis.call('PEXPIRE', key, ARGV[1]) end
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('PEXPIRE', key, ARGV[1])
+  if out[i] == 1 then refresh_subs(redis.call('HKEYS', key), 1) end
+end
 return out
 """
-#: KEYS[1] the record; ARGV: state, ttl ms, session id, subs prefix, channel, payload,
+)
+#: KEYS[1] the record; ARGV: level, ttl ms, session id, subs prefix, channel, payload,
 #: how many URIs were added, then the added URIs, then the removed ones. 0: gone.
 SAVE = """
 if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], 's', ARGV[1])
+redis.call('HSET', KEYS[1], 'l', ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local added = 7 + tonumber(ARGV[7])
 for i = 8, #ARGV do
-  if i <= added then redis.call('SADD', ARGV[4] .. ARGV[i], ARGV[3])
-  else redis.call('SREM', ARGV[4] .. ARGV[i], ARGV[3]) end
+  if i <= added then
+    redis.call('HSET', KEYS[1], '+' .. ARGV[i], '1')
+    redis.call('SADD', ARGV[4] .. ARGV[i], ARGV[3])
+    redis.call('PEXPIRE', ARGV[4] .. ARGV[i], ARGV[2])
+  else
+    redis.call('HDEL', KEYS[1], '+' .. ARGV[i])
+    redis.call('SREM', ARGV[4] .. ARGV[i], ARGV[3])
+  end
 end
 redis.call('PUBLISH', ARGV[5], ARGV[6])
 return 1
 """
 #: KEYS: the record, the live set; ARGV: session id, subs prefix, channel, payload.
 DROP = """
-local state = redis.call('HGET', KEYS[1], 's')
+local fields = redis.call('HKEYS', KEYS[1])
 redis.call('SREM', KEYS[2], ARGV[1])
-if not state then return 0 end
-for _, uri in ipairs(cjson.decode(state)['subscriptions']) do
-  redis.call('SREM', ARGV[2] .. uri, ARGV[1])
+if #fields == 0 then return 0 end
+for _, field in ipairs(fields) do
+  if string.sub(field, 1, 1) == '+' then
+    redis.call('SREM', ARGV[2] .. string.sub(field, 2), ARGV[1])
+  end
 end
 redis.call('DEL', KEYS[1])
 redis.call('PUBLISH', ARGV[3], ARGV[4])
@@ -328,7 +363,7 @@ class SharedSessions:
         """Write the record of a session ``initialize`` just opened."""
         state = orjson.dumps(session.protocol.state())
         keys = [PREFIX + session.id, LIVE]
-        args: list[Any] = [state, orjson.dumps(session.subject), self.ttl_ms, session.id]
+        args: list[Any] = [state, orjson.dumps(session.subject), self.ttl_ms, session.id, PREFIX]
         link, script = self.link, self._scripts["open"]
         await link.call(lambda: script(keys=keys, args=args), "session")
         self._checked(session)
@@ -336,12 +371,18 @@ class SharedSessions:
     async def load(self, sid: str) -> tuple[dict[str, Any], str | None] | None:
         """The record's state and subject (its expiry refreshed); ``None`` if there is none."""
         link, script = self.link, self._scripts["load"]
-        found = await link.call(lambda: script(keys=[PREFIX + sid], args=[self.ttl_ms]), "session")
+        found = await link.call(
+            lambda: script(keys=[PREFIX + sid], args=[self.ttl_ms, SUBS]), "session"
+        )
         if not found:
             return None
+        fields = dict(zip(found[::2], found[1::2], strict=False))
         try:
-            state, subject = orjson.loads(found[0]), orjson.loads(found[1])
-        except (ValueError, TypeError, IndexError):
+            state, subject = orjson.loads(fields[b"s"]), orjson.loads(fields[b"u"])
+            if b"l" in fields:
+                state["level"] = orjson.loads(fields[b"l"])
+            state["subscriptions"] = [k[1:].decode() for k in fields if k.startswith(b"+")]
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError):
             log.warning("trio_mcp: session record %s… is malformed", sid[:8])
             return None
         return state, subject if isinstance(subject, str) else None
@@ -384,7 +425,7 @@ class SharedSessions:
             return []
         link, script = self.link, self._scripts["touch"]
         keys = [PREFIX + sid for sid in sids]
-        found = await link.call(lambda: script(keys=keys, args=[self.ttl_ms]), "session")
+        found = await link.call(lambda: script(keys=keys, args=[self.ttl_ms, SUBS]), "session")
         return [bool(x) for x in found]
 
     async def save(self, session: SharedSession) -> None:
@@ -392,9 +433,12 @@ class SharedSessions:
         protocol = session.protocol
         old = session.saved[1]
         new = frozenset(protocol.subscriptions)
-        added, removed = sorted(new - old), sorted(old - new)
+        ops, session.touched = session.touched, {}
+        on = (new - old) | {uri for uri, subscribed in ops.items() if subscribed}
+        off = ((old - new) | {uri for uri, subscribed in ops.items() if not subscribed}) - on
+        added, removed = sorted(on), sorted(off)
         payload = orjson.dumps({"op": "stale", "s": session.id, "w": self.worker})
-        args: list[Any] = [orjson.dumps(protocol.state()), self.ttl_ms, session.id, SUBS]
+        args: list[Any] = [orjson.dumps(protocol.legacy_log_level), self.ttl_ms, session.id, SUBS]
         args += [EVERYONE, payload, len(added), *added, *removed]
         link, script = self.link, self._scripts["save"]
         await link.call(lambda: script(keys=[PREFIX + session.id], args=args), "session")
