@@ -159,9 +159,12 @@ class Connection:
         self.current: Exchange | None = None
         self.queue: deque[Exchange] = deque()
         self._nursery: trio.Nursery | None = None
-        #: The reader's scope: cancelled by :meth:`close`; its deadline is the
-        #: keep-alive or head timeout of the read it waits in (``inf`` while busy).
+        #: The reader's scope: cancelled by :meth:`close`. Its deadline is a
+        #: wake-up no later than the keep-alive or head timeout that applies
+        #: (``inf`` while busy), moved only when it must come earlier: when it
+        #: passes, :meth:`_read` checks what is really due and re-arms a new one.
         self._reader = trio.CancelScope()
+        self._idle_since = 0.0
         # Writes try the socket directly first (no cancel scope for the common
         # case: all of it fits in the kernel's buffer). -1: TLS, or closed.
         self._fd = stream.socket.fileno() if type(stream) is trio.SocketStream else -1
@@ -323,46 +326,83 @@ class Connection:
             assert self._nursery is not None
             self._nursery.start_soon(self._run, nxt)
         elif self.idle and self.reading:
-            self._reader.deadline = trio.current_time() + self.server.limits.keep_alive_timeout
+            now = self._idle_since = trio.current_time()
+            self._arm(now + self.server.limits.keep_alive_timeout)
+
+    def _arm(self, at: float) -> None:
+        """The reader wakes no later than ``at`` (a deadline is only ever brought forward here)."""
+        if at < self._reader.deadline:
+            self._reader.deadline = at
 
     # ------------------------------------------------------------ reading
 
     async def _read(self) -> None:
         limits = self.server.limits
-        reader = self._reader
-        with reader:
-            try:
-                await self._read_loop(limits)
-            finally:
-                self.reading = False
-                self._wake_waiters()
-        if reader.cancelled_caught and not self.closing:  # a deadline passed
-            if self._in_head:
-                self._refuse(
-                    408, f"Request Timeout: no request head within {limits.header_timeout:g}s"
-                )
-            elif self.idle:
-                self.close()
+        self._idle_since = trio.current_time()
+        try:
+            while not self.closing:
+                self._reader = reader = trio.CancelScope(deadline=self._due(limits))
+                with reader:
+                    await self._read_loop(limits)
+                    return
+                if self.closing:
+                    return
+                # The wake-up passed: what it stood for may have moved since (lazily).
+                now = trio.current_time()
+                if self._in_head:
+                    if now >= self._head_started + limits.header_timeout:
+                        self._refuse(
+                            408,
+                            f"Request Timeout: no request head within {limits.header_timeout:g}s",
+                        )
+                        return
+                elif self.idle and now >= self._idle_since + limits.keep_alive_timeout:
+                    self.close()
+                    return
+        finally:
+            self.reading = False
+            self._wake_waiters()
+
+    def _due(self, limits: Any) -> float:
+        """When the reader must next look at the clock: the timeout that applies now."""
+        if self._in_head:
+            return float(self._head_started + limits.header_timeout)
+        if self.idle:
+            return float(self._idle_since + limits.keep_alive_timeout)
+        return math.inf
 
     async def _read_loop(self, limits: Any) -> None:
         stream = self.stream
-        reader = self._reader
+        fd = self._fd  # a plain socket: read it directly (TLS: through the stream)
+        # After a whole message the client is most likely waiting for its answer:
+        # wait for the socket first (a read now would only fail with EAGAIN).
+        wait_first = False
         while True:
-            while len(self.queue) >= limits.max_pipelined:
-                reader.deadline = math.inf
-                self._room = trio.Event()
-                await self._room.wait()
-                self._room = None
-            # Only a read waits with a deadline, and only while no request is
-            # running or queued: nothing but this task changes that meanwhile.
-            if self._in_head:
-                reader.deadline = self._head_started + limits.header_timeout
-            elif self.idle:
-                reader.deadline = trio.current_time() + limits.keep_alive_timeout
-            else:
-                reader.deadline = math.inf
+            if len(self.queue) >= limits.max_pipelined:
+                self._reader.deadline = math.inf  # no timeout while requests wait their turn
+                while len(self.queue) >= limits.max_pipelined:
+                    self._room = trio.Event()
+                    await self._room.wait()
+                    self._room = None
+                self._arm(self._due(limits))
             try:
-                data = await stream.receive_some(_READ_SIZE)
+                if fd < 0:
+                    data = await stream.receive_some(_READ_SIZE)
+                else:
+                    if wait_first:
+                        await trio.lowlevel.wait_readable(fd)
+                        waited = True
+                    else:
+                        waited = False
+                    while True:
+                        try:
+                            data = os.read(fd, _READ_SIZE)
+                            break
+                        except BlockingIOError:
+                            await trio.lowlevel.wait_readable(fd)
+                            waited = True
+                    if not waited:
+                        await trio.lowlevel.checkpoint()
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 data = b""
             if not data:
@@ -394,6 +434,7 @@ class Connection:
             if self._in_head and self._head_fed > self._max_line + self._max_header_size:
                 self._refuse(431, "Request Header Fields Too Large")
                 return
+            wait_first = not self._in_head and self._parsing is None
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer ``status`` after the requests before it, then close."""
@@ -410,7 +451,8 @@ class Connection:
 
     def on_message_begin(self) -> None:
         self._in_head = True
-        self._head_started = trio.current_time()
+        now = self._head_started = trio.current_time()
+        self._arm(now + self.server.limits.header_timeout)
         self._head_fed = 0
         self._url = b""
         self._headers = []
