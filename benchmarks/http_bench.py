@@ -76,17 +76,32 @@ PEERS: dict[str, tuple[str, list[str]]] = {
         " a session, JSON or SSE answers (legacy-json, legacy-sse)",
         [PY, str(SERVERS / "sdk_server.py"), "http", "{port}"],
     ),
+    "fastmcp": (
+        "fastmcp 4.x streamable HTTP (uvicorn): stateless + JSON (modern); a session,"
+        " JSON or SSE answers (legacy-json, legacy-sse)",
+        [PY, str(SERVERS / "fastmcp_server.py"), "http", "{port}"],
+    ),
+    "asgi": (
+        "a raw ASGI app on uvicorn (httptools), canned answer (no MCP)",
+        [PY, str(SERVERS / "http_asgi_server.py"), "{port}"],
+    ),
     "floor": (
         "floor: trio.serve_tcp + httptools + orjson, canned answer",
         [PY, str(SERVERS / "http_floor_server.py"), "{port}"],
     ),
 }
-DEFAULT_PEERS = "native,native_w2,hypercorn,sdk,floor"
+#: peers that take the SDK's mode argument (stateless, session-json, session-sse)
+MODAL = frozenset({BASELINE, "fastmcp"})
+DEFAULT_PEERS = "native,native_w2,hypercorn,sdk,fastmcp,asgi,floor"
 #: workload -> (wrk script, the SDK server's mode, peers that serve it)
 WORKLOADS: dict[str, tuple[Path, str, frozenset[str]]] = {
     "modern": (LUA, "stateless", frozenset(PEERS)),
-    "legacy-json": (LEGACY_LUA, "session-json", frozenset({"native", "hypercorn", "sdk"})),
-    "legacy-sse": (LEGACY_LUA, "session-sse", frozenset({"native", "hypercorn", "sdk"})),
+    "legacy-json": (
+        LEGACY_LUA,
+        "session-json",
+        frozenset({"native", "hypercorn", "sdk", "fastmcp"}),
+    ),
+    "legacy-sse": (LEGACY_LUA, "session-sse", frozenset({"native", "hypercorn", "sdk", "fastmcp"})),
 }
 #: what the tables say of each workload
 WORKLOAD_TEXT = {
@@ -211,7 +226,7 @@ def measure(
     script, sdk_mode, _ = WORKLOADS[workload]
     port = free_port()
     argv = [a.format(port=port) for a in PEERS[peer][1]]
-    if peer == BASELINE:
+    if peer in MODAL:
         argv.append(sdk_mode)
     url = f"http://127.0.0.1:{port}/mcp"
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
