@@ -1,9 +1,10 @@
 """One HTTP/1.1 connection of the native server: parse with httptools, answer in order.
 
 A :class:`Connection` runs in its own nursery: a reader task, and a worker
-task that serves the requests one after another. The reader feeds whatever arrives to the parser (llhttp, through
-httptools), so it sees pipelined requests, a client going away (end of stream
-or reset: ``http.disconnect`` for the request running), and the limits:
+task that serves the requests one after another. The reader feeds whatever
+arrives to the parser (llhttp, through httptools), so it sees pipelined
+requests, a client going away (end of stream or reset: ``http.disconnect``
+for the request running), and the limits:
 
 * request line longer than ``max_request_line``: 414; headers larger than
   ``max_header_size`` in all, or more than ``max_headers``: 431; a head not
