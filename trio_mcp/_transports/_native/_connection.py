@@ -76,7 +76,8 @@ class Exchange:
     expect_continue: bool = False
     #: An error the server answers itself (the transport is not asked).
     refusal: HttpError | None = None
-    responder: NativeResponder = attrs.field(init=False)
+    #: The response's head was written (no ``100 Continue`` any more).
+    answered: bool = False
     chunks: list[bytes] = attrs.field(factory=list)
     size: int = 0
     #: The whole body was received.
@@ -87,9 +88,6 @@ class Exchange:
     _wake: trio.Event | None = None
     #: Called once if the client leaves while this request is the current one.
     on_gone: Callable[[], None] | None = None
-
-    def __attrs_post_init__(self) -> None:
-        self.responder = NativeResponder(self.conn.server.write_timeout, self)
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -120,9 +118,9 @@ class Exchange:
                 return {"type": "http.request", "body": data, "more_body": not self.complete}
             if conn.gone.is_set() or not conn.reading:
                 return _DISCONNECT
-            if self.expect_continue and not self._continued and not self.responder.started:
+            if self.expect_continue and not self._continued and not self.answered:
                 self._continued = True
-                await conn.send(CONTINUE, self.responder.timeout)
+                await conn.send(CONTINUE, conn.server.write_timeout)
             self._wake = trio.Event()
             await self._wake.wait()
             self._wake = None
@@ -325,8 +323,13 @@ class Connection:
         return trio.lowlevel.Abort.SUCCEEDED
 
     async def _run(self, ex: Exchange) -> None:
-        """Serve one request, then make the next one :attr:`current`, or close."""
-        responder = ex.responder
+        """Serve one request, then make the next one :attr:`current`, or close.
+
+        Nothing of the request outlives it in a reference cycle (the responder
+        points to the exchange, not back; the disconnect callback is dropped at
+        the end), so its objects are freed at once, not by the cyclic collector.
+        """
+        responder = NativeResponder(self.server.write_timeout, ex)
         try:
             if ex.refusal is not None:
                 ex.close_after = True
@@ -350,6 +353,7 @@ class Connection:
             else:
                 self._unread = True  # the response is cut: the client sees the close
         self.current = None
+        ex.on_gone = None  # the request is over: its peer must not be kept alive from here
         if not responder.finished or not ex.complete or ex.close_after or self.stopping():
             if not ex.complete:
                 self._unread = True
