@@ -378,28 +378,31 @@ class Connection:
         limits = self.server.limits
         self._idle_since = trio.current_time()
         try:
-            while not self.closing:
-                self._reader = reader = trio.CancelScope(deadline=self._due(limits))
-                with reader:
+            while not self._timed_out(limits):
+                self._reader = trio.CancelScope(deadline=self._due(limits))
+                with self._reader:
                     await self._read_loop(limits)
-                    return
-                if self.closing:
-                    return
-                # The wake-up passed: what it stood for may have moved since (lazily).
-                now = trio.current_time()
-                if self._in_head:
-                    if now >= self._head_started + limits.header_timeout:
-                        self._refuse(
-                            408,
-                            f"Request Timeout: no request head within {limits.header_timeout:g}s",
-                        )
-                        return
-                elif self.idle and now >= self._idle_since + limits.keep_alive_timeout:
-                    self.close()
                     return
         finally:
             self.reading = False
             self._wake_waiters()
+
+    def _timed_out(self, limits: Any) -> bool:
+        """Whether the reader is done: closing, or a timeout that passed was answered.
+
+        The reader's wake-up passed (or it is starting): what it stood for may
+        have moved since, as the deadline is only brought forward lazily.
+        """
+        if self.closing:
+            return True
+        now = trio.current_time()
+        if self._in_head and now >= self._head_started + limits.header_timeout:
+            self._refuse(408, f"Request Timeout: no request head within {limits.header_timeout:g}s")
+            return True
+        if self.idle and now >= self._idle_since + limits.keep_alive_timeout:
+            self.close()
+            return True
+        return False
 
     def _due(self, limits: Any) -> float:
         """When the reader must next look at the clock: the timeout that applies now."""
