@@ -20,7 +20,7 @@ import attrs
 from .._asgi import Responder
 
 if TYPE_CHECKING:
-    from ._connection import Exchange
+    from ._parsing import Exchange
 
 __all__ = ["CONTINUE", "Framing", "NativeResponder", "status_line"]
 
