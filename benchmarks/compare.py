@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -97,6 +98,7 @@ def instructions(tree: Path, n: int, conc: int, inproc: str = "stdio") -> int:
         capture_output=True,
         text=True,
         check=True,
+        env={**os.environ, "PYTHONHASHSEED": "0"},  # repeatable counts
     )
     line = next(ln for ln in out.stderr.splitlines() if "Collected" in ln)
     return int(line.split()[-1])

@@ -36,6 +36,7 @@ import datetime as dt
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -76,17 +77,32 @@ PEERS: dict[str, tuple[str, list[str]]] = {
         " a session, JSON or SSE answers (legacy-json, legacy-sse)",
         [PY, str(SERVERS / "sdk_server.py"), "http", "{port}"],
     ),
+    "fastmcp": (
+        "fastmcp 4.x streamable HTTP (uvicorn): stateless + JSON (modern); a session,"
+        " JSON or SSE answers (legacy-json, legacy-sse)",
+        [PY, str(SERVERS / "fastmcp_server.py"), "http", "{port}"],
+    ),
+    "asgi": (
+        "a raw ASGI app on uvicorn (httptools), canned answer (no MCP)",
+        [PY, str(SERVERS / "http_asgi_server.py"), "{port}"],
+    ),
     "floor": (
         "floor: trio.serve_tcp + httptools + orjson, canned answer",
         [PY, str(SERVERS / "http_floor_server.py"), "{port}"],
     ),
 }
-DEFAULT_PEERS = "native,native_w2,hypercorn,sdk,floor"
+#: peers that take the SDK's mode argument (stateless, session-json, session-sse)
+MODAL = frozenset({BASELINE, "fastmcp"})
+DEFAULT_PEERS = "native,native_w2,hypercorn,sdk,fastmcp,asgi,floor"
 #: workload -> (wrk script, the SDK server's mode, peers that serve it)
 WORKLOADS: dict[str, tuple[Path, str, frozenset[str]]] = {
     "modern": (LUA, "stateless", frozenset(PEERS)),
-    "legacy-json": (LEGACY_LUA, "session-json", frozenset({"native", "hypercorn", "sdk"})),
-    "legacy-sse": (LEGACY_LUA, "session-sse", frozenset({"native", "hypercorn", "sdk"})),
+    "legacy-json": (
+        LEGACY_LUA,
+        "session-json",
+        frozenset({"native", "hypercorn", "sdk", "fastmcp"}),
+    ),
+    "legacy-sse": (LEGACY_LUA, "session-sse", frozenset({"native", "hypercorn", "sdk", "fastmcp"})),
 }
 #: what the tables say of each workload
 WORKLOAD_TEXT = {
@@ -191,10 +207,15 @@ def wrk(
 ) -> dict[str, Any]:
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{duration:g}s", "--timeout", "10s", "-s", str(script)]
     cmd += [url, *(["--", *args] if args else [])]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wrk_cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     line = next(ln for ln in out.stdout.splitlines() if ln.startswith("WRKJSON "))
     got: dict[str, Any] = json.loads(line[len("WRKJSON ") :])
     got["rps"] = got["requests"] / (got["duration_us"] / 1e6)
+    # the load generator's own CPU (cores): what it takes from the server on 2 cores
+    got["wrk_cores"] = wrk_cpu / (got["duration_us"] / 1e6)
     got["errors"] = (
         sum(
             got[k]
@@ -211,7 +232,7 @@ def measure(
     script, sdk_mode, _ = WORKLOADS[workload]
     port = free_port()
     argv = [a.format(port=port) for a in PEERS[peer][1]]
-    if peer == BASELINE:
+    if peer in MODAL:
         argv.append(sdk_mode)
     url = f"http://127.0.0.1:{port}/mcp"
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
@@ -235,6 +256,7 @@ def measure(
                     workload=workload,
                     conns=c,
                     cpu_us_per_req=(cpu1 - cpu0) * 1e6 / max(1, got["requests"]),
+                    server_cores=(cpu1 - cpu0) / (got["duration_us"] / 1e6),
                 )
                 rows.append(got)
             return rows
@@ -264,7 +286,15 @@ def summarise(runs: list[dict[str, Any]], peers: list[str], conns: list[int]) ->
             key = f"{peer}@{c}"
             out[key] = {
                 fig: cell([r[fig] for r in mine])
-                for fig in ("rps", "p50_us", "p99_us", "cpu_us_per_req", "errors")
+                for fig in (
+                    "rps",
+                    "p50_us",
+                    "p99_us",
+                    "cpu_us_per_req",
+                    "errors",
+                    "server_cores",
+                    "wrk_cores",
+                )
             }
             ratios = []
             p99_ratios = []
@@ -312,8 +342,9 @@ def workload_tables(
         f"Workload `{workload}`: {WORKLOAD_TEXT[workload]}. Cells: median (min–max) over reps.",
         "",
         "| peer | " + " | ".join(f"req/s, {c} conn" for c in conns) + " | p50 / p99 ms at "
-        f"{conns[-1]} | server CPU µs/req at {conns[-1]} | errors |",
-        "|---|" + "---|" * (len(conns) + 3),
+        f"{conns[-1]} | server CPU µs/req at {conns[-1]} | cores: server + wrk at {conns[-1]}"
+        " | errors |",
+        "|---|" + "---|" * (len(conns) + 4),
     ]
     for peer in peers:
         cells = [summary.get(f"{peer}@{c}") for c in conns]
@@ -326,7 +357,9 @@ def workload_tables(
             f"| `{peer}` | "
             + " | ".join(fmt(s["rps"]) for s in cells if s)
             + f" | {last['p50_us']['median'] / 1000:.2f} / {last['p99_us']['median'] / 1000:.2f}"
-            + f" | {last['cpu_us_per_req']['median']:.0f} | {errors} |"
+            + f" | {last['cpu_us_per_req']['median']:.0f}"
+            + f" | {last['server_cores']['median']:.2f} + {last['wrk_cores']['median']:.2f}"
+            + f" | {errors} |"
         )
     lines += [
         "",
@@ -476,6 +509,7 @@ def main(argv: list[str] | None = None) -> int:
                     print(
                         f"  {row['conns']:>3} conns: {row['rps']:9,.0f} req/s, p99"
                         f" {row['p99_us'] / 1000:.2f} ms, {row['cpu_us_per_req']:.0f} µs CPU/req,"
+                        f" server {row['server_cores']:.2f} + wrk {row['wrk_cores']:.2f} cores,"
                         f" {row['errors']} errors",
                         file=sys.stderr,
                     )

@@ -4,6 +4,10 @@
 default: stateless, JSON answers, the SDK's fastest settings for a stateless POST),
 ``session-json`` (sessions, JSON answers) or ``session-sse`` (sessions, SSE answers).
 All tools are ``async def``: a plain ``def`` tool would run in a worker thread.
+``register`` and ``broadcast`` serve the SSE fan-out (``benchmarks/http_fanout.py``):
+the SDK has no broadcast of its own, so a session registers itself by calling
+``register``, and ``broadcast`` sends ``notifications/tools/list_changed`` to
+every registered session (its standalone GET stream).
 """
 
 import sys
@@ -11,9 +15,10 @@ from functools import partial
 
 import _cancel_log
 import anyio
-from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver import Context, MCPServer
 
 mcp = MCPServer("bench", version="0.1.0")
+sessions: set[object] = set()
 
 
 @mcp.tool()
@@ -36,6 +41,24 @@ async def sleep(seconds: float) -> str:
     except anyio.get_cancelled_exc_class():
         _cancel_log.record()
         raise
+    return "ok"
+
+
+@mcp.tool()
+async def register(ctx: Context) -> str:
+    """Hear broadcasts (fan-out benchmark)."""
+    sessions.add(ctx.session)
+    return "ok"
+
+
+@mcp.tool()
+async def broadcast() -> str:
+    """Tell every registered session that the tool list changed."""
+    for session in list(sessions):
+        try:
+            await session.send_tool_list_changed()  # type: ignore[attr-defined]
+        except Exception:
+            sessions.discard(session)
     return "ok"
 
 

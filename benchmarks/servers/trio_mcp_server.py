@@ -1,4 +1,10 @@
-"""Peer: trio_mcp. ``http native|hypercorn PORT [WORKERS]``: Streamable HTTP instead of stdio."""
+"""Peer: trio_mcp. ``http native|hypercorn PORT [WORKERS]``: Streamable HTTP instead of stdio.
+
+``register`` and ``broadcast`` serve the SSE fan-out (``benchmarks/http_fanout.py``):
+every legacy session hears a change of the tool list, so ``register`` does
+nothing and ``broadcast`` re-registers ``echo``: one
+``notifications/tools/list_changed`` to every session's GET stream.
+"""
 
 import sys
 
@@ -30,6 +36,19 @@ async def sleep(seconds: float) -> str:
     except trio.Cancelled:
         _cancel_log.record()
         raise
+    return "ok"
+
+
+@server.tool()
+async def register() -> str:
+    """Hear broadcasts (fan-out benchmark): every session does already."""
+    return "ok"
+
+
+@server.tool()
+async def broadcast() -> str:
+    """Tell every session that the tool list changed."""
+    server.add_tool(server.tools["echo"], replace=True)
     return "ok"
 
 

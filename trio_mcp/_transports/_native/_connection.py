@@ -1,9 +1,11 @@
 """One HTTP/1.1 connection of the native server: parse with httptools, answer in order.
 
-A :class:`Connection` runs in its own nursery: a reader task, and one task per
-request. The reader feeds whatever arrives to the parser (llhttp, through
-httptools), so it sees pipelined requests, a client going away (end of stream
-or reset: ``http.disconnect`` for the request running), and the limits:
+A :class:`Connection` runs in its own nursery: a reader task, and a worker
+task that serves the requests one after another (the parser callbacks and
+:class:`~._parsing.Exchange`, one request, are in :mod:`._parsing`). The reader feeds whatever
+arrives to the parser (llhttp, through httptools), so it sees pipelined
+requests, a client going away (end of stream or reset: ``http.disconnect``
+for the request running), and the limits:
 
 * request line longer than ``max_request_line``: 414; headers larger than
   ``max_header_size`` in all, or more than ``max_headers``: 431; a head not
@@ -14,7 +16,7 @@ or reset: ``http.disconnect`` for the request running), and the limits:
   stops buffering and the connection closes after the 413.
 
 Requests are served one at a time, in order (HTTP/1.1 answers in request
-order): request *n + 1*'s task starts when response *n* is complete. Up to
+order): request *n + 1* starts when response *n* is complete. Up to
 ``max_pipelined`` requests wait their turn; beyond that the reader stops
 reading until one is served. A connection closes after a response that
 cannot be followed: ``Connection: close``, HTTP/1.0 without keep-alive, a body
@@ -28,108 +30,26 @@ import logging
 import math
 import os
 from collections import deque
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
-import attrs
 import httptools
 import trio
 
-from .._asgi import HEADERS_KEY, ClientGone, HttpError
-from ._wire import CONTINUE, NativeResponder
+from .._asgi import ClientGone, HttpError
+from ._parsing import Exchange, Refuse, RequestParsing, StopReading
+from ._wire import NativeResponder
 
 if TYPE_CHECKING:
     from ._server import NativeServer
 
-__all__ = ["Connection", "Exchange"]
+__all__ = ["Connection"]
 
 log = logging.getLogger("trio_mcp")
 
 _READ_SIZE = 65536
-_DISCONNECT = {"type": "http.disconnect"}
 
 
-class _Refuse(Exception):
-    """Raised from a parser callback: answer ``status`` and close."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-class _StopReading(Exception):
-    """Raised from a parser callback: parse no further (the connection will close)."""
-
-
-@attrs.define(eq=False)
-class Exchange:
-    """One request on a connection: its head (an ASGI-shaped scope), its body, its responder."""
-
-    conn: Connection
-    scope: dict[str, Any]
-    keep_alive: bool
-    http11: bool
-    is_head: bool = False
-    expect_continue: bool = False
-    #: An error the server answers itself (the transport is not asked).
-    refusal: HttpError | None = None
-    responder: NativeResponder = attrs.field(init=False)
-    chunks: list[bytes] = attrs.field(factory=list)
-    size: int = 0
-    #: The whole body was received.
-    complete: bool = False
-    delivered: bool = False
-    close_after: bool = False
-    _continued: bool = False
-    _wake: trio.Event | None = None
-    #: Called once if the client leaves while this request is the current one.
-    on_gone: Callable[[], None] | None = None
-
-    def __attrs_post_init__(self) -> None:
-        self.responder = NativeResponder(self.conn.server.write_timeout, self)
-
-    def wake(self) -> None:
-        if self._wake is not None:
-            self._wake.set()
-
-    def take_body(self) -> bytes | None:
-        """The whole body, if it has all arrived and nothing took it yet (else ``None``).
-
-        What :meth:`receive` would have delivered; :meth:`receive` then only
-        waits for ``http.disconnect``.
-        """
-        if not self.complete or self.delivered:
-            return None
-        chunks = self.chunks
-        self.chunks = []
-        self.delivered = True
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
-
-    async def receive(self) -> dict[str, Any]:
-        """ASGI ``receive``: the body (as it arrives), then ``http.disconnect`` once gone."""
-        conn = self.conn
-        while not self.delivered:
-            if self.chunks or self.complete:
-                chunks = self.chunks
-                data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
-                self.chunks = []
-                self.delivered = self.complete
-                return {"type": "http.request", "body": data, "more_body": not self.complete}
-            if conn.gone.is_set() or not conn.reading:
-                return _DISCONNECT
-            if self.expect_continue and not self._continued and not self.responder.started:
-                self._continued = True
-                await conn.send(CONTINUE, self.responder.timeout)
-            self._wake = trio.Event()
-            await self._wake.wait()
-            self._wake = None
-        await conn.gone.wait()
-        return _DISCONNECT
-
-
-class Connection:
+class Connection(RequestParsing):
     """One client connection (see the module docstring). Built and run by :class:`NativeServer`."""
 
     def __init__(
@@ -159,14 +79,20 @@ class Connection:
         self.current: Exchange | None = None
         self.queue: deque[Exchange] = deque()
         self._nursery: trio.Nursery | None = None
-        #: The reader's scope: cancelled by :meth:`close`; its deadline is the
-        #: keep-alive or head timeout of the read it waits in (``inf`` while busy).
+        #: The reader's scope: cancelled by :meth:`close`. Its deadline is a
+        #: wake-up no later than the keep-alive or head timeout that applies
+        #: (``inf`` while busy), moved only when it must come earlier: when it
+        #: passes, :meth:`_read` checks what is really due and re-arms a new one.
         self._reader = trio.CancelScope()
+        self._idle_since = 0.0
         # Writes try the socket directly first (no cancel scope for the common
         # case: all of it fits in the kernel's buffer). -1: TLS, or closed.
         self._fd = stream.socket.fileno() if type(stream) is trio.SocketStream else -1
         self._sending = False
         self._room: trio.Event | None = None
+        # the connection's worker task: runs the requests one after another
+        self._working = False  # started (it runs until the connection closes)
+        self._worker: trio.lowlevel.Task | None = None  # set while it waits for a request
         self._unread = False  # stopped reading mid-request: linger before closing
         # the message being parsed
         self._parsing: Exchange | None = None
@@ -221,6 +147,13 @@ class Connection:
         for ex in (self.current, self._parsing):
             if ex is not None:
                 ex.wake()
+        self._wake_worker()
+
+    def _wake_worker(self) -> None:
+        worker = self._worker
+        if worker is not None:
+            self._worker = None
+            trio.lowlevel.reschedule(worker)
 
     async def send(self, data: bytes, within: float) -> None:
         """Write ``data`` within ``within`` seconds, else :class:`ClientGone` (and close).
@@ -281,13 +214,43 @@ class Connection:
     def _enqueue(self, ex: Exchange) -> None:
         if self.current is None and self._nursery is not None:
             self.current = ex
-            self._nursery.start_soon(self._run, ex)
+            if not self._working:
+                self._working = True
+                self._nursery.start_soon(self._work)
+            else:
+                self._wake_worker()
         else:
             self.queue.append(ex)
 
+    async def _work(self) -> None:
+        """Run the requests in turn (:attr:`current`), waiting for the next, until closing.
+
+        One task for the connection's life rather than one per request: the
+        request's own cancel scopes (the handler's, the disconnect's) are
+        inside, and cancelling the connection's nursery ends it.
+        """
+        while True:
+            ex = self.current
+            if ex is not None:
+                await self._run(ex)
+                continue
+            if self.closing or not self.reading:
+                return
+            self._worker = trio.lowlevel.current_task()
+            await trio.lowlevel.wait_task_rescheduled(self._abort_wait)
+
+    def _abort_wait(self, _: object) -> trio.lowlevel.Abort:
+        self._worker = None
+        return trio.lowlevel.Abort.SUCCEEDED
+
     async def _run(self, ex: Exchange) -> None:
-        """Serve one request (its own task), then start the next one or close."""
-        responder = ex.responder
+        """Serve one request, then make the next one :attr:`current`, or close.
+
+        Nothing of the request outlives it in a reference cycle (the responder
+        points to the exchange, not back; the disconnect callback is dropped at
+        the end), so its objects are freed at once, not by the cyclic collector.
+        """
+        responder = NativeResponder(self.server.write_timeout, ex)
         try:
             if ex.refusal is not None:
                 ex.close_after = True
@@ -311,6 +274,7 @@ class Connection:
             else:
                 self._unread = True  # the response is cut: the client sees the close
         self.current = None
+        ex.on_gone = None  # the request is over: its peer must not be kept alive from here
         if not responder.finished or not ex.complete or ex.close_after or self.stopping():
             if not ex.complete:
                 self._unread = True
@@ -319,50 +283,88 @@ class Connection:
         if self._room is not None:
             self._room.set()
         if self.queue:
-            nxt = self.current = self.queue.popleft()
-            assert self._nursery is not None
-            self._nursery.start_soon(self._run, nxt)
+            self.current = self.queue.popleft()
         elif self.idle and self.reading:
-            self._reader.deadline = trio.current_time() + self.server.limits.keep_alive_timeout
+            now = self._idle_since = trio.current_time()
+            self._arm(now + self.server.limits.keep_alive_timeout)
+
+    def _arm(self, at: float) -> None:
+        """The reader wakes no later than ``at`` (a deadline is only ever brought forward here)."""
+        if at < self._reader.deadline:
+            self._reader.deadline = at
 
     # ------------------------------------------------------------ reading
 
     async def _read(self) -> None:
         limits = self.server.limits
-        reader = self._reader
-        with reader:
-            try:
-                await self._read_loop(limits)
-            finally:
-                self.reading = False
-                self._wake_waiters()
-        if reader.cancelled_caught and not self.closing:  # a deadline passed
-            if self._in_head:
-                self._refuse(
-                    408, f"Request Timeout: no request head within {limits.header_timeout:g}s"
-                )
-            elif self.idle:
-                self.close()
+        self._idle_since = trio.current_time()
+        try:
+            while not self._timed_out(limits):
+                self._reader = trio.CancelScope(deadline=self._due(limits))
+                with self._reader:
+                    await self._read_loop(limits)
+                    return
+        finally:
+            self.reading = False
+            self._wake_waiters()
+
+    def _timed_out(self, limits: Any) -> bool:
+        """Whether the reader is done: closing, or a timeout that passed was answered.
+
+        The reader's wake-up passed (or it is starting): what it stood for may
+        have moved since, as the deadline is only brought forward lazily.
+        """
+        if self.closing:
+            return True
+        now = trio.current_time()
+        if self._in_head and now >= self._head_started + limits.header_timeout:
+            self._refuse(408, f"Request Timeout: no request head within {limits.header_timeout:g}s")
+            return True
+        if self.idle and now >= self._idle_since + limits.keep_alive_timeout:
+            self.close()
+            return True
+        return False
+
+    def _due(self, limits: Any) -> float:
+        """When the reader must next look at the clock: the timeout that applies now."""
+        if self._in_head:
+            return float(self._head_started + limits.header_timeout)
+        if self.idle:
+            return float(self._idle_since + limits.keep_alive_timeout)
+        return math.inf
 
     async def _read_loop(self, limits: Any) -> None:
         stream = self.stream
-        reader = self._reader
+        fd = self._fd  # a plain socket: read it directly (TLS: through the stream)
+        # After a whole message the client is most likely waiting for its answer:
+        # wait for the socket first (a read now would only fail with EAGAIN).
+        wait_first = False
         while True:
-            while len(self.queue) >= limits.max_pipelined:
-                reader.deadline = math.inf
-                self._room = trio.Event()
-                await self._room.wait()
-                self._room = None
-            # Only a read waits with a deadline, and only while no request is
-            # running or queued: nothing but this task changes that meanwhile.
-            if self._in_head:
-                reader.deadline = self._head_started + limits.header_timeout
-            elif self.idle:
-                reader.deadline = trio.current_time() + limits.keep_alive_timeout
-            else:
-                reader.deadline = math.inf
+            if len(self.queue) >= limits.max_pipelined:
+                self._reader.deadline = math.inf  # no timeout while requests wait their turn
+                while len(self.queue) >= limits.max_pipelined:
+                    self._room = trio.Event()
+                    await self._room.wait()
+                    self._room = None
+                self._arm(self._due(limits))
             try:
-                data = await stream.receive_some(_READ_SIZE)
+                if fd < 0:
+                    data = await stream.receive_some(_READ_SIZE)
+                else:
+                    if wait_first:
+                        await trio.lowlevel.wait_readable(fd)
+                        waited = True
+                    else:
+                        waited = False
+                    while True:
+                        try:
+                            data = os.read(fd, _READ_SIZE)
+                            break
+                        except BlockingIOError:
+                            await trio.lowlevel.wait_readable(fd)
+                            waited = True
+                    if not waited:
+                        await trio.lowlevel.checkpoint()
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 data = b""
             if not data:
@@ -374,10 +376,10 @@ class Connection:
                 self.parser.feed_data(data)
             except httptools.HttpParserCallbackError as exc:
                 inner = exc.__context__
-                if isinstance(inner, _Refuse):
+                if isinstance(inner, Refuse):
                     self._refuse(inner.status, inner.message)
                 else:
-                    if not isinstance(inner, _StopReading):
+                    if not isinstance(inner, StopReading):
                         log.error("trio_mcp: HTTP parser callback failed: %r", inner)
                     self._unread = True
                 self.reading = False
@@ -394,6 +396,7 @@ class Connection:
             if self._in_head and self._head_fed > self._max_line + self._max_header_size:
                 self._refuse(431, "Request Header Fields Too Large")
                 return
+            wait_first = not self._in_head and self._parsing is None
 
     def _refuse(self, status: int, message: str) -> None:
         """Answer ``status`` after the requests before it, then close."""
@@ -405,98 +408,3 @@ class Connection:
         ex.complete = True
         self._enqueue(ex)
         self._wake_waiters()
-
-    # ------------------------------------------------------------ httptools callbacks
-
-    def on_message_begin(self) -> None:
-        self._in_head = True
-        self._head_started = trio.current_time()
-        self._head_fed = 0
-        self._url = b""
-        self._headers = []
-        self._header_map = {}
-        self._repeated = set()
-        self._header_size = 0
-
-    def on_url(self, url: bytes) -> None:
-        self._url += url
-        if len(self._url) > self._max_line:
-            raise _Refuse(414, "URI Too Long")
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_size += len(name) + len(value)
-        if self._header_size > self._max_header_size:
-            raise _Refuse(431, "Request Header Fields Too Large")
-        name = name.lower()
-        self._headers.append((name, value))
-        if len(self._headers) > self._max_headers:
-            raise _Refuse(431, "Request Header Fields Too Large: too many headers")
-        # the map the transport reads (headers_of), made here in the same pass
-        if name in self._header_map:
-            self._repeated.add(name)
-        else:
-            self._header_map[name] = value.decode("latin-1").strip(" \t")
-
-    def on_headers_complete(self) -> None:
-        self._in_head = False
-        parser = self.parser
-        method = parser.get_method().decode("ascii", "replace")
-        http11 = parser.get_http_version() == "1.1"
-        raw = self._url
-        if raw[:1] == b"/" and b"?" not in raw and b"#" not in raw:
-            path_b, query = raw, b""  # origin-form, nothing to split
-        else:
-            try:
-                url = httptools.parse_url(raw)
-                path_b, query = url.path or b"/", url.query or b""
-            except httptools.HttpParserInvalidURLError:
-                path_b, query = raw, b""
-        path = path_b.decode("latin-1")
-        if "%" in path:
-            path = unquote(path, "latin-1")
-        headers = self._headers
-        found = self._header_map
-        scope = {
-            "type": "http",
-            "http_version": "1.1" if http11 else "1.0",
-            "method": method,
-            "scheme": self.scheme,
-            "path": path,
-            "raw_path": path_b,
-            "query_string": query,
-            "root_path": "",
-            "headers": headers,
-            "client": self.client,
-            "server": self.local,
-            HEADERS_KEY: (headers, found, frozenset(self._repeated)),
-        }
-        expect = found.get(b"expect")
-        length = found.get(b"content-length")
-        ex = Exchange(
-            self,
-            scope,
-            keep_alive=parser.should_keep_alive(),
-            http11=http11,
-            is_head=method == "HEAD",
-            expect_continue=expect is not None and expect.lower() == "100-continue",
-        )
-        self._parsing = ex
-        self._enqueue(ex)
-        if length is not None and length.isdigit() and int(length) > self._max_body:
-            raise _StopReading()  # the transport answers 413 from the declared length
-
-    def on_body(self, body: bytes) -> None:
-        ex = self._parsing
-        assert ex is not None
-        ex.size += len(body)
-        ex.chunks.append(body)
-        ex.wake()
-        if ex.size > self._max_body:
-            raise _StopReading()  # the transport answers 413; what is buffered is bounded
-
-    def on_message_complete(self) -> None:
-        ex = self._parsing
-        assert ex is not None
-        ex.complete = True
-        ex.wake()
-        self._parsing = None

@@ -20,7 +20,7 @@ import attrs
 from .._asgi import Responder
 
 if TYPE_CHECKING:
-    from ._connection import Exchange
+    from ._parsing import Exchange
 
 __all__ = ["CONTINUE", "Framing", "NativeResponder", "status_line"]
 
@@ -71,6 +71,7 @@ class NativeResponder(Responder):
         self, status: int, headers: Iterable[tuple[bytes, bytes]], length: int | None
     ) -> bytes:
         ex = self._ex
+        ex.answered = True
         parts = [status_line(status)]
         for name, value in headers:
             parts += (name, b": ", value, b"\r\n")
