@@ -10,6 +10,7 @@ Responses are parsed with httptools' response parser.
 
 from __future__ import annotations
 
+import contextvars
 import json
 import os
 import signal
@@ -153,6 +154,29 @@ async def test_keep_alive_serves_many_requests_on_one_connection() -> None:
             r = await responses.next()
             assert result_text(r) == "last" and r["headers"]["connection"] == "close"
             assert await responses.closed()
+
+
+LEFT: contextvars.ContextVar[str] = contextvars.ContextVar("left", default="nothing")
+
+
+async def test_a_handler_s_context_never_reaches_the_next_request_on_the_connection() -> None:
+    """One task per request: a context variable a handler sets and never resets stays with
+    that request, even on a keep-alive connection a proxy may share between users."""
+    server, _ = build()
+
+    @server.tool()
+    async def mark(text: str) -> str:
+        seen = LEFT.get()
+        LEFT.set(text)  # never reset, on purpose
+        return seen
+
+    with trio.fail_after(10):
+        async with serving(server) as t:
+            stream = await trio.open_tcp_stream("127.0.0.1", port_of(t))
+            responses = Responses(stream)
+            for i in range(3):
+                await stream.send_all(post(call_body(i, "mark", {"text": f"user{i}"}), "mark"))
+                assert result_text(await responses.next()) == "nothing"
 
 
 async def test_pipelined_requests_are_answered_in_order() -> None:

@@ -1,11 +1,10 @@
 """One HTTP/1.1 connection of the native server: parse with httptools, answer in order.
 
-A :class:`Connection` runs in its own nursery: a reader task, and a worker
-task that serves the requests one after another (the parser callbacks and
-:class:`~._parsing.Exchange`, one request, are in :mod:`._parsing`). The reader feeds whatever
-arrives to the parser (llhttp, through httptools), so it sees pipelined
-requests, a client going away (end of stream or reset: ``http.disconnect``
-for the request running), and the limits:
+A :class:`Connection` runs in its own nursery: a reader task, and one task per
+request (the parser callbacks and :class:`~._parsing.Exchange`, one request, are
+in :mod:`._parsing`). The reader feeds whatever arrives to the parser (llhttp,
+through httptools), so it sees pipelined requests, a client going away (end of
+stream or reset: ``http.disconnect`` for the request running), and the limits:
 
 * request line longer than ``max_request_line``: 414; headers larger than
   ``max_header_size`` in all, or more than ``max_headers``: 431; a head not
@@ -16,7 +15,7 @@ for the request running), and the limits:
   stops buffering and the connection closes after the 413.
 
 Requests are served one at a time, in order (HTTP/1.1 answers in request
-order): request *n + 1* starts when response *n* is complete. Up to
+order): request *n + 1*'s task starts when response *n* is complete. Up to
 ``max_pipelined`` requests wait their turn; beyond that the reader stops
 reading until one is served. A connection closes after a response that
 cannot be followed: ``Connection: close``, HTTP/1.0 without keep-alive, a body
@@ -90,9 +89,6 @@ class Connection(RequestParsing):
         self._fd = stream.socket.fileno() if type(stream) is trio.SocketStream else -1
         self._sending = False
         self._room: trio.Event | None = None
-        # the connection's worker task: runs the requests one after another
-        self._working = False  # started (it runs until the connection closes)
-        self._worker: trio.lowlevel.Task | None = None  # set while it waits for a request
         self._unread = False  # stopped reading mid-request: linger before closing
         # the message being parsed
         self._parsing: Exchange | None = None
@@ -147,13 +143,6 @@ class Connection(RequestParsing):
         for ex in (self.current, self._parsing):
             if ex is not None:
                 ex.wake()
-        self._wake_worker()
-
-    def _wake_worker(self) -> None:
-        worker = self._worker
-        if worker is not None:
-            self._worker = None
-            trio.lowlevel.reschedule(worker)
 
     async def send(self, data: bytes, within: float) -> None:
         """Write ``data`` within ``within`` seconds, else :class:`ClientGone` (and close).
@@ -214,41 +203,19 @@ class Connection(RequestParsing):
     def _enqueue(self, ex: Exchange) -> None:
         if self.current is None and self._nursery is not None:
             self.current = ex
-            if not self._working:
-                self._working = True
-                self._nursery.start_soon(self._work)
-            else:
-                self._wake_worker()
+            self._nursery.start_soon(self._run, ex)
         else:
             self.queue.append(ex)
 
-    async def _work(self) -> None:
-        """Run the requests in turn (:attr:`current`), waiting for the next, until closing.
-
-        One task for the connection's life rather than one per request: the
-        request's own cancel scopes (the handler's, the disconnect's) are
-        inside, and cancelling the connection's nursery ends it.
-        """
-        while True:
-            ex = self.current
-            if ex is not None:
-                await self._run(ex)
-                continue
-            if self.closing or not self.reading:
-                return
-            self._worker = trio.lowlevel.current_task()
-            await trio.lowlevel.wait_task_rescheduled(self._abort_wait)
-
-    def _abort_wait(self, _: object) -> trio.lowlevel.Abort:
-        self._worker = None
-        return trio.lowlevel.Abort.SUCCEEDED
-
     async def _run(self, ex: Exchange) -> None:
-        """Serve one request, then make the next one :attr:`current`, or close.
+        """Serve one request (its own task), then start the next one or close.
 
-        Nothing of the request outlives it in a reference cycle (the responder
-        points to the exchange, not back; the disconnect callback is dropped at
-        the end), so its objects are freed at once, not by the cyclic collector.
+        A task per request, so nothing a handler leaves in its context (a
+        ``contextvars`` value it set) reaches the next request on the connection,
+        which may be another user's through a proxy. Nothing of the request
+        outlives it in a reference cycle (the responder points to the exchange,
+        not back; the disconnect callback is dropped at the end), so its objects
+        are freed at once, not by the cyclic collector.
         """
         responder = NativeResponder(self.server.write_timeout, ex)
         try:
@@ -283,7 +250,9 @@ class Connection(RequestParsing):
         if self._room is not None:
             self._room.set()
         if self.queue:
-            self.current = self.queue.popleft()
+            nxt = self.current = self.queue.popleft()
+            assert self._nursery is not None
+            self._nursery.start_soon(self._run, nxt)
         elif self.idle and self.reading:
             now = self._idle_since = trio.current_time()
             self._arm(now + self.server.limits.keep_alive_timeout)
