@@ -165,3 +165,28 @@ async def test_a_get_whose_session_ends_during_its_attach_ends(redis_server: Red
             finally:
                 cli("CLIENT", "UNPAUSE")
             assert got[0] == 404
+
+
+async def test_a_quiet_get_stream_outlives_the_idle_timeout(redis_server: RedisServer) -> None:
+    """A GET held with no events and no POSTs keeps its session and its stream's events: a
+    client resuming from the priming event after the idle timeout resumes, on another worker.
+
+    Redis expiry runs on Redis' clock, so this one waits out real time (1.5 idle periods,
+    a precondition, not an assertion on how long anything took)."""
+    idle = 0.4
+    with trio.fail_after(LIMIT):
+        async with (
+            workers(redis_server, session_idle_timeout=idle) as (urls, _),
+            httpx.AsyncClient(timeout=LIMIT) as c,
+        ):
+            a, b, w3 = urls
+            sid = await open_session(c, a)
+            async with c.stream("GET", b, headers=get_headers(sid)) as stream:
+                assert stream.status_code == 200
+                events = Events(stream)  # held: its line iterator ends the response when dropped
+                priming = await events.next()
+                await trio.sleep(idle * 1.5)
+                exists = redis_cli(redis_server.port, "EXISTS", f"trio_mcp:events:{sid}:g")
+                assert exists.strip() == "1"
+            async with c.stream("GET", w3, headers=get_headers(sid, priming["id"])) as resumed:
+                assert resumed.status_code == 200

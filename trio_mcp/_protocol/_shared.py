@@ -33,6 +33,9 @@ from ._versions import LEGACY_VERSIONS
 
 __all__ = ["SharedServerSession"]
 
+#: Server-to-client request numbers, shared by every copy of every session in the process.
+_REQUEST_IDS = itertools.count(1)
+
 
 @attrs.define(eq=False)
 class SharedServerSession(ServerSession):
@@ -46,8 +49,10 @@ class SharedServerSession(ServerSession):
     tasks_running: int = 0
 
     def __attrs_post_init__(self) -> None:
-        prefix, count = f"{self.worker}.", itertools.count(1)
-        self._next_id = lambda: f"{prefix}{next(count)}"  # type: ignore[assignment,return-value]
+        prefix = f"{self.worker}."
+        # one count for every copy in this process: a copy rebuilt after the last one
+        # went idle never reuses an id a late answer might still carry
+        self._next_id = lambda: f"{prefix}{next(_REQUEST_IDS)}"  # type: ignore[assignment,return-value]
 
     @classmethod
     def restored(

@@ -28,6 +28,7 @@ here (the manager is :class:`~._redis_sessions.SharedSessions`):
 from __future__ import annotations
 
 import base64
+import itertools
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -53,6 +54,8 @@ __all__ = ["SharedSession", "WriteThrough", "store_errors", "stream_request", "u
 log = logging.getLogger("trio_mcp")
 #: The longest encoded request id a POST stream's id carries (longer ones: not named).
 MAX_NAMED = 96
+#: POST stream numbers, shared by every copy in the process (a rebuilt copy reuses none).
+_STREAM_IDS = itertools.count(1)
 
 
 def stream_request(stream_id: str) -> tuple[str, Id | None]:
@@ -143,7 +146,7 @@ class SharedSession(LegacySession):
         this worker lives. It spills to Redis if its live response goes before its
         end (:class:`SpillStore`).
         """
-        sid = f"p{self.manager.worker}-{self._counter()}"
+        sid = f"p{self.manager.worker}-{next(_STREAM_IDS)}"  # never reused by a rebuilt copy
         if rid is not None:
             named = base64.urlsafe_b64encode(orjson.dumps(rid)).rstrip(b"=")
             if len(named) <= MAX_NAMED:

@@ -57,6 +57,7 @@ from .._wire import encode, notification
 from ._asgi import Receive, Responder
 from ._http_session import LegacySession
 from ._redis import RedisLink, connect
+from ._redis_events import PREFIX as EVENTS
 from ._redis_events import RedisEventStore
 from ._redis_resume import SpillStore, resume_post, serve_standalone
 from ._redis_session import SharedSession
@@ -106,14 +107,21 @@ refresh_subs(found, 2)
 return found
 """
 )
-#: KEYS: records; ARGV: ttl ms, subs prefix. 1 per record still there (refreshed), else 0.
+#: KEYS: records; ARGV: ttl ms, subs prefix, events prefix, record prefix length. 1 per
+#: record still there (refreshed, with its GET stream's events: a quiet GET keeps them), else 0.
 TOUCH = (
     _SUBS
     + """
 local out = {}
 for i, key in ipairs(KEYS) do
   out[i] = redis.call('PEXPIRE', key, ARGV[1])
-  if out[i] == 1 then refresh_subs(redis.call('HKEYS', key), 1) end
+  if out[i] == 1 then
+    refresh_subs(redis.call('HKEYS', key), 1)
+    local events = ARGV[3] .. string.sub(key, tonumber(ARGV[4]) + 1)
+    redis.call('PEXPIRE', events, ARGV[1])
+    redis.call('PEXPIRE', events .. ':g', ARGV[1])
+    redis.call('PEXPIRE', events .. ':g:bytes', ARGV[1])
+  end
 end
 return out
 """
@@ -425,7 +433,8 @@ class SharedSessions:
             return []
         link, script = self.link, self._scripts["touch"]
         keys = [PREFIX + sid for sid in sids]
-        found = await link.call(lambda: script(keys=keys, args=[self.ttl_ms, SUBS]), "session")
+        args = [self.ttl_ms, SUBS, EVENTS, len(PREFIX)]
+        found = await link.call(lambda: script(keys=keys, args=args), "session")
         return [bool(x) for x in found]
 
     async def save(self, session: SharedSession) -> None:
