@@ -241,6 +241,7 @@ class Serving:
         options.setdefault("path", self.settings.http_path)
         options.setdefault("routes", self.routes)  # type: ignore[attr-defined]  # Routing
         options.setdefault("redis_url", self.settings.redis_url)
+        options.setdefault("json_response", self.settings.http_json_response)
 
         def tool_schema(name: str) -> dict[str, Any] | None:
             tool = self._core.registry.tool(name)

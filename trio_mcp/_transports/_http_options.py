@@ -50,6 +50,12 @@ class HttpOptions:
             see :mod:`._routes`.
         redis_url: Share legacy sessions through this Redis (``TRIO_MCP_REDIS_URL``):
             any worker then serves any request of any session (:mod:`._redis_sessions`).
+        json_response: How a legacy POST of one request is answered
+            (``TRIO_MCP_HTTP_JSON_RESPONSE``). ``"auto"``: as ``application/json``
+            when its answer is the first message the handler sends within a
+            second (not resumable: there is no event id), else as an SSE stream
+            primed with an event id; ``"never"``: always that SSE stream. A
+            client whose ``Accept`` lacks ``application/json`` always gets SSE.
     """
 
     path: str | None = "/mcp"
@@ -71,3 +77,6 @@ class HttpOptions:
     write_buffer_bytes: int = 1 << 20
     routes: Routes | None = None
     redis_url: str | None = None
+    json_response: str = attrs.field(
+        default="auto", validator=attrs.validators.in_(("auto", "never"))
+    )
