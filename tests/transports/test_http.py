@@ -368,7 +368,9 @@ async def test_legacy_idle_session_expires_and_leaves_nothing() -> None:
     store = InMemoryEventStore()
     with trio.fail_after(10):
         async with (
-            serving(server, session_idle_timeout=0.2, event_store=store, json_response="never") as t,
+            serving(
+                server, session_idle_timeout=0.2, event_store=store, json_response="never"
+            ) as t,
             httpx.AsyncClient() as c,
         ):
             url = t.urls[0]
