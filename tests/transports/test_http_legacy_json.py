@@ -203,3 +203,12 @@ async def test_a_client_gone_before_anything_was_sent_leaves_nothing_stored(
                 url, json=legacy_call(2, "echo", {"text": "on"}), headers=legacy_headers(sid)
             )
             assert r.json()["result"]["content"][0]["text"] == "on"
+
+
+async def test_the_setting_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIO_MCP_HTTP_JSON_RESPONSE", "never")
+    server, _ = build()
+    assert server.asgi_app().options.json_response == "never"
+    monkeypatch.setenv("TRIO_MCP_HTTP_JSON_RESPONSE", "sometimes")
+    with pytest.raises(ValueError, match="expected auto or never"):
+        build()
