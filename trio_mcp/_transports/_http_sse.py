@@ -170,14 +170,14 @@ async def _begin(
     batch: list[bytes] | None = None
     try:
         with trio.move_on_after(JSON_HOLD):
-            try:
-                batch = await live.take()
-            except trio.EndOfChannel:
-                pass
+            await live.wait_ready()  # one wait, no further checkpoint: the answer goes at once
+        if live.ready:
+            with contextlib.suppress(trio.EndOfChannel):
+                batch = live.take_nowait()
         if batch is None:
             await session.prime(stream)  # unless the answer came meanwhile
             if stream.json:
-                batch = await live.take()
+                batch = live.take_nowait()
     finally:
         if stream.held and stream.live is live:
             stream.detach()  # the client left first: nothing was sent, nothing to resume
