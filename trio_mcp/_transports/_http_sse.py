@@ -135,7 +135,7 @@ async def _write_all(
     *,
     end: bool,
 ) -> tuple[bool, bool]:
-    """:meth:`write`'s response, under ``gone``: ``(ended, complete)``."""
+    """:func:`write_response`'s response, under ``gone``: ``(ended, complete)``."""
     with gone:
         try:
             if stream is not None and live is not None and stream.held:
@@ -165,7 +165,7 @@ async def _begin(
     """A held stream's response: True when its answer went as JSON, else the SSE stream began.
 
     Waits up to :data:`JSON_HOLD` seconds for the first message; with none
-    (or when the handler closed the stream), the stream begins itsession.
+    (or when the handler closed the stream), the stream begins itself.
     """
     batch: list[bytes] | None = None
     try:
