@@ -164,7 +164,7 @@ class LegacySession(Outbound):
         On a held stream the answer (``final``) goes to the live response as
         plain JSON, and is not stored; any other message begins the SSE stream.
         """
-        if final and stream.held and not stream.lock.locked() and not self.closed:
+        if final and stream.held and not stream.locked and not self.closed:
             self._answer_held(stream, data)  # nothing awaited: no lock, no checkpoint needed
             return
         async with stream.lock:

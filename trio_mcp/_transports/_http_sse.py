@@ -45,7 +45,7 @@ class Stream:
 
     sid: str
     buffer_bytes: int
-    lock: trio.Lock = attrs.field(factory=trio.Lock)
+    _lock: trio.Lock | None = attrs.field(default=None, init=False)
     live: OutQueue | None = None
     #: Requests of this stream not yet ended (a batch has several).
     pending: int = 0
@@ -60,6 +60,17 @@ class Stream:
     prime_id: str | None = None
     #: The answer went to ``final_live`` as plain JSON (not an SSE event).
     json: bool = False
+
+    @property
+    def lock(self) -> trio.Lock:
+        """Held while an event is stored and handed on (made when first needed)."""
+        if self._lock is None:
+            self._lock = trio.Lock()
+        return self._lock
+
+    @property
+    def locked(self) -> bool:
+        return self._lock is not None and self._lock.locked()
 
     def detach(self) -> None:
         if self.live is not None:
