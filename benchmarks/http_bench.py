@@ -10,9 +10,11 @@ Workloads (``--workloads``): ``modern``, the modern era's stateless POST (the
 default); ``legacy-json`` and ``legacy-sse``, a legacy session's POST, every
 connection in one session opened beforehand (``initialize``, then
 ``notifications/initialized``), with the SDK answering JSON
-(``json_response=True``) or an SSE stream. trio_mcp answers a legacy request
-with an SSE stream in both (a priming event to resume from, then the answer):
-it has no JSON mode for the legacy era. A session lives in one process, so
+(``json_response=True``) or an SSE stream. trio_mcp answers the same way: in
+``legacy-json`` with its default (``json_response="auto"``: an answer that comes
+first goes as plain JSON), in ``legacy-sse`` with
+``TRIO_MCP_HTTP_JSON_RESPONSE=never`` (an SSE stream: a priming event to resume
+from, then the answer). A session lives in one process, so
 ``native_w2`` and ``floor`` run the modern workload only.
 
 Every peer serves the same ``echo`` tool (``benchmarks/servers/``). A rep
@@ -109,10 +111,11 @@ WORKLOAD_TEXT = {
     "modern": "modern-era (2026-07-28) stateless POST `tools/call echo`, headers"
     " `MCP-Protocol-Version`, `Mcp-Method`, `Mcp-Name`, `_meta` with the protocol version",
     "legacy-json": "legacy-era (2025-06-18) session POST `tools/call echo`, all connections"
-    " in one session; the SDK answers JSON (`json_response=True`), trio_mcp an SSE stream"
-    " (its only legacy answer: a priming event, then the result)",
+    " in one session; both answer JSON (the SDK `json_response=True`, trio_mcp its default"
+    ' `json_response="auto"`)',
     "legacy-sse": "legacy-era (2025-06-18) session POST `tools/call echo`, all connections"
-    " in one session; both answer with an SSE stream",
+    " in one session; both answer with an SSE stream, a priming event then the result"
+    " (trio_mcp with `TRIO_MCP_HTTP_JSON_RESPONSE=never`)",
 }
 
 
@@ -236,6 +239,8 @@ def measure(
         argv.append(sdk_mode)
     url = f"http://127.0.0.1:{port}/mcp"
     env = {**os.environ, "PYTHONPATH": str(HERE.parent)}
+    if workload == "legacy-sse" and peer != BASELINE:
+        env["TRIO_MCP_HTTP_JSON_RESPONSE"] = "never"  # trio_mcp's SSE answer, priming first
     with (logs / f"http-{peer}.stderr").open("ab") as err:
         proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=err, cwd=SERVERS, env=env)
         try:

@@ -139,9 +139,12 @@ class GetStream:
 async def post_stream(
     http: httpx.AsyncClient, w: Worker, sid: str, msg: dict[str, Any]
 ) -> AsyncIterator[dict[str, Any]]:
-    """The messages of one POST's SSE answer, as they come."""
+    """The messages of one POST's SSE answer, as they come (or its JSON answer)."""
     async with http.stream("POST", w.url, json=msg, headers=headers(sid)) as r:
         assert r.status_code == 200
+        if r.headers["content-type"] == "application/json":  # the answer came first
+            yield json.loads(await r.aread())
+            return
         async for event in events_of(r):
             if event.get("data"):
                 yield json.loads(event["data"])

@@ -123,3 +123,30 @@ async def test_ready_and_ended_say_what_the_next_take_does() -> None:
     w = OutQueue(100)
     w.close_writer()
     assert w.ready and w.ended
+
+
+async def test_wait_ready_then_take_nowait() -> None:
+    q = OutQueue(100)
+    with pytest.raises(trio.WouldBlock):
+        q.take_nowait()  # nothing waits
+    woke: list[bool] = []
+
+    async def writer() -> None:
+        await q.wait_ready()
+        woke.append(q.ready)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(writer)
+        await trio.testing.wait_all_tasks_blocked()
+        assert woke == []  # it waits while nothing is there
+        q.send_nowait(b"one")
+        q.send_nowait(b"two")
+    assert woke == [True]
+    await q.wait_ready()  # ready: returns at once
+    assert q.take_nowait() == [b"one", b"two"]
+    assert q.queued_bytes == 6  # counted until written, as with take()
+    q.written(6)
+    q.close()
+    await q.wait_ready()  # closed is ready too
+    with pytest.raises(trio.EndOfChannel):
+        q.take_nowait()

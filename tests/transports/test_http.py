@@ -277,10 +277,9 @@ async def test_legacy_session_lifecycle(http_server: str) -> None:
                 "params": {"name": "echo", "arguments": {"text": "yo"}},
             }
             r = await c.post(url, json=call, headers=legacy_headers(sid))
-            assert r.status_code == 200 and r.headers["content-type"] == "text/event-stream"
-            events = sse_events(r.text)
-            assert events[0]["data"] == "" and "id" in events[0] and "retry" in events[0]  # priming
-            assert json.loads(events[-1]["data"])["result"]["content"][0]["text"] == "yo"
+            # the answer came first: plain JSON (tests/transports/test_http_legacy_json.py)
+            assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+            assert r.json()["result"]["content"][0]["text"] == "yo"
 
             # ping and other immediate answers are plain JSON; responses/notifications 202
             r = await c.post(
@@ -369,7 +368,9 @@ async def test_legacy_idle_session_expires_and_leaves_nothing() -> None:
     store = InMemoryEventStore()
     with trio.fail_after(10):
         async with (
-            serving(server, session_idle_timeout=0.2, event_store=store) as t,
+            serving(
+                server, session_idle_timeout=0.2, event_store=store, json_response="never"
+            ) as t,
             httpx.AsyncClient() as c,
         ):
             url = t.urls[0]

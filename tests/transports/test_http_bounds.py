@@ -65,7 +65,10 @@ async def test_delivered_streams_leave_nothing_in_the_store() -> None:
     server, _ = build()
     store = InMemoryEventStore()
     with trio.fail_after(20):
-        async with serving(server, event_store=store) as t, httpx.AsyncClient() as c:
+        async with (
+            serving(server, event_store=store, json_response="never") as t,
+            httpx.AsyncClient() as c,
+        ):
             url = t.urls[0]
             sid = await initialize(c, url)
             for i in range(20):
@@ -161,7 +164,7 @@ async def test_a_stream_answering_connection_close_closes_the_connection() -> No
     disconnect it reported cancelled that close half-way: the client never saw EOF."""
     server, _ = build()
     with trio.fail_after(15):
-        async with serving(server) as t, httpx.AsyncClient() as c:
+        async with serving(server, json_response="never") as t, httpx.AsyncClient() as c:
             url = t.urls[0]
             sid = await initialize(c, url)
             headers = [(k.encode(), v.encode()) for k, v in legacy_headers(sid).items()]

@@ -242,6 +242,7 @@ class Serving:
         options.setdefault("routes", self.routes)  # type: ignore[attr-defined]  # Routing
         options.setdefault("redis_url", self.settings.redis_url)
         options.setdefault("worker_lease", self.settings.task_lease)
+        options.setdefault("json_response", self.settings.http_json_response)
 
         def tool_schema(name: str) -> dict[str, Any] | None:
             tool = self._core.registry.tool(name)

@@ -63,6 +63,11 @@ def _redis_url(inst: Any, attribute: attrs.Attribute[Any], value: str | None) ->
         raise SettingsError(f"{attribute.name}: {problem}")
 
 
+def _json_response(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
+    if value not in ("auto", "never"):
+        raise SettingsError(f"{attribute.name}: expected auto or never, got {value!r}")
+
+
 def _log_level(inst: Any, attribute: attrs.Attribute[Any], value: str) -> None:
     if value.upper() not in _LOG_LEVELS:
         raise SettingsError(
@@ -91,6 +96,10 @@ class Settings:
         http_server: ``native`` (trio_mcp's own HTTP/1.1 server) or ``hypercorn``.
         http_workers: Processes serving HTTP on one port (``SO_REUSEPORT``;
             native server only; legacy sessions then need client affinity).
+        http_json_response: How a legacy-era POST of one request is answered:
+            ``auto`` (JSON when its answer is the handler's first message, else
+            an SSE stream primed with an event id to resume from) or ``never``
+            (always that SSE stream).
         tracing: OpenTelemetry spans per request: ``auto`` (when the application
             set a tracer provider, or called ``enable_tracing``), ``on`` or ``off``.
         redis_url: Keep shared state in Redis (``redis://``, ``rediss://``,
@@ -113,6 +122,7 @@ class Settings:
     http_allowed_origins: tuple[str, ...] = ()
     http_server: str = attrs.field(default="native", validator=_http_server)
     http_workers: int = attrs.field(default=1, validator=_positive)
+    http_json_response: str = attrs.field(default="auto", validator=_json_response)
     tracing: str = attrs.field(default="auto", validator=_tracing)
     redis_url: str | None = attrs.field(default=None, validator=_redis_url)
     task_lease: float = attrs.field(default=10.0, validator=_positive)

@@ -186,12 +186,34 @@ class OutQueue:
                 raise trio.EndOfChannel
             await self._writer.park()
         await trio.lowlevel.checkpoint_if_cancelled()
+        items = self._take()
+        await trio.lowlevel.cancel_shielded_checkpoint()
+        return items
+
+    async def wait_ready(self) -> None:
+        """Return once :attr:`ready`: at once if it is (no checkpoint then), else after waiting."""
+        while not self.ready:
+            await self._writer.park()
+
+    def take_nowait(self) -> list[bytes]:
+        """As :meth:`take`, without waiting.
+
+        Raises:
+            trio.WouldBlock: nothing waits.
+            trio.EndOfChannel: the queue was closed and nothing waits.
+        """
+        if not self._items:
+            if self._closed or self._broken:
+                raise trio.EndOfChannel
+            raise trio.WouldBlock
+        return self._take()
+
+    def _take(self) -> list[bytes]:
         items = list(self._items)
         self._items.clear()
         self._writing += self._waiting
         self._waiting = 0
         self._admit()
-        await trio.lowlevel.cancel_shielded_checkpoint()
         return items
 
     def written(self, nbytes: int) -> None:

@@ -11,7 +11,11 @@ disconnect is not a cancellation.
 * A POST feeds the body to its session; :func:`~trio_mcp._runtime.dispatch`
   drives the events into the POST's sink: requests get this POST's SSE stream
   (primed with an event id to resume from), a message the session answered
-  itself goes back as JSON, notifications and client responses as 202.
+  itself goes back as JSON, notifications and client responses as 202. With
+  ``json_response="auto"`` (the default) a POST of one request, from a client
+  that accepts JSON, holds its stream: an answer that comes first (no
+  progress, log record or request to the client before it) goes back as
+  plain JSON, with no priming event (see :mod:`._http_session`).
 * A GET opens the standalone stream, or resumes one with ``Last-Event-ID``.
 * DELETE, idle expiry and shutdown end a session: handlers cancelled, streams
   closed, the store told to forget, the application told.
@@ -260,6 +264,10 @@ class LegacySessions:
             )
         assert self._nursery is not None
         sink = _Post(self.app, session, self.requests, self.quotas, self._nursery, http)
+        # One request, and a client that takes JSON: its answer may come as JSON.
+        sink.hold = (
+            self.options.json_response == "auto" and type(msg) is dict and _takes_json(scope)
+        )
         await dispatch(session.session.receive_message(msg), sink)
         if isinstance(session, SharedSession) and (session.routes or session.changed()):
             assert self.shared is not None
@@ -335,13 +343,19 @@ class _Post:
     stream: Stream | None = None
     live: OutQueue | None = None
     answer: Outgoing | None = None
+    #: Hold the stream: the answer goes as JSON if it comes first.
+    hold: bool = False
 
     async def on_request(self, request: IncomingRequest) -> None:
         session = self.session
         if self.stream is None:
-            self.stream = session.new_stream(request.id)
-            self.live = self.stream.attach()
-            await session.emit(self.stream, b"")  # priming: an id to resume from
+            stream = self.stream = session.new_stream(request.id)
+            self.live = stream.attach()
+            stream.unprimed = True  # its priming event: an id to resume from
+            if self.hold:
+                stream.held = True  # the first message primes it, unless it is the answer
+            else:
+                await session.prime(stream)
         self.requests.begin()
         self.quotas.begin(session.subject)
         session.in_flight += 1
@@ -373,6 +387,12 @@ def _not_found() -> HttpError:
 def _first_id(msg: Any) -> Any:
     first = msg[0] if type(msg) is list and msg else msg
     return first.get("id") if type(first) is dict else None
+
+
+def _takes_json(scope: Scope) -> bool:
+    """The POST's ``Accept`` allows ``application/json`` (or says nothing)."""
+    accept = header(scope, b"accept")
+    return accept is None or "application/json" in accept or "*/*" in accept
 
 
 def _has_request(msg: Any) -> bool:

@@ -52,6 +52,12 @@ class HttpOptions:
             any worker then serves any request of any session (:mod:`._redis_sessions`).
         worker_lease: With ``redis_url``: seconds after a worker's last heartbeat when
             the requests of its POST streams count as lost (``TRIO_MCP_TASK_LEASE``).
+        json_response: How a legacy POST of one request is answered
+            (``TRIO_MCP_HTTP_JSON_RESPONSE``). ``"auto"``: as ``application/json``
+            when its answer is the first message the handler sends within a
+            second (not resumable: there is no event id), else as an SSE stream
+            primed with an event id; ``"never"``: always that SSE stream. A
+            client whose ``Accept`` lacks ``application/json`` always gets SSE.
     """
 
     path: str | None = "/mcp"
@@ -74,3 +80,6 @@ class HttpOptions:
     routes: Routes | None = None
     redis_url: str | None = None
     worker_lease: float = 10.0
+    json_response: str = attrs.field(
+        default="auto", validator=attrs.validators.in_(("auto", "never"))
+    )

@@ -24,14 +24,15 @@ client. Its rules:
   ends). The store then forgets the stream's events as soon as nothing can
   resume it any more: once its final event was written to a live response or
   replayed, or at once when it ended without an answer.
+* A POST stream may be **held** (``json_response="auto"``): its answer, if it
+  is the request's first message, goes as plain JSON, not stored; anything
+  else begins the SSE stream (:mod:`._http_sse`, which writes the responses).
 """
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import logging
-import math
 from collections.abc import Callable
 from typing import Any
 
@@ -51,43 +52,15 @@ from .._runtime import (
     run_handler,
 )
 from .._wire import Id, encode
-from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
+from ._asgi import Receive, Responder, sse_event
 from ._eventstore import EventStore
+from ._http_sse import Stream, write_response
 
 __all__ = ["LegacySession", "Stream"]
 
 log = logging.getLogger("trio_mcp")
 
 STANDALONE = "g"
-
-
-@attrs.define(eq=False)
-class Stream:
-    """One SSE stream of a session: a POST's, or the standalone (GET) one.
-
-    ``live`` holds the encoded SSE events on their way to the attached
-    response, bounded in bytes (``write_buffer_bytes``).
-    """
-
-    sid: str
-    buffer_bytes: int
-    lock: trio.Lock = attrs.field(factory=trio.Lock)
-    live: OutQueue | None = None
-    #: Requests of this stream not yet ended (a batch has several).
-    pending: int = 0
-    done: bool = False
-    #: The live queue the final event was handed to (if it was handed to one).
-    final_live: OutQueue | None = None
-
-    def detach(self) -> None:
-        if self.live is not None:
-            self.live.close()
-            self.live = None
-
-    def attach(self) -> OutQueue:
-        self.detach()  # a newer connection replaces an older one
-        self.live = OutQueue(self.buffer_bytes)
-        return self.live
 
 
 @attrs.define(eq=False)
@@ -168,11 +141,13 @@ class LegacySession(Outbound):
 
         The client reconnects with ``GET`` + ``Last-Event-ID`` (after the
         priming event's ``retry``) and gets what it missed (SSE polling, SEP-1699).
-        Returns False when no connection was attached.
+        Returns False when no connection was attached. A held stream begins
+        first: its response gets the priming event, then ends.
         """
         stream = self._stream_of.get(rid)
         if stream is None or stream.live is None:
             return False
+        stream.held = False  # primed by the writer, or by the next event, whichever comes first
         stream.detach()
         return True
 
@@ -185,23 +160,67 @@ class LegacySession(Outbound):
         return stream
 
     async def emit(self, stream: Stream, data: bytes, *, final: bool = False) -> None:
-        """Store one event on ``stream`` and hand it to the live response, if any."""
+        """Store one event on ``stream`` and hand it to the live response, if any.
+
+        On a held stream the answer (``final``) goes to the live response as
+        plain JSON, and is not stored; any other message begins the SSE stream.
+        """
+        if final and stream.held and not stream.locked and not self.closed:
+            self._answer_held(stream, data)  # nothing awaited: no lock, no checkpoint needed
+            return
         async with stream.lock:
             if self.closed:
                 return
+            if stream.held:
+                if final:
+                    self._answer_held(stream, data)
+                    return
+                if stream.live is None:
+                    return  # the client left before anything was sent: nothing can resume it
+                stream.held = False
+            if stream.unprimed:
+                await self._prime(stream)
             eid = await self.store.store_event(self.id, stream.sid, data)
-            live = stream.live
-            if live is not None:
-                retry = self.retry_ms if not data else None
-                try:
-                    live.send_nowait(sse_event(data, eid, retry))
-                except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
-                    stream.detach()  # too slow, or gone: it resumes from the store
-                else:
-                    if final:
-                        stream.final_live = live
+            self._send(stream, sse_event(data, eid, None if data else self.retry_ms), final)
             if final:
                 self._finish(stream)
+
+    async def prime(self, stream: Stream) -> None:
+        """Begin ``stream`` now: store its priming event and send it (if not done yet)."""
+        async with stream.lock:
+            stream.held = False
+            if stream.unprimed and not stream.done and not self.closed:
+                await self._prime(stream)
+
+    async def _prime(self, stream: Stream) -> None:
+        """Under ``stream.lock``: store the priming event (an id to resume from) and send it."""
+        stream.unprimed = False
+        eid = stream.prime_id = await self.store.store_event(self.id, stream.sid, b"")
+        self._send(stream, sse_event(b"", eid, self.retry_ms))
+
+    def _send(self, stream: Stream, event: bytes, final: bool = False) -> None:
+        live = stream.live
+        if live is not None:
+            try:
+                live.send_nowait(event)
+            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                stream.detach()  # too slow, or gone: it resumes from the store
+            else:
+                if final:
+                    stream.final_live = live
+
+    def _answer_held(self, stream: Stream, data: bytes) -> None:
+        """Under ``stream.lock``: a held stream's answer, as JSON to its live response."""
+        live = stream.live
+        if live is not None:
+            try:
+                live.send_nowait(data)
+            except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # gone: nothing was sent, so nothing can resume it
+            else:
+                stream.json = True
+                stream.final_live = live
+        self._finish(stream)
 
     def _finish(self, stream: Stream) -> None:
         stream.done = True
@@ -285,103 +304,8 @@ class LegacySession(Outbound):
         replay: list[tuple[str, bytes]],
         headers: list[tuple[bytes, bytes]],
     ) -> bool:
-        """Write one SSE response: ``replay``, then whatever arrives ``live``, until done.
-
-        Returns when the stream's final event was written, the live queue was
-        closed (detached, session closed, shutdown), or the client left: True
-        if the client got the end of the stream here (the final event of a
-        live ``stream``, whose stored events are then forgotten; or, with no
-        ``stream``, the whole ``replay``).
-        """
-        self._attached += 1
-        self.last_active = trio.current_time()
-        complete = ended = False
-        gone = trio.CancelScope()
-        try:
-            # The native server cancels ``gone`` when the client leaves (and the
-            # last event may end the response); under ASGI a task watches
-            # receive() for http.disconnect.
-            if responder.on_disconnect(gone.cancel):
-                ended, complete = await self._write_all(
-                    responder, gone, stream, live, replay, headers, end=True
-                )
-            else:
-                async with trio.open_nursery() as nursery:
-                    nursery.start_soon(_watch_disconnect, receive, gone)
-                    ended, complete = await self._write_all(
-                        responder, gone, stream, live, replay, headers, end=False
-                    )
-                    nursery.cancel_scope.cancel()
-            if ended and not responder.finished:
-                # Outside the watcher's scope: ending the response may run the
-                # server's own close of the connection in this task (Hypercorn does,
-                # for "Connection: close"), and the disconnect it reports must not
-                # cancel that half-way (the connection then never closed).
-                with contextlib.suppress(ClientGone):
-                    await responder.body(b"", more=False)
-        finally:
-            self._attached -= 1
-            self.last_active = trio.current_time()
-        if complete and stream is not None:
-            with trio.CancelScope(shield=True):
-                await self.store.forget_stream(self.id, stream.sid)
-        return complete
-
-    async def _write_all(
-        self,
-        responder: Responder,
-        gone: trio.CancelScope,
-        stream: Stream | None,
-        live: OutQueue | None,
-        replay: list[tuple[str, bytes]],
-        headers: list[tuple[bytes, bytes]],
-        *,
-        end: bool,
-    ) -> tuple[bool, bool]:
-        """:meth:`write`'s response, under ``gone``: ``(ended, complete)``."""
-        with gone:
-            try:
-                await responder.start(200, SSE_HEADERS + headers)
-                for eid, data in replay:
-                    await responder.body(sse_event(data, eid), more=True)
-                if live is not None:
-                    await self._write_live(responder, live, end=end)
-                # The last event was written: the client has it.
-                return True, stream.final_live is live if stream is not None else True
-            except ClientGone:
-                if stream is not None and stream.live is live:
-                    stream.detach()
-        return False, False
-
-    async def _write_live(self, responder: Responder, live: OutQueue, *, end: bool) -> None:
-        """Write what arrives on ``live`` until it ends; ``end``: the last batch ends the response."""
-        keepalive = self.keepalive or math.inf
-        try:
-            while True:
-                batch: list[bytes] | None = None
-                if live.ready:  # no wait, so no keep-alive deadline
-                    try:
-                        batch = await live.take()
-                    except trio.EndOfChannel:
-                        return
-                else:
-                    with trio.move_on_after(keepalive):
-                        try:
-                            batch = await live.take()
-                        except trio.EndOfChannel:
-                            return
-                if batch is None:
-                    await responder.body(b":\n\n", more=True)  # keep-alive comment
-                    continue
-                last = end and live.ended
-                try:
-                    await responder.body(b"".join(batch), more=not last)
-                finally:
-                    live.written(sum(map(len, batch)))
-                if last:
-                    return
-        finally:
-            live.close_writer()
+        """Write one response of ``stream`` (see :func:`~._http_sse.write_response`)."""
+        return await write_response(self, responder, receive, stream, live, replay, headers)
 
     @property
     def busy(self) -> bool:
@@ -402,12 +326,3 @@ class LegacySession(Outbound):
         self._client_requests.fail_all("session closed")
         with trio.CancelScope(shield=True):
             await self.store.forget_session(self.id)
-
-
-async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
-    """Cancel ``scope`` when the client disconnects."""
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            scope.cancel()
-            return

@@ -99,7 +99,7 @@ class SpillingStream(Stream):
     spill: Callable[[], None] | None = None
 
     def detach(self) -> None:
-        if self.live is not None and not self.done and self.spill is not None:
+        if self.live is not None and not self.done and not self.held and self.spill is not None:
             self.spill()
         Stream.detach(self)
 
@@ -197,7 +197,7 @@ class SharedSession(LegacySession):
             StoreUnavailable: Redis did not take a standalone event.
         """
         if stream.sid != STANDALONE:
-            if final:
+            if final and not stream.held:  # a held stream's answer is not stored
                 self.manager.spill.final_next(self.id, stream.sid)
             await LegacySession.emit(self, stream, data, final=final)
         elif not self.closed:

@@ -1,0 +1,255 @@
+"""One legacy stream's HTTP response: the SSE events, or a held stream's JSON answer.
+
+A :class:`Stream` is one SSE stream of a :class:`~._http_session.LegacySession`
+(see there for the rules). :func:`write_response` writes one HTTP response of
+it: stored events to replay, then what arrives on its live queue, until the
+stream's final event, a detach, or the client leaving.
+
+A POST stream may be **held** (``HttpOptions.json_response="auto"``): its
+response sends nothing until its request's first message. If that is the
+answer, it goes as plain ``application/json`` (it was not stored: there is no
+event to resume from); anything else (progress, a log record, a request to the
+client, ``close_sse_stream``), or :data:`JSON_HOLD` seconds of silence, begins
+the SSE stream as usual: the priming event first.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from typing import TYPE_CHECKING
+
+import attrs
+import trio
+
+from .._runtime import OutQueue
+from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
+
+if TYPE_CHECKING:
+    from ._http_session import LegacySession
+
+__all__ = ["JSON_HOLD", "Stream", "write_response"]
+
+#: Seconds a held POST stream waits for its answer before it begins as SSE (with
+#: its priming event): what a connection lost before the answer can lose.
+JSON_HOLD = 1.0
+
+
+@attrs.define(eq=False)
+class Stream:
+    """One SSE stream of a session: a POST's, or the standalone (GET) one.
+
+    ``live`` holds the encoded SSE events on their way to the attached
+    response, bounded in bytes (``write_buffer_bytes``).
+    """
+
+    sid: str
+    buffer_bytes: int
+    _lock: trio.Lock | None = attrs.field(default=None, init=False)
+    live: OutQueue | None = None
+    #: Requests of this stream not yet ended (a batch has several).
+    pending: int = 0
+    done: bool = False
+    #: The live queue the final event was handed to (if it was handed to one).
+    final_live: OutQueue | None = None
+    #: Nothing sent yet: the first message decides, the answer as JSON or the SSE stream.
+    held: bool = False
+    #: The priming event is still to be stored (and sent) before any other.
+    unprimed: bool = False
+    #: The priming event's id, once stored.
+    prime_id: str | None = None
+    #: The answer went to ``final_live`` as plain JSON (not an SSE event).
+    json: bool = False
+
+    @property
+    def lock(self) -> trio.Lock:
+        """Held while an event is stored and handed on (made when first needed)."""
+        if self._lock is None:
+            self._lock = trio.Lock()
+        return self._lock
+
+    @property
+    def locked(self) -> bool:
+        return self._lock is not None and self._lock.locked()
+
+    def detach(self) -> None:
+        if self.live is not None:
+            self.live.close()
+            self.live = None
+
+    def attach(self) -> OutQueue:
+        self.detach()  # a newer connection replaces an older one
+        self.live = OutQueue(self.buffer_bytes)
+        return self.live
+
+
+async def write_response(
+    session: LegacySession,
+    responder: Responder,
+    receive: Receive,
+    stream: Stream | None,
+    live: OutQueue | None,
+    replay: list[tuple[str, bytes]],
+    headers: list[tuple[bytes, bytes]],
+) -> bool:
+    """Write one SSE response: ``replay``, then whatever arrives ``live``, until done.
+
+    Returns when the stream's final event was written, the live queue was
+    closed (detached, session closed, shutdown), or the client left: True
+    if the client got the end of the stream here (the final event of a
+    live ``stream``, whose stored events are then forgotten; or, with no
+    ``stream``, the whole ``replay``).
+    """
+    session._attached += 1
+    session.last_active = trio.current_time()
+    complete = ended = False
+    gone = trio.CancelScope()
+    try:
+        # The native server cancels ``gone`` when the client leaves (and the
+        # last event may end the response); under ASGI a task watches
+        # receive() for http.disconnect.
+        if responder.on_disconnect(gone.cancel):
+            ended, complete = await _write_all(
+                session, responder, gone, stream, live, replay, headers, end=True
+            )
+        else:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_watch_disconnect, receive, gone)
+                ended, complete = await _write_all(
+                    session, responder, gone, stream, live, replay, headers, end=False
+                )
+                nursery.cancel_scope.cancel()
+        if ended and not responder.finished:
+            # Outside the watcher's scope: ending the response may run the
+            # server's own close of the connection in this task (Hypercorn does,
+            # for "Connection: close"), and the disconnect it reports must not
+            # cancel that half-way (the connection then never closed).
+            with contextlib.suppress(ClientGone):
+                await responder.body(b"", more=False)
+    finally:
+        session._attached -= 1
+        session.last_active = trio.current_time()
+    if complete and stream is not None:
+        with trio.CancelScope(shield=True):
+            await session.store.forget_stream(session.id, stream.sid)
+    return complete
+
+
+async def _write_all(
+    session: LegacySession,
+    responder: Responder,
+    gone: trio.CancelScope,
+    stream: Stream | None,
+    live: OutQueue | None,
+    replay: list[tuple[str, bytes]],
+    headers: list[tuple[bytes, bytes]],
+    *,
+    end: bool,
+) -> tuple[bool, bool]:
+    """:func:`write_response`'s response, under ``gone``: ``(ended, complete)``."""
+    with gone:
+        try:
+            if stream is not None and live is not None and stream.held:
+                if await _begin(session, responder, stream, live, headers):
+                    return True, False  # answered with JSON: nothing stored, nothing to forget
+            else:
+                await responder.start(200, SSE_HEADERS + headers)
+            for eid, data in replay:
+                await responder.body(sse_event(data, eid), more=True)
+            if live is not None:
+                await _write_live(session, responder, live, end=end)
+            # The last event was written: the client has it.
+            return True, stream.final_live is live if stream is not None else True
+        except ClientGone:
+            if stream is not None and stream.live is live:
+                stream.detach()
+    return False, False
+
+
+async def _begin(
+    session: LegacySession,
+    responder: Responder,
+    stream: Stream,
+    live: OutQueue,
+    headers: list[tuple[bytes, bytes]],
+) -> bool:
+    """A held stream's response: True when its answer went as JSON, else the SSE stream began.
+
+    Waits up to :data:`JSON_HOLD` seconds for the first message; with none
+    (or when the handler closed the stream), the stream begins itself.
+    """
+    batch: list[bytes] | None = None
+    try:
+        with trio.move_on_after(JSON_HOLD):
+            await live.wait_ready()  # one wait, no further checkpoint: the answer goes at once
+        if live.ready:
+            with contextlib.suppress(trio.EndOfChannel):
+                batch = live.take_nowait()
+        if batch is None:
+            await session.prime(stream)  # unless the answer came meanwhile
+            if stream.json:
+                batch = live.take_nowait()
+    finally:
+        if stream.held and stream.live is live:
+            stream.detach()  # the client left first: nothing was sent, nothing to resume
+    if stream.json:
+        assert batch is not None
+        try:
+            await responder.full(200, batch[0])
+        finally:
+            live.written(len(batch[0]))
+            live.close_writer()
+        return True
+    await responder.start(200, SSE_HEADERS + headers)
+    if batch:
+        try:
+            await responder.body(b"".join(batch), more=True)
+        finally:
+            live.written(sum(map(len, batch)))
+    elif stream.live is not live and stream.prime_id is not None and not session.closed:
+        # Closed by the handler before anything was sent: the priming event is
+        # all this response carries (the client resumes from it).
+        await responder.body(sse_event(b"", stream.prime_id, session.retry_ms), more=True)
+    return False
+
+
+async def _write_live(
+    session: LegacySession, responder: Responder, live: OutQueue, *, end: bool
+) -> None:
+    """Write what arrives on ``live`` until it ends; ``end``: the last batch ends the response."""
+    keepalive = session.keepalive or math.inf
+    try:
+        while True:
+            batch: list[bytes] | None = None
+            if live.ready:  # no wait, so no keep-alive deadline
+                try:
+                    batch = await live.take()
+                except trio.EndOfChannel:
+                    return
+            else:
+                with trio.move_on_after(keepalive):
+                    try:
+                        batch = await live.take()
+                    except trio.EndOfChannel:
+                        return
+            if batch is None:
+                await responder.body(b":\n\n", more=True)  # keep-alive comment
+                continue
+            last = end and live.ended
+            try:
+                await responder.body(b"".join(batch), more=not last)
+            finally:
+                live.written(sum(map(len, batch)))
+            if last:
+                return
+    finally:
+        live.close_writer()
+
+
+async def _watch_disconnect(receive: Receive, scope: trio.CancelScope) -> None:
+    """Cancel ``scope`` when the client disconnects."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            scope.cancel()
+            return
