@@ -93,6 +93,10 @@ class SpillStore(InMemoryEventStore):
         """The next event stored on this stream is its final one."""
         self._finals.add((session_id, stream_id))
 
+    def final_done(self, session_id: str, stream_id: str) -> None:
+        """The final event was handed over (stored, or sent as JSON): forget the mark."""
+        self._finals.discard((session_id, stream_id))
+
     async def store_event(self, session_id: str, stream_id: str, data: bytes) -> str:
         eid = await InMemoryEventStore.store_event(self, session_id, stream_id, data)
         final = (session_id, stream_id) in self._finals

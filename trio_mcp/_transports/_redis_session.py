@@ -197,9 +197,18 @@ class SharedSession(LegacySession):
             StoreUnavailable: Redis did not take a standalone event.
         """
         if stream.sid != STANDALONE:
-            if final and not stream.held:  # a held stream's answer is not stored
-                self.manager.spill.final_next(self.id, stream.sid)
-            await LegacySession.emit(self, stream, data, final=final)
+            if not final:
+                await LegacySession.emit(self, stream, data)
+                return
+            # Marked whether or not the stream is still held: whether the answer is
+            # stored (as the final event) or goes as plain JSON is decided under the
+            # stream's lock, and a mark the JSON answer did not use is dropped after.
+            spill = self.manager.spill
+            spill.final_next(self.id, stream.sid)
+            try:
+                await LegacySession.emit(self, stream, data, final=True)
+            finally:
+                spill.final_done(self.id, stream.sid)
         elif not self.closed:
             await self.manager.events.store_events(self.id, STANDALONE, [data])
 
