@@ -8,7 +8,7 @@ cache. Cache lifetimes are crossed with ``MockClock(rate=1).jump``.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -125,21 +125,23 @@ async def test_inactive_token_is_401_and_negatively_cached(
     ("answer", "description"),
     [
         (
-            active(aud="https://other.example/mcp"),
+            lambda: active(aud="https://other.example/mcp"),
             "the token was not issued for this resource (aud)",
         ),
-        (active(aud=["https://x.example", RESOURCE]), None),
-        (active(iss="https://evil.test/"), "the token's issuer is not trusted (iss)"),
-        (active(exp=int(time.time()) - 600), "the token has expired"),
-        (active(nbf=int(time.time()) + 600), "the token is not valid yet"),
-        (active(sub=None), "the token names no subject (sub)"),
-        (active(scope="mcp:read"), "scope"),
+        (lambda: active(aud=["https://x.example", RESOURCE]), None),
+        (lambda: active(iss="https://evil.test/"), "the token's issuer is not trusted (iss)"),
+        (lambda: active(exp=int(time.time()) - 600), "the token has expired"),
+        (lambda: active(nbf=int(time.time()) + 600), "the token is not valid yet"),
+        (lambda: active(sub=None), "the token names no subject (sub)"),
+        (lambda: active(scope="mcp:read"), "scope"),
     ],
 )
 async def test_answers_that_do_not_fit(
-    idp: IdpServer, answer: dict[str, Any], description: str | None
+    idp: IdpServer, answer: Callable[[], dict[str, Any]], description: str | None
 ) -> None:
-    idp.active["t"] = answer
+    """``answer`` is made when the test runs: a time taken at collection may be long past
+    (``nbf`` 600 s ahead at collection is no longer ahead in a slow full run)."""
+    idp.active["t"] = answer()
     with trio.fail_after(20):
         async with serving(whoami_server(), bearer(introspection(idp))) as t:
             r = await call(t.urls[0], "t")
