@@ -47,6 +47,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -448,6 +449,42 @@ def machine() -> str:
     except OSError:
         pass
     return f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python {platform.python_version()}"
+
+
+def interleaved(
+    peers: list[str],
+    reps: int,
+    measure: Callable[[str], dict[str, Any]],
+    show: Callable[[dict[str, Any]], str],
+) -> list[dict[str, Any]]:
+    """``measure(peer)`` for every peer, ``reps`` times, the order rotated per rep.
+
+    Each row gets its ``rep``; a peer that fails is reported and left out of that rep.
+    """
+    runs: list[dict[str, Any]] = []
+    for rep in range(reps):
+        k = rep % len(peers)
+        for peer in peers[k:] + peers[:k]:
+            print(f"rep {rep + 1}/{reps}: {peer}", file=sys.stderr, flush=True)
+            try:
+                row = measure(peer)
+            except Exception as exc:
+                print(f"  {peer} failed: {exc!r}", file=sys.stderr)
+                continue
+            row["rep"] = rep
+            runs.append(row)
+            print(f"  {show(row)}", file=sys.stderr)
+    return runs
+
+
+def rep_ratios(runs: list[dict[str, Any]], mine: list[dict[str, Any]], fig: str) -> list[float]:
+    """``fig`` of each of ``mine`` divided by the baseline's in the same rep."""
+    ratios = []
+    for r in mine:
+        base = [b for b in runs if b["peer"] == BASELINE and b["rep"] == r["rep"]]
+        if base and base[0][fig] > 0:
+            ratios.append(r[fig] / base[0][fig])
+    return ratios
 
 
 def load() -> str:

@@ -44,7 +44,9 @@ from .http_bench import (
     SERVERS,
     cpu_seconds,
     free_port,
+    interleaved,
     load,
+    rep_ratios,
     wait_listening,
 )
 from .http_sessions import HEADERS, INIT, INITED
@@ -194,24 +196,16 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     logs = RESULTS / "logs"
     logs.mkdir(exist_ok=True)
-    runs: list[dict[str, Any]] = []
     load_start = load()
-    for rep in range(args.reps):
-        order = peers[rep % len(peers) :] + peers[: rep % len(peers)]
-        for peer in order:
-            print(f"rep {rep + 1}/{args.reps}: {peer}", file=sys.stderr, flush=True)
-            try:
-                row = measure(peer, args.sessions, args.rounds, logs)
-            except Exception as exc:
-                print(f"  {peer} failed: {exc!r}", file=sys.stderr)
-                continue
-            row["rep"] = rep
-            runs.append(row)
-            print(
-                f"  last {row['last_ms']:.1f} ms, half {row['half_ms']:.1f} ms,"
-                f" {row['cpu_us_per_delivery']:.0f} µs CPU/delivery",
-                file=sys.stderr,
-            )
+    runs = interleaved(
+        peers,
+        args.reps,
+        lambda peer: measure(peer, args.sessions, args.rounds, logs),
+        lambda row: (
+            f"last {row['last_ms']:.1f} ms, half {row['half_ms']:.1f} ms,"
+            f" {row['cpu_us_per_delivery']:.0f} µs CPU/delivery"
+        ),
+    )
     figures = {
         "last_ms": "ms to the last",
         "half_ms": "ms to half",
@@ -232,11 +226,7 @@ def main(argv: list[str] | None = None) -> int:
         cells = []
         for fig in figures:
             values = [r[fig] for r in mine]
-            ratios = []
-            for r in mine:
-                base = [b for b in runs if b["peer"] == BASELINE and b["rep"] == r["rep"]]
-                if base and base[0][fig] > 0:
-                    ratios.append(r[fig] / base[0][fig])
+            ratios = rep_ratios(runs, mine, fig)
             cell = f"{statistics.median(values):,.1f} ({min(values):,.1f}–{max(values):,.1f})"
             if ratios and peer != BASELINE:
                 cell += f" ({statistics.median(ratios):.2f}×)"

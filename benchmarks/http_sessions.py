@@ -31,7 +31,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .http_bench import BASELINE, MODAL, PEERS, RESULTS, SERVERS, free_port, load, wait_listening
+from .http_bench import (
+    BASELINE,
+    MODAL,
+    PEERS,
+    RESULTS,
+    SERVERS,
+    free_port,
+    interleaved,
+    load,
+    rep_ratios,
+    wait_listening,
+)
 
 DEFAULT_PEERS = "native,hypercorn,sdk,fastmcp"
 INIT = {
@@ -138,24 +149,16 @@ def main(argv: list[str] | None = None) -> int:
     RESULTS.mkdir(exist_ok=True)
     logs = RESULTS / "logs"
     logs.mkdir(exist_ok=True)
-    runs: list[dict[str, Any]] = []
     load_start = load()
-    for rep in range(args.reps):
-        order = peers[rep % len(peers) :] + peers[: rep % len(peers)]
-        for peer in order:
-            print(f"rep {rep + 1}/{args.reps}: {peer}", file=sys.stderr, flush=True)
-            try:
-                row = measure(peer, args.sessions, logs)
-            except Exception as exc:
-                print(f"  {peer} failed: {exc!r}", file=sys.stderr)
-                continue
-            row["rep"] = rep
-            runs.append(row)
-            print(
-                f"  {row['kb_per_session']:.1f} KB/session (RSS {row['rss_before_kb'] / 1024:.1f}"
-                f" -> {row['rss_after_kb'] / 1024:.1f} MB), opened in {row['open_s']:.1f} s",
-                file=sys.stderr,
-            )
+    runs = interleaved(
+        peers,
+        args.reps,
+        lambda peer: measure(peer, args.sessions, logs),
+        lambda row: (
+            f"{row['kb_per_session']:.1f} KB/session (RSS {row['rss_before_kb'] / 1024:.1f}"
+            f" -> {row['rss_after_kb'] / 1024:.1f} MB), opened in {row['open_s']:.1f} s"
+        ),
+    )
     lines = [
         f"Run of {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M UTC} · {args.sessions:,} idle legacy"
         f" sessions per server · {args.reps} reps, peers interleaved · load {load_start} at"
@@ -169,11 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         if not mine:
             continue
         kb = [r["kb_per_session"] for r in mine]
-        ratios = []
-        for r in mine:
-            base = [b for b in runs if b["peer"] == BASELINE and b["rep"] == r["rep"]]
-            if base and base[0]["kb_per_session"] > 0:
-                ratios.append(r["kb_per_session"] / base[0]["kb_per_session"])
+        ratios = rep_ratios(runs, mine, "kb_per_session")
         ratio = (
             f"{statistics.median(ratios):.2f}× ({min(ratios):.2f}–{max(ratios):.2f})"
             if ratios
