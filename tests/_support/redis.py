@@ -25,7 +25,14 @@ from pathlib import Path
 
 import pytest
 
-__all__ = ["RedisSentinel", "RedisServer", "free_port", "redis_sentinel", "redis_server"]
+__all__ = [
+    "RedisSentinel",
+    "RedisServer",
+    "free_port",
+    "redis_cli",
+    "redis_sentinel",
+    "redis_server",
+]
 
 #: How long a start or a stop may take before the fixture gives up (not a timed assertion).
 LIMIT = 20.0

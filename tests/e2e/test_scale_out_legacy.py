@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import trio
 from _support.paths import ROOT
-from _support.redis import RedisServer, free_port
+from _support.redis import RedisServer, free_port, redis_cli
 
 SERVER = ROOT / "tests" / "servers" / "scaleout_legacy_server.py"
 LEGACY = "2025-11-25"
@@ -287,6 +287,9 @@ async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
         # request 2: its client left (the stream spilled to Redis); request 8: its client
         # still reads when the worker dies (nothing of it is in Redis)
         left = await first_event_ids(http, w0, sid, call(2, "stall", {"progressToken": 7}))
+        # w0 notices the client left when it reads the closed connection: only then does
+        # the stream spill, so its progress event must be in Redis before w0 is killed
+        await spilled(redis_server, sid, "notifications/progress")
         reading: list[str] = []
         progressed = trio.Event()
 
@@ -358,6 +361,18 @@ def answer(r: httpx.Response) -> dict[str, Any]:
     datas = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
     last: dict[str, Any] = datas[-1]
     return last
+
+
+async def spilled(redis: RedisServer, sid: str, text: str) -> None:
+    """Wait until a POST stream of session ``sid`` has spilled an event holding ``text``."""
+
+    def found() -> bool:
+        keys = redis_cli(redis.port, "--scan", "--pattern", f"trio_mcp:events:{sid}:*").split()
+        return any(text in redis_cli(redis.port, "XRANGE", key, "-", "+") for key in keys)
+
+    with trio.fail_after(LIMIT):
+        while not await trio.to_thread.run_sync(found):
+            await trio.sleep(0.05)
 
 
 async def first_event_ids(
