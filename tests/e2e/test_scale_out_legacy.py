@@ -260,9 +260,9 @@ async def test_a_legacy_session_over_three_workers(
         nursery.cancel_scope.cancel()
 
 
-async def open_session(http: httpx.AsyncClient, w: Worker) -> str:
+async def open_session(http: httpx.AsyncClient, w: Worker, version: str = LEGACY) -> str:
     caps = {"tasks": {}}
-    init = rpc(0, "initialize", {"protocolVersion": LEGACY, "capabilities": caps})
+    init = rpc(0, "initialize", {"protocolVersion": version, "capabilities": caps})
     r = await http.post(w.url, json=init, headers={"accept": ACCEPT})
     assert r.status_code == 200
     sid: str = r.headers["mcp-session-id"]
@@ -338,6 +338,89 @@ async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
         # the session itself goes on, on the workers left
         done = await http.post(w1.url, json=call(5, "count", n=1), headers=headers(sid))
         assert "counted 1" in done.text
+
+
+async def test_a_worker_killed_answers_every_request_of_its_batches(
+    redis_server: RedisServer, tmp_path: Path
+) -> None:
+    """SIGKILL the worker running three JSON-RPC batches (2025-03-26): resumed on other
+    workers, each batch gets one response answering every one of its requests once.
+
+    One batch its client left (spilled), holding a ``ping`` the session answered itself
+    (recorded in Redis); one whose client reads, ids named in its stream id; one whose
+    client reads, ids too long to name (recorded)."""
+    async with (
+        workers(redis_server, tmp_path, lease=1.5) as (w0, w1, w2),
+        httpx.AsyncClient(timeout=LIMIT) as http,
+    ):
+        old = {"mcp-protocol-version": "2025-03-26"}
+        sid = await open_session(http, w1, "2025-03-26")
+
+        def stall(rid: Any) -> dict[str, Any]:
+            return call(rid, "stall", {"progressToken": f"t{rid}"})
+
+        batches: list[list[dict[str, Any]]] = [
+            [stall(2), stall(3), rpc(4, "ping")],
+            [stall(8), stall(9)],
+            [stall("a" * 60), stall("b" * 60)],
+        ]
+        left: list[str] = []
+        with trio.fail_after(LIMIT):
+            async with http.stream(
+                "POST", w0.url, json=batches[0], headers=headers(sid, **old)
+            ) as r:
+                async for event in events_of(r):
+                    left.append(event["id"])
+                    if event.get("data"):
+                        break
+        await spilled(redis_server, sid, "notifications/progress")
+        reading: list[list[str]] = [[], []]
+        progressed = [trio.Event(), trio.Event()]
+
+        async def read_on(i: int) -> None:
+            try:
+                async with http.stream(
+                    "POST", w0.url, json=batches[i + 1], headers=headers(sid, **old)
+                ) as r:
+                    async for event in events_of(r):
+                        reading[i].append(event["id"])
+                        if event.get("data"):
+                            progressed[i].set()
+            except (httpx.RemoteProtocolError, httpx.ReadError):
+                pass  # the worker died under it
+
+        async with trio.open_nursery() as nursery:
+            for i in range(2):
+                nursery.start_soon(read_on, i)
+            with trio.fail_after(LIMIT):
+                for event in progressed:
+                    await event.wait()
+            w0.proc.kill()  # SIGKILL: no goodbye
+            await trio.to_thread.run_sync(w0.proc.wait)
+        for batch, last, on in (
+            (batches[0], left[-1], w2),
+            (batches[1], reading[0][-1], w1),
+            (batches[2], reading[1][-1], w2),
+        ):
+            with trio.fail_after(LIMIT):
+                resumed = headers(sid, accept="text/event-stream", **{"last-event-id": last}, **old)
+                r = await http.get(on.url, headers=resumed)
+            assert r.status_code == 200
+            got = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
+            assert all(m["method"] == "notifications/progress" for m in got[:-1])
+            [response] = got[-1:]  # one response for the batch, last
+            assert isinstance(response, list)
+            assert sorted(a["id"] for a in response) == sorted(m["id"] for m in batch), response
+            for a in response:
+                if a["id"] == 4:
+                    assert a["result"] == {}  # the ping the session had answered itself
+                    continue
+                error = a["error"]
+                assert error["code"] == -32603 and "stopped before answering" in error["message"]
+                assert error["data"] == {"retryable": True}
+        # nothing is owed any more: the streams' keys are gone (each resumed to its end)
+        keys = redis_cli(redis_server.port, "--scan", "--pattern", f"trio_mcp:events:{sid}:p*")
+        assert keys.split() == []
 
 
 def sse_events_of(text: str) -> list[dict[str, str]]:

@@ -190,3 +190,37 @@ async def test_a_quiet_get_stream_outlives_the_idle_timeout(redis_server: RedisS
                 assert exists.strip() == "1"
             async with c.stream("GET", w3, headers=get_headers(sid, priming["id"])) as resumed:
                 assert resumed.status_code == 200
+
+
+async def test_a_write_to_a_session_gone_elsewhere_is_404(redis_server: RedisServer) -> None:
+    """``logging/setLevel`` (and a subscribe) on a copy whose record is gone: unknown session.
+
+    The record goes as a DELETE on another worker or its expiry takes it: a copy that
+    has not heard of it yet (pub/sub, its validity) is still used, but the write finds
+    no record, and the request is answered as on any deleted session (before: success).
+    """
+    cli = partial(redis_cli, redis_server.port)
+    with trio.fail_after(LIMIT):
+        async with transports(redis_server) as (ta, tb), httpx.AsyncClient(timeout=LIMIT) as c:
+            a, b = ta.urls[0], tb.urls[0]
+            sid = await open_session(c, a)
+            r = await c.post(b, json=call(1, "echo", text="x"), headers=legacy_headers(sid))
+            assert r.status_code == 200  # B holds a valid copy
+            cli("DEL", f"trio_mcp:session:{sid}")  # gone, and no copy told
+            level = {"jsonrpc": "2.0", "id": 2, "method": "logging/setLevel"}
+            level["params"] = {"level": "info"}
+            r = await c.post(b, json=level, headers=legacy_headers(sid))
+            assert (r.status_code, r.json()["error"]["code"]) == (404, -32001), r.text
+            assert cli("EXISTS", f"trio_mcp:session:{sid}").strip() == "0"  # not written back
+            # the copy is checked at its next use: gone there too
+            r = await c.post(b, json=call(3, "echo", text="x"), headers=legacy_headers(sid))
+            assert (r.status_code, r.json()["error"]["code"]) == (404, -32001)
+            assert sid not in tb.sessions
+            # a subscribe's write finds the record gone: answered as an unknown session
+            sid = await open_session(c, a)
+            r = await c.post(b, json=call(4, "echo", text="x"), headers=legacy_headers(sid))
+            assert r.status_code == 200
+            cli("DEL", f"trio_mcp:session:{sid}")
+            r = await c.post(b, json=subscribe(5, "file:///doc"), headers=legacy_headers(sid))
+            assert answer_of(r)["error"]["code"] == -32001
+            assert cli("EXISTS", f"trio_mcp:session:{sid}").strip() == "0"

@@ -15,6 +15,9 @@ builds an already-initialized copy from it). What differs from a
 * ``notifications/cancelled`` for a request not in flight here is handed on as
   a :class:`CancelRequest` (the request may run on another worker); the worker
   that runs it applies it with :meth:`cancel_in_flight`.
+* :meth:`batch_of` tells what a JSON-RPC batch (2025-03-26) still owes its client:
+  the transport records it, so that another worker can answer every request of a
+  batch whose worker died.
 """
 
 from __future__ import annotations
@@ -106,6 +109,22 @@ class SharedServerSession(ServerSession):
             return False
         flight.cancelled = True
         return True
+
+    def batch_of(self, rid: Id) -> tuple[list[dict[str, Any]], list[Id]] | None:
+        """What the batch of request ``rid`` owes: its answers made already, its requests.
+
+        ``None`` when ``rid`` is not in flight or not part of a batch. Called as the
+        batch's first request starts (before any of its handlers ran), the answers
+        are those the session made itself (``ping``, invalid requests...), which go
+        out in the batch's one response with the handlers' answers, and the ids are
+        every request of the batch still to be answered (not cancelled).
+        """
+        flight = self._in_flight.get(rid)
+        batch = flight.batch if flight is not None else None
+        if batch is None:
+            return None
+        ids = [i for i, f in self._in_flight.items() if f.batch is batch and not f.cancelled]
+        return list(batch.responses), ids
 
     def _receive_notification(self, note: Notification, events: list[Event]) -> None:
         if note.method == "notifications/cancelled":

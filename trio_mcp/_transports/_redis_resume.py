@@ -19,15 +19,20 @@
   the final one; a resume that comes before the spill landed waits for it (one
   blocking read).
 * **A POST stream whose worker died** before its answer: its id
-  ``p<worker>-<n>-<request>`` names the worker and its (first) request
-  (:func:`~._redis_session.stream_request`). Once that worker's liveness key
-  (``trio_mcp:sessions:alive:<worker>``, refreshed every ``lease / 3`` s) has
-  expired, the resuming worker writes what was spilled, then a ``-32603`` error
-  answer for the request (:data:`STOPPED`, ``data.retryable``), and ends the
-  stream: the request gets exactly one answer. A resume that comes before the
-  lease expired waits for it (nothing spilled: up to the lease; spilled: a check
-  every ``lease / 3`` s while it reads). A stream whose id names no request (a
-  batch's later requests, an id longer than 96 bytes encoded) ends as before,
+  ``p<worker>-<n>-<named>`` names the worker and its request, or for a JSON-RPC
+  batch a list of ids (:func:`~._redis_session.stream_request`). Once that
+  worker's liveness key (``trio_mcp:sessions:alive:<worker>``, refreshed every
+  ``lease / 3`` s) has expired, the resuming worker writes what was spilled,
+  then the answer the stream owes (:func:`~._redis_session.stopped_answer`: a
+  ``-32603`` error, :data:`STOPPED` with ``data.retryable``, for each of its
+  requests; a batch's one response also holds the answers the session had made
+  itself), and ends the stream: every request gets exactly one answer. What the
+  id cannot name (a batch's own answers, ids that do not fit in 96 bytes
+  encoded) is recorded before the stream's response begins, as
+  ``trio_mcp:events:<session>:<stream>:stopped`` (:meth:`SpillStore.record`),
+  and read from there. A resume that comes before the lease expired waits for
+  it (nothing spilled: up to the lease; spilled: a check every ``lease / 3`` s
+  while it reads). A stream whose id names nothing (an old id) ends as before,
   after what was spilled, with no answer.
 """
 
@@ -43,26 +48,26 @@ import trio
 
 from .._errors import StoreUnavailable
 from .._runtime import OutQueue
-from .._wire import encode, error_response
 from ._asgi import HttpError, Receive, Responder, sse_event
 from ._eventstore import InMemoryEventStore
 from ._http_session import STANDALONE
 from ._redis_events import PREFIX
-from ._redis_session import SharedSession, store_errors, stream_request
+from ._redis_session import STOPPED, SharedSession, stopped_answer, store_errors, stream_request
 from ._redis_streams import BLOCK_MS, Reading
 
 if TYPE_CHECKING:
     from ._redis import RedisLink
     from ._redis_sessions import SharedSessions
 
-__all__ = ["SpillStore", "resume_post", "serve_standalone"]
+__all__ = ["STOPPED", "SpillStore", "resume_post", "serve_standalone"]
 
 log = logging.getLogger("trio_mcp")
 
 POST_EVENT = re.compile(r"(p[0-9a-f]{1,16}-\d{1,20}(?:-[A-Za-z0-9_-]{1,96})?)\.(\d{1,20})")
-#: The answer, from the worker a client resumed on, to a request whose worker died.
-STOPPED = "the worker serving this request stopped before answering"
-#: ARGV: ttl ms, then per event: key, session set, stream id, entry id, data, final ("1"/"").
+#: What a POST stream owes if its worker dies, when its id cannot say (see the docstring).
+STOPPED_SUFFIX = ":stopped"
+#: KEYS: records to delete; ARGV: ttl ms, then per event: key, session set, stream id,
+#: entry id, data, final ("1"/"").
 SPILL = """
 for i = 2, #ARGV, 6 do
   local key = ARGV[i]
@@ -75,6 +80,14 @@ for i = 2, #ARGV, 6 do
   redis.call('SADD', ARGV[i + 1], ARGV[i + 2])
   redis.call('PEXPIRE', ARGV[i + 1], ARGV[1])
 end
+for _, key in ipairs(KEYS) do redis.call('DEL', key) end
+return 1
+"""
+#: KEYS: the record, the session's set; ARGV: the answer, ttl ms, the record's member.
+RECORD = """
+redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+redis.call('SADD', KEYS[2], ARGV[3])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
 return 1
 """
 
@@ -87,6 +100,9 @@ class SpillStore(InMemoryEventStore):
     _spilled: set[tuple[str, str]] = attrs.field(factory=set, init=False)
     _finals: set[tuple[str, str]] = attrs.field(factory=set, init=False)
     _queue: list[list[Any]] = attrs.field(factory=list, init=False)
+    #: Streams whose answer is recorded (:meth:`record`); the records to delete.
+    _recorded: set[tuple[str, str]] = attrs.field(factory=set, init=False)
+    _drops: list[str] = attrs.field(factory=list, init=False)
     _wake: trio.Event = attrs.field(factory=trio.Event, init=False)
 
     def final_next(self, session_id: str, stream_id: str) -> None:
@@ -121,15 +137,32 @@ class SpillStore(InMemoryEventStore):
         self._queue.append([key, f"{PREFIX}{session_id}", stream_id, entry, data, "1" * final])
         self._wake.set()
 
+    async def record(self, link: RedisLink, session_id: str, stream_id: str, data: bytes) -> None:
+        """Record the answer ``data`` that ``stream_id`` owes if this worker dies (a round trip).
+
+        Raises:
+            StoreUnavailable: Redis did not answer.
+        """
+        keys = [f"{PREFIX}{session_id}:{stream_id}{STOPPED_SUFFIX}", f"{PREFIX}{session_id}"]
+        args = [data, self.ttl_ms, f"{stream_id}{STOPPED_SUFFIX}"]
+        script = link.client.register_script(RECORD)
+        await link.call(partial(script, keys=keys, args=args), "event")
+        self._recorded.add((session_id, stream_id))
+
     async def forget_stream(self, session_id: str, stream_id: str) -> None:
         if (session_id, stream_id) in self._spilled:
             self._spilled.discard((session_id, stream_id))
             self._put(session_id, stream_id, f"{stream_id}.0", b"", True)  # the end marker
             self._queue[-1][3] = "*"  # after whatever is there
+        if (session_id, stream_id) in self._recorded:  # ended: nothing is owed any more
+            self._recorded.discard((session_id, stream_id))
+            self._drops.append(f"{PREFIX}{session_id}:{stream_id}{STOPPED_SUFFIX}")
+            self._wake.set()
         await InMemoryEventStore.forget_stream(self, session_id, stream_id)
 
     async def forget_session(self, session_id: str) -> None:
         self._spilled = {k for k in self._spilled if k[0] != session_id}
+        self._recorded = {k for k in self._recorded if k[0] != session_id}
         self._finals = {k for k in self._finals if k[0] != session_id}
         await InMemoryEventStore.forget_session(self, session_id)
 
@@ -141,13 +174,15 @@ class SpillStore(InMemoryEventStore):
             await self._wake.wait()
             self._wake = trio.Event()
             batch, self._queue = self._queue, []
+            drops, self._drops = self._drops, []
             args: list[Any] = [self.ttl_ms]
             for item in batch:
                 args += item
             try:
-                await link.call(partial(script, keys=[], args=args), "event")
+                await link.call(partial(script, keys=drops, args=args), "event")
             except StoreUnavailable:
                 self._queue[:0] = batch  # in order, before what came since
+                self._drops[:0] = drops
                 self._wake.set()
                 await trio.sleep(delay)
                 delay = min(2.0, delay * 2)
@@ -212,8 +247,8 @@ async def resume_post(
     stream_id, n = match.groups()
     reader, link = manager.reader, manager.link
     key, entry = reader.key(session.id, stream_id), f"0-{n}"
-    worker, rid = stream_request(stream_id)
-    dead = False
+    worker, named = stream_request(stream_id)
+    dead, owed = False, None
     with store_errors():
         found = await reader.replay(key, entry)
         # The spill may not have landed yet: wait for it (once; while its worker
@@ -224,12 +259,14 @@ async def resume_post(
                 read = partial(client.xread, {key: "0-0"}, count=1, block=BLOCK_MS)
                 if await link.call(read, "session", limit=link.timeout + BLOCK_MS / 1000):
                     found = await reader.replay(key, entry)
-                elif rid is None:
+                elif named is None:
                     break
                 elif not await manager.alive(worker):
                     found, dead = [], True
-        if found is not None and rid is not None and not dead:
+        if found is not None and named is not None and not dead:
             dead = not any(f for _, _, f in found) and not await manager.alive(worker)
+        if dead:
+            owed = await _owed(link, key, named)
     if session.closed:
         raise HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
     if found is None:
@@ -237,7 +274,8 @@ async def resume_post(
     replay = [(f"{stream_id}.{e.partition('-')[2]}", d) for e, d, _ in found if d]
     if dead:  # every event it stored, then the answer it never gave
         last_n = max([int(n), *(int(e.partition("-")[2]) for e, _, _ in found)])
-        replay.append((f"{stream_id}.{last_n + 1}", _stopped(rid)))
+        if owed is not None:
+            replay.append((f"{stream_id}.{last_n + 1}", owed))
         if await session.write(responder, receive, None, None, replay, []):
             await _forget(link, key)
         return
@@ -253,8 +291,8 @@ async def resume_post(
             with store_errors():
                 await reader.wake()
         async with trio.open_nursery() as nursery:
-            if rid is not None:
-                nursery.start_soon(_watch_worker, manager, worker, reading, rid)
+            if named is not None:
+                nursery.start_soon(_watch_worker, manager, worker, reading, named)
             complete = await session.write(responder, receive, None, live, replay, [])
             nursery.cancel_scope.cancel()
     finally:
@@ -264,18 +302,22 @@ async def resume_post(
         await _forget(link, key)
 
 
-def _stopped(rid: Any) -> bytes:
-    """The error answer to request ``rid``, whose worker died before answering it."""
-    error = {"code": -32603, "message": STOPPED, "data": {"retryable": True}}
-    return encode(error_response(rid, error))
+async def _owed(link: RedisLink, key: str, named: Any) -> bytes | None:
+    """What the POST stream ``key``, whose worker died, owes: recorded, else what its id names.
+
+    Raises:
+        StoreUnavailable: Redis did not answer.
+    """
+    recorded = await link.call(partial(link.client.get, key + STOPPED_SUFFIX), "session")
+    return bytes(recorded) if recorded else stopped_answer(named)
 
 
-async def _watch_worker(manager: SharedSessions, worker: str, reading: Reading, rid: Any) -> None:
+async def _watch_worker(manager: SharedSessions, worker: str, reading: Reading, named: Any) -> None:
     """While a POST stream of ``worker`` is read here: if that worker dies, end it.
 
     Every ``lease / 3`` seconds its heartbeat is checked; once it expired, what the
     stream stored after the reading's cursor is written, then (no answer among it)
-    the error answer for ``rid``, and the stream ends.
+    the answer it owes (:func:`_owed`), and the stream ends.
     """
     while not reading.ended:
         await trio.sleep(manager.lease / 3)
@@ -284,6 +326,7 @@ async def _watch_worker(manager: SharedSessions, worker: str, reading: Reading, 
                 continue
             manager.reader.remove(reading)
             rest = await manager.reader.replay(reading.key, reading.cursor) or []
+            owed = await _owed(manager.link, reading.key, named)
         except StoreUnavailable:
             continue  # logged by the link: look again
         n = int(reading.cursor.partition("-")[2] or 0)
@@ -294,7 +337,8 @@ async def _watch_worker(manager: SharedSessions, worker: str, reading: Reading, 
                     reading.live.send_nowait(sse_event(data, f"{reading.stream_id}.{n}"))
                 if final:
                     return
-            reading.live.send_nowait(sse_event(_stopped(rid), f"{reading.stream_id}.{n + 1}"))
+            if owed is not None:
+                reading.live.send_nowait(sse_event(owed, f"{reading.stream_id}.{n + 1}"))
         except (trio.WouldBlock, trio.BrokenResourceError, trio.ClosedResourceError):
             return  # the client is gone or too slow: it resumes again
         finally:
@@ -306,6 +350,6 @@ async def _forget(link: RedisLink, key: str) -> None:
     """Drop a POST stream whose end reached its client (nothing resumes it any more)."""
     with trio.CancelScope(shield=True):
         try:
-            await link.call(partial(link.client.delete, [key]), "event")
+            await link.call(partial(link.client.delete, [key, key + STOPPED_SUFFIX]), "event")
         except StoreUnavailable:
             pass  # its ttl ends it

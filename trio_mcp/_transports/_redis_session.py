@@ -14,7 +14,11 @@ here (the manager is :class:`~._redis_sessions.SharedSessions`):
   reaches the client once, whichever worker sent it.
 * **POST streams stay with their handlers**, in this worker's memory (only
   this worker writes them), and spill to Redis when their client leaves
-  early (:class:`SpillingStream`, :mod:`._redis_resume`).
+  early (:class:`SpillingStream`, :mod:`._redis_resume`). A stream's id names
+  the requests it must answer, so that another worker can answer them if this
+  one dies (:meth:`SharedSession.new_stream`); what its id cannot name (a
+  batch's sync answers and requests, a long id) is recorded in Redis before its
+  response begins (:meth:`SharedSession.write`).
 * **Answers and cancels go where they belong.** A client's answer to another
   worker's server-to-client request, and a ``notifications/cancelled`` for a
   request not running here, are queued in :attr:`SharedSession.routes` and
@@ -30,7 +34,7 @@ from __future__ import annotations
 import base64
 import itertools
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -39,17 +43,26 @@ import attrs
 import orjson
 import trio
 
-from .._errors import StoreUnavailable
+from .._errors import McpError, StoreUnavailable
 from .._protocol import IncomingRequest, ServerSession, SharedServerSession
 from .._runtime import Application, OutQueue, Peer
-from .._wire import Id
+from .._wire import Id, encode, error_response
 from ._asgi import HttpError, Receive, Responder
 from ._http_session import STANDALONE, LegacySession, Stream
 
 if TYPE_CHECKING:
     from ._redis_sessions import SharedSessions
 
-__all__ = ["SharedSession", "WriteThrough", "store_errors", "stream_request", "unavailable"]
+__all__ = [
+    "STOPPED",
+    "SharedSession",
+    "WriteThrough",
+    "gone",
+    "stopped_answer",
+    "store_errors",
+    "stream_request",
+    "unavailable",
+]
 
 log = logging.getLogger("trio_mcp")
 #: The longest encoded request id a POST stream's id carries (longer ones: not named).
@@ -58,8 +71,17 @@ MAX_NAMED = 96
 _STREAM_IDS = itertools.count(1)
 
 
-def stream_request(stream_id: str) -> tuple[str, Id | None]:
-    """The worker and the request a POST stream id names (``None``: none named)."""
+#: The answer, from the worker a client resumed on, to a request whose worker died.
+STOPPED = "the worker serving this request stopped before answering"
+_STOPPED_ERROR = {"code": -32603, "message": STOPPED, "data": {"retryable": True}}
+
+
+def stream_request(stream_id: str) -> tuple[str, Id | list[Id] | None]:
+    """The worker and the request(s) a POST stream id names.
+
+    A request id: the stream of one request. A list: a batch's stream (the ids
+    that fitted; its full answer is recorded in Redis). ``None``: none named.
+    """
     worker, _, rest = stream_id[1:].partition("-")
     named = rest.partition("-")[2]
     if not named:
@@ -68,7 +90,36 @@ def stream_request(stream_id: str) -> tuple[str, Id | None]:
         rid = orjson.loads(base64.urlsafe_b64decode(named + "=" * (-len(named) % 4)))
     except ValueError:
         return worker, None
+    if type(rid) is list:
+        return worker, [i for i in rid if type(i) in (int, str)]
     return worker, rid if type(rid) in (int, str) else None
+
+
+def stopped_answer(
+    named: Id | list[Id] | None, done: Sequence[dict[str, Any]] = ()
+) -> bytes | None:
+    """The answer of a stream whose worker died: ``-32603`` (:data:`STOPPED`) per request.
+
+    ``named`` as :func:`stream_request` gives it (a list: a batch's one response,
+    after the answers ``done`` it held already). ``None`` when nothing is owed.
+    """
+    if named is None:
+        return None
+    if not isinstance(named, list):
+        return encode(error_response(named, dict(_STOPPED_ERROR)))
+    answers = [*done, *(error_response(rid, dict(_STOPPED_ERROR)) for rid in named)]
+    return encode(answers) if answers else None
+
+
+def _name(value: Any) -> str | None:
+    """``value`` as a stream id part (``None``: longer than :data:`MAX_NAMED`)."""
+    named = base64.urlsafe_b64encode(orjson.dumps(value)).rstrip(b"=")
+    return named.decode() if len(named) <= MAX_NAMED else None
+
+
+def gone() -> HttpError:
+    """The 404 of a session whose record is gone (deleted or expired on another worker)."""
+    return HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
 
 
 def unavailable(rid: Any = None) -> HttpError:
@@ -97,6 +148,9 @@ class SpillingStream(Stream):
     """A POST stream of a shared session: ``spill()`` when its live response goes early."""
 
     spill: Callable[[], None] | None = None
+    #: The answer another worker gives if this one dies, to record in Redis before the
+    #: response begins (what the stream id cannot name); ``None``: nothing to record.
+    stopped: bytes | None = None
 
     def detach(self) -> None:
         if self.live is not None and not self.done and not self.held and self.spill is not None:
@@ -140,18 +194,36 @@ class SharedSession(LegacySession):
     def new_stream(self, rid: Id | None = None) -> Stream:
         """A POST stream, its id unique over every worker's streams of this session.
 
-        The id ``p<worker>-<n>-<request>`` also names the worker and the first request
-        (:func:`stream_request`): a client that resumes it after this worker died
-        gets an error answer for that request, from any worker, at no cost while
-        this worker lives. It spills to Redis if its live response goes before its
-        end (:class:`SpillStore`).
+        The id ``p<worker>-<n>-<named>`` also names the worker and what the stream
+        must answer (:func:`stream_request`): a client that resumes it after this
+        worker died gets an error answer for each of its requests, from any worker
+        (:func:`stopped_answer`). ``named`` is the request ``rid`` (no cost while this
+        worker lives); for a batch, a list: its ids when they fit, else ``[rid]`` or
+        ``[]``, and the batch's full answer is recorded in Redis before the response
+        begins (:attr:`SpillingStream.stopped`), as for a request whose id is too long
+        to name. It spills to Redis if its live response goes before its end
+        (:class:`SpillStore`).
         """
         sid = f"p{self.manager.worker}-{next(_STREAM_IDS)}"  # never reused by a rebuilt copy
-        if rid is not None:
-            named = base64.urlsafe_b64encode(orjson.dumps(rid)).rstrip(b"=")
-            if len(named) <= MAX_NAMED:
-                sid = f"{sid}-{named.decode()}"
-        stream = SpillingStream(sid, self.buffer_bytes, spill=partial(self._spill, sid))
+        batch = self.protocol.batch_of(rid) if rid is not None else None
+        stopped, named = None, None
+        if batch is not None:
+            done, ids = batch
+            stopped = stopped_answer(ids, done)
+            named = _name(ids) if not done else None
+            if named is not None:
+                stopped = None  # the id says it all
+            else:
+                named = _name([rid]) or _name([])
+        elif rid is not None:
+            named = _name(rid)
+            if named is None:
+                stopped = stopped_answer(rid)
+        if named is not None:
+            sid = f"{sid}-{named}"
+        stream = SpillingStream(
+            sid, self.buffer_bytes, spill=partial(self._spill, sid), stopped=stopped
+        )
         self.streams[sid] = stream
         return stream
 
@@ -174,7 +246,18 @@ class SharedSession(LegacySession):
         replay: list[tuple[str, bytes]],
         headers: list[tuple[bytes, bytes]],
     ) -> bool:
-        """As :meth:`LegacySession.write`; a POST stream whose client left spills at once."""
+        """As :meth:`LegacySession.write`; a POST stream whose client left spills at once.
+
+        Before a POST stream's response begins, the answer it owes if this worker
+        dies is recorded in Redis, when its id could not name it (Redis away: it is
+        not; the requests the id names are still answered).
+        """
+        if isinstance(stream, SpillingStream) and stream.stopped is not None:
+            data, stream.stopped = stream.stopped, None
+            try:
+                await self.manager.spill.record(self.manager.link, self.id, stream.sid, data)
+            except StoreUnavailable:
+                log.warning("trio_mcp: a batch's answers were not recorded: Redis is away")
         complete = await LegacySession.write(
             self, responder, receive, stream, live, replay, headers
         )
@@ -273,9 +356,13 @@ class SharedSession(LegacySession):
 
         Raises:
             StoreUnavailable: Redis did not answer.
+            HttpError: 404 (``-32001``, :func:`gone`): the record is gone (deleted or
+                expired while this copy had not heard of it yet); the copy is
+                checked again at its next use (and ends there).
         """
-        if self.changed() and not self.closed:
-            await self.manager.save(self)
+        if self.changed() and not self.closed and not await self.manager.save(self):
+            self.valid_until = 0.0
+            raise gone()
 
 
 #: The methods whose handlers change what the record keeps.
@@ -287,7 +374,8 @@ class WriteThrough:
     """The application as a shared session's handlers run it: state written before the answer.
 
     After ``resources/subscribe`` or ``resources/unsubscribe`` the session's record
-    is written (a :class:`StoreUnavailable` then answers the request: ``-32603``).
+    is written (a :class:`StoreUnavailable` then answers the request: ``-32603``; a
+    record gone meanwhile: ``-32001``, as an unknown session).
     """
 
     inner: Application
@@ -304,7 +392,10 @@ class WriteThrough:
             uri = request.params.get("uri")
             if isinstance(uri, str):
                 peer.touched[uri] = request.method == "resources/subscribe"
-            await peer.sync()
+            try:
+                await peer.sync()
+            except HttpError as exc:  # the session is gone
+                raise McpError(exc.code, exc.message) from None
         return result
 
     def timeout_result(self, request: IncomingRequest, seconds: float) -> dict[str, Any] | None:

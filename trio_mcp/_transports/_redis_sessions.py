@@ -437,8 +437,11 @@ class SharedSessions:
         found = await link.call(lambda: script(keys=keys, args=args), "session")
         return [bool(x) for x in found]
 
-    async def save(self, session: SharedSession) -> None:
-        """Write the copy's log level and subscriptions through; tell the other copies."""
+    async def save(self, session: SharedSession) -> bool:
+        """Write the copy's log level and subscriptions through; tell the other copies.
+
+        Returns False (nothing written) when the record is gone.
+        """
         protocol = session.protocol
         old = session.saved[1]
         new = frozenset(protocol.subscriptions)
@@ -450,8 +453,11 @@ class SharedSessions:
         args: list[Any] = [orjson.dumps(protocol.legacy_log_level), self.ttl_ms, session.id, SUBS]
         args += [EVERYONE, payload, len(added), *added, *removed]
         link, script = self.link, self._scripts["save"]
-        await link.call(lambda: script(keys=[PREFIX + session.id], args=args), "session")
+        saved = await link.call(lambda: script(keys=[PREFIX + session.id], args=args), "session")
+        if not saved:
+            return False
         self._checked(session)
+        return True
 
     async def delete(self, session: SharedSession) -> None:
         """DELETE: the record and the session's events go; every copy is told to end."""
