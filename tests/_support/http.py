@@ -67,8 +67,9 @@ def modern_headers(method: str, name: str | None = None) -> dict[str, str]:
     return h
 
 
-def legacy_headers(sid: str) -> dict[str, str]:
-    return {"accept": ACCEPT, "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
+def legacy_headers(sid: str, **extra: str) -> dict[str, str]:
+    """A POST's headers in legacy session ``sid`` (``extra``: more, or others)."""
+    return {"accept": ACCEPT, "mcp-session-id": sid, "mcp-protocol-version": LEGACY, **extra}
 
 
 def sse_events(text: str) -> list[dict[str, str]]:
@@ -85,15 +86,26 @@ def sse_events(text: str) -> list[dict[str, str]]:
     return events
 
 
-async def initialize(client: Any, url: str, **headers: str) -> str:
-    """Open a legacy session with ``client`` (an httpx2 client); return its id."""
+async def initialize(
+    client: Any,
+    url: str,
+    *,
+    capabilities: dict[str, Any] | None = None,
+    version: str = LEGACY,
+    **headers: str,
+) -> str:
+    """Open a legacy session with ``client`` (an httpx or httpx2 client); return its id.
+
+    ``initialize`` with ``capabilities`` (none by default) asking for ``version``,
+    then ``notifications/initialized``; ``headers`` go with both.
+    """
     init = {
         "jsonrpc": "2.0",
         "id": 0,
         "method": "initialize",
         "params": {
-            "protocolVersion": LEGACY,
-            "capabilities": {},
+            "protocolVersion": version,
+            "capabilities": capabilities or {},
             "clientInfo": {"name": "t", "version": "1"},
         },
     }

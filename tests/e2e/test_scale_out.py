@@ -10,16 +10,16 @@ process ran a task and that it stopped.
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
+from _support.deployment import Worker
+from _support.deployment import workers as start_workers
 from _support.paths import ROOT
 from _support.redis import RedisSentinel, RedisServer, free_port
 
@@ -34,42 +34,12 @@ LIMIT = 60
 LEASE = 1.0
 
 
-class Worker:
-    def __init__(self, proc: subprocess.Popen[bytes], port: int, stderr: Path) -> None:
-        self.proc, self.port, self.stderr = proc, port, stderr
-        self.url = f"http://127.0.0.1:{port}/mcp"
-
-
-@asynccontextmanager
-async def workers(
+def workers(
     redis: RedisServer | RedisSentinel, tmp: Path, n: int = 3, lease: float = LEASE
-) -> AsyncIterator[list[Worker]]:
-    env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url, TRIO_MCP_TASK_LEASE=str(lease))
-    env["SCALEOUT_LOG"] = str(tmp / "handlers.log")
-    started: list[Worker] = []
-    try:
-        for i in range(n):
-            port = free_port()
-            argv = [sys.executable, "-m", "trio_mcp", "run", str(SERVER)]
-            argv += ["--transport", "http", "--port", str(port)]
-            stderr = tmp / f"worker{i}.stderr"
-            with stderr.open("wb") as err:
-                proc = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env
-                )
-            started.append(Worker(proc, port, stderr))
-        with trio.fail_after(LIMIT):
-            for w in started:
-                while b"serving MCP over HTTP" not in w.stderr.read_bytes():
-                    assert w.proc.poll() is None, w.stderr.read_text()
-                    await trio.sleep(0.05)
-        yield started
-    finally:
-        for w in started:
-            if w.proc.poll() is None:
-                w.proc.send_signal(signal.SIGTERM)
-        for w in started:
-            await trio.to_thread.run_sync(w.proc.wait, LIMIT)
+) -> AbstractAsyncContextManager[list[Worker]]:
+    """``n`` workers of :data:`SERVER`, their handlers logging to ``tmp/handlers.log``."""
+    env = {"TRIO_MCP_TASK_LEASE": str(lease), "SCALEOUT_LOG": str(tmp / "handlers.log")}
+    return start_workers(redis, tmp, SERVER, n, env=env)
 
 
 async def rpc(

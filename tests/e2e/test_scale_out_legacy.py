@@ -12,90 +12,32 @@ on another worker: every event arrives exactly once.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import trio
+from _support.deployment import Worker
+from _support.deployment import workers as start_workers
+from _support.http import ACCEPT, initialize, legacy_headers, sse_events
+from _support.mcp_http import answer_of, call, events_of, get_headers, rpc
 from _support.paths import ROOT
-from _support.redis import RedisServer, free_port, redis_cli
+from _support.redis import RedisServer, redis_cli
 
 SERVER = ROOT / "tests" / "servers" / "scaleout_legacy_server.py"
 LEGACY = "2025-11-25"
-ACCEPT = "application/json, text/event-stream"
 LIMIT = 60
 BURST = 60
 
 
-class Worker:
-    def __init__(self, proc: subprocess.Popen[bytes], port: int, stderr: Path) -> None:
-        self.proc, self.port, self.stderr = proc, port, stderr
-        self.url = f"http://127.0.0.1:{port}/mcp"
-
-
-@asynccontextmanager
-async def workers(
+def workers(
     redis: RedisServer, tmp: Path, n: int = 3, lease: float = 10.0, server: str = "native"
-) -> AsyncIterator[list[Worker]]:
-    env = dict(os.environ, TRIO_MCP_REDIS_URL=redis.url, TRIO_MCP_TASK_LEASE=str(lease))
-    started: list[Worker] = []
-    try:
-        for i in range(n):
-            port = free_port()
-            argv = [sys.executable, "-m", "trio_mcp", "run", str(SERVER)]
-            argv += ["--transport", "http", "--port", str(port), "--http-server", server]
-            stderr = tmp / f"worker{i}.stderr"
-            with stderr.open("wb") as err:
-                proc = subprocess.Popen(
-                    argv, stdin=subprocess.DEVNULL, stdout=err, stderr=err, env=env
-                )
-            started.append(Worker(proc, port, stderr))
-        with trio.fail_after(LIMIT):
-            for w in started:
-                while b"serving MCP over HTTP" not in w.stderr.read_bytes():
-                    assert w.proc.poll() is None, w.stderr.read_text()
-                    await trio.sleep(0.05)
-        yield started
-    finally:
-        for w in started:
-            if w.proc.poll() is None:
-                w.proc.send_signal(signal.SIGTERM)
-        for w in started:
-            await trio.to_thread.run_sync(w.proc.wait, LIMIT)
-
-
-def headers(sid: str, **extra: str) -> dict[str, str]:
-    return {"accept": ACCEPT, "mcp-session-id": sid, "mcp-protocol-version": LEGACY, **extra}
-
-
-def rpc(rid: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}}
-
-
-def call(rid: int, tool: str, meta: dict[str, Any] | None = None, **args: Any) -> dict[str, Any]:
-    params: dict[str, Any] = {"name": tool, "arguments": args}
-    if meta is not None:
-        params["_meta"] = meta
-    return rpc(rid, "tools/call", params)
-
-
-async def events_of(response: httpx.Response) -> AsyncIterator[dict[str, str]]:
-    """Each SSE event of a streamed response, as its fields."""
-    fields: dict[str, str] = {}
-    async for line in response.aiter_lines():
-        if not line:
-            if fields:
-                yield fields
-            fields = {}
-        elif not line.startswith(":"):
-            key, _, value = line.partition(":")
-            fields[key] = value[1:] if value.startswith(" ") else value
+) -> AbstractAsyncContextManager[list[Worker]]:
+    """``n`` workers of :data:`SERVER` with this task lease, on this HTTP server."""
+    env = {"TRIO_MCP_TASK_LEASE": str(lease)}
+    return start_workers(redis, tmp, SERVER, n, env=env, args=["--http-server", server])
 
 
 class GetStream:
@@ -115,11 +57,8 @@ class GetStream:
         *,
         task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        extra = {"accept": "text/event-stream"}
-        if last is not None:
-            extra["last-event-id"] = last
         try:
-            async with http.stream("GET", w.url, headers=headers(sid, **extra)) as r:
+            async with http.stream("GET", w.url, headers=get_headers(sid, last)) as r:
                 assert r.status_code == 200
                 task_status.started()
                 async for event in events_of(r):
@@ -140,7 +79,7 @@ async def post_stream(
     http: httpx.AsyncClient, w: Worker, sid: str, msg: dict[str, Any]
 ) -> AsyncIterator[dict[str, Any]]:
     """The messages of one POST's SSE answer, as they come (or its JSON answer)."""
-    async with http.stream("POST", w.url, json=msg, headers=headers(sid)) as r:
+    async with http.stream("POST", w.url, json=msg, headers=legacy_headers(sid)) as r:
         assert r.status_code == 200
         if r.headers["content-type"] == "application/json":  # the answer came first
             yield json.loads(await r.aread())
@@ -164,7 +103,7 @@ async def round_trip(
         if "method" in message and "id" in message:
             asked = True
             response = {"jsonrpc": "2.0", "id": message["id"], "result": reply(message)}
-            r = await http.post(answer_to.url, json=response, headers=headers(sid))
+            r = await http.post(answer_to.url, json=response, headers=legacy_headers(sid))
             assert r.status_code == 202
         elif "result" in message or "error" in message:
             assert asked
@@ -186,9 +125,11 @@ async def test_a_legacy_session_over_three_workers(
         assert r.status_code == 200 and r.json()["result"]["protocolVersion"] == LEGACY
         sid = r.headers["mcp-session-id"]
         note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        assert (await http.post(w1.url, json=note, headers=headers(sid))).status_code == 202
+        assert (await http.post(w1.url, json=note, headers=legacy_headers(sid))).status_code == 202
         level = rpc(1, "logging/setLevel", {"level": "info"})
-        assert (await http.post(w1.url, json=level, headers=headers(sid))).json()["result"] == {}
+        assert (await http.post(w1.url, json=level, headers=legacy_headers(sid))).json()[
+            "result"
+        ] == {}
         sub = rpc(2, "resources/subscribe", {"uri": "file:///doc"})
         assert [m async for m in post_stream(http, w2, sid, sub)][-1]["result"] == {}
         get = GetStream()
@@ -213,25 +154,27 @@ async def test_a_legacy_session_over_three_workers(
         assert progress[-1]["result"]["content"][0]["text"] == "counted 3"
 
         # what the other workers send outside a request reaches the GET stream on w0
-        await http.post(w2.url, json=call(6, "note", text="from w2"), headers=headers(sid))
+        await http.post(w2.url, json=call(6, "note", text="from w2"), headers=legacy_headers(sid))
         message = await get.next()
         assert (message["method"], message["params"]["data"]) == (
             "notifications/message",
             "from w2",
         )
-        await http.post(w1.url, json=call(7, "touch", uri="file:///doc"), headers=headers(sid))
+        await http.post(
+            w1.url, json=call(7, "touch", uri="file:///doc"), headers=legacy_headers(sid)
+        )
         message = await get.next()
         assert message == {
             "jsonrpc": "2.0",
             "method": "notifications/resources/updated",
             "params": {"uri": "file:///doc"},
         }
-        await http.post(w2.url, json=call(8, "drop_spare"), headers=headers(sid))
+        await http.post(w2.url, json=call(8, "drop_spare"), headers=legacy_headers(sid))
         assert (await get.next())["method"] == "notifications/tools/list_changed"
 
         # w0 is killed while its GET stream carries a burst sent from w1
         async def burst() -> None:
-            r = await http.post(w1.url, json=call(9, "burst", n=BURST), headers=headers(sid))
+            r = await http.post(w1.url, json=call(9, "burst", n=BURST), headers=legacy_headers(sid))
             assert r.status_code == 200
 
         nursery.start_soon(burst)
@@ -254,21 +197,16 @@ async def test_a_legacy_session_over_three_workers(
         assert seen == [f"burst {i}" for i in range(BURST)]  # each once, in order
         assert before < BURST  # w0 died mid-burst: the rest came through w2
         # the session lives on without w0
-        r = await http.post(w1.url, json=call(10, "note", text="after"), headers=headers(sid))
+        r = await http.post(
+            w1.url, json=call(10, "note", text="after"), headers=legacy_headers(sid)
+        )
         assert r.status_code == 200
         assert (await resumed.next())["params"]["data"] == "after"
         nursery.cancel_scope.cancel()
 
 
 async def open_session(http: httpx.AsyncClient, w: Worker, version: str = LEGACY) -> str:
-    caps = {"tasks": {}}
-    init = rpc(0, "initialize", {"protocolVersion": version, "capabilities": caps})
-    r = await http.post(w.url, json=init, headers={"accept": ACCEPT})
-    assert r.status_code == 200
-    sid: str = r.headers["mcp-session-id"]
-    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await http.post(w.url, json=note, headers=headers(sid))).status_code == 202
-    return sid
+    return await initialize(http, w.url, capabilities={"tasks": {}}, version=version)
 
 
 async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
@@ -282,8 +220,8 @@ async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
     ):
         sid = await open_session(http, w1)
         task = rpc(1, "tools/call", {"name": "forever", "arguments": {}, "task": {"ttl": 60_000}})
-        r = await http.post(w0.url, json=task, headers=headers(sid))
-        task_id = answer(r)["result"]["task"]["taskId"]
+        r = await http.post(w0.url, json=task, headers=legacy_headers(sid))
+        task_id = answer_of(r)["result"]["task"]["taskId"]
         # request 2: its client left (the stream spilled to Redis); request 8: its client
         # still reads when the worker dies (nothing of it is in Redis)
         left = await first_event_ids(http, w0, sid, call(2, "stall", {"progressToken": 7}))
@@ -296,7 +234,7 @@ async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
         async def read_on() -> None:
             msg = call(8, "stall", {"progressToken": 8})
             try:
-                async with http.stream("POST", w0.url, json=msg, headers=headers(sid)) as r:
+                async with http.stream("POST", w0.url, json=msg, headers=legacy_headers(sid)) as r:
                     async for event in events_of(r):
                         reading.append(event["id"])
                         if event.get("data"):
@@ -313,10 +251,10 @@ async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
         # from its priming event, the stream that spilled replays what it stored first
         for rid, last, on, before in ((2, left[0], w2, 1), (8, reading[-1], w1, 0)):
             with trio.fail_after(LIMIT):
-                resumed = headers(sid, accept="text/event-stream", **{"last-event-id": last})
+                resumed = get_headers(sid, last)
                 r = await http.get(on.url, headers=resumed)
             assert r.status_code == 200
-            got = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
+            got = [json.loads(e["data"]) for e in sse_events(r.text) if e.get("data")]
             assert [m.get("method") for m in got[:before]] == ["notifications/progress"] * before
             answers = got[before:]
             assert [a.get("id") for a in answers] == [rid]  # exactly one answer, its own
@@ -326,17 +264,19 @@ async def test_a_worker_killed_fails_its_tasks_and_answers_its_requests(
         with trio.fail_after(LIMIT):
             while True:  # within the lease, whichever worker looks
                 got = await http.post(
-                    w1.url, json=rpc(3, "tasks/get", {"taskId": task_id}), headers=headers(sid)
+                    w1.url,
+                    json=rpc(3, "tasks/get", {"taskId": task_id}),
+                    headers=legacy_headers(sid),
                 )
-                status = answer(got)["result"]["status"]
+                status = answer_of(got)["result"]["status"]
                 if status == "failed":
                     break
                 assert status == "working", got.text
                 await trio.sleep(0.1)
-        listed = await http.post(w2.url, json=rpc(4, "tasks/list"), headers=headers(sid))
-        assert [t["status"] for t in answer(listed)["result"]["tasks"]] == ["failed"]
+        listed = await http.post(w2.url, json=rpc(4, "tasks/list"), headers=legacy_headers(sid))
+        assert [t["status"] for t in answer_of(listed)["result"]["tasks"]] == ["failed"]
         # the session itself goes on, on the workers left
-        done = await http.post(w1.url, json=call(5, "count", n=1), headers=headers(sid))
+        done = await http.post(w1.url, json=call(5, "count", n=1), headers=legacy_headers(sid))
         assert "counted 1" in done.text
 
 
@@ -367,7 +307,7 @@ async def test_a_worker_killed_answers_every_request_of_its_batches(
         left: list[str] = []
         with trio.fail_after(LIMIT):
             async with http.stream(
-                "POST", w0.url, json=batches[0], headers=headers(sid, **old)
+                "POST", w0.url, json=batches[0], headers=legacy_headers(sid, **old)
             ) as r:
                 async for event in events_of(r):
                     left.append(event["id"])
@@ -380,7 +320,7 @@ async def test_a_worker_killed_answers_every_request_of_its_batches(
         async def read_on(i: int) -> None:
             try:
                 async with http.stream(
-                    "POST", w0.url, json=batches[i + 1], headers=headers(sid, **old)
+                    "POST", w0.url, json=batches[i + 1], headers=legacy_headers(sid, **old)
                 ) as r:
                     async for event in events_of(r):
                         reading[i].append(event["id"])
@@ -403,10 +343,10 @@ async def test_a_worker_killed_answers_every_request_of_its_batches(
             (batches[2], reading[1][-1], w2),
         ):
             with trio.fail_after(LIMIT):
-                resumed = headers(sid, accept="text/event-stream", **{"last-event-id": last}, **old)
+                resumed = get_headers(sid, last, version="2025-03-26")
                 r = await http.get(on.url, headers=resumed)
             assert r.status_code == 200
-            got = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
+            got = [json.loads(e["data"]) for e in sse_events(r.text) if e.get("data")]
             assert all(m["method"] == "notifications/progress" for m in got[:-1])
             [response] = got[-1:]  # one response for the batch, last
             assert isinstance(response, list)
@@ -421,29 +361,6 @@ async def test_a_worker_killed_answers_every_request_of_its_batches(
         # nothing is owed any more: the streams' keys are gone (each resumed to its end)
         keys = redis_cli(redis_server.port, "--scan", "--pattern", f"trio_mcp:events:{sid}:p*")
         assert keys.split() == []
-
-
-def sse_events_of(text: str) -> list[dict[str, str]]:
-    out = []
-    for block in text.replace("\r\n", "\n").split("\n\n"):
-        fields: dict[str, str] = {}
-        for line in block.split("\n"):
-            if line and not line.startswith(":"):
-                key, _, value = line.partition(":")
-                fields[key] = value[1:] if value.startswith(" ") else value
-        if fields:
-            out.append(fields)
-    return out
-
-
-def answer(r: httpx.Response) -> dict[str, Any]:
-    """The JSON-RPC answer of a POST (a JSON body, or the last message of its SSE one)."""
-    if r.headers["content-type"].startswith("application/json"):
-        out: dict[str, Any] = r.json()
-        return out
-    datas = [json.loads(e["data"]) for e in sse_events_of(r.text) if e.get("data")]
-    last: dict[str, Any] = datas[-1]
-    return last
 
 
 async def spilled(redis: RedisServer, sid: str, text: str) -> None:
@@ -464,7 +381,7 @@ async def first_event_ids(
     """POST ``msg``, read its stream up to its first message, then leave: the event ids."""
     ids: list[str] = []
     with trio.fail_after(LIMIT):
-        async with http.stream("POST", w.url, json=msg, headers=headers(sid)) as r:
+        async with http.stream("POST", w.url, json=msg, headers=legacy_headers(sid)) as r:
             async for event in events_of(r):
                 ids.append(event["id"])
                 if event.get("data"):
@@ -484,25 +401,30 @@ async def test_two_hypercorn_workers_share_a_session(
         assert b"hypercorn" in w0.stderr.read_bytes().lower()
         sid = await open_session(http, w0)
         level = rpc(1, "logging/setLevel", {"level": "info"})
-        assert answer(await http.post(w1.url, json=level, headers=headers(sid)))["result"] == {}
-        done = await http.post(w1.url, json=call(2, "count", n=2), headers=headers(sid))
-        assert answer(done)["result"]["content"][0]["text"] == "counted 2"
+        assert (
+            answer_of(await http.post(w1.url, json=level, headers=legacy_headers(sid)))["result"]
+            == {}
+        )
+        done = await http.post(w1.url, json=call(2, "count", n=2), headers=legacy_headers(sid))
+        assert answer_of(done)["result"]["content"][0]["text"] == "counted 2"
         get = GetStream()
         await nursery.start(get.run, http, w0, sid)
-        sent = await http.post(w1.url, json=call(3, "note", text="via w1"), headers=headers(sid))
-        assert answer(sent)["result"]["content"][0]["text"] == "true"
+        sent = await http.post(
+            w1.url, json=call(3, "note", text="via w1"), headers=legacy_headers(sid)
+        )
+        assert answer_of(sent)["result"]["content"][0]["text"] == "true"
         assert (await get.next())["params"]["data"] == "via w1"  # written out by w0
         task = rpc(4, "tools/call", {"name": "forever", "arguments": {}, "task": {"ttl": 60_000}})
-        task_id = answer(await http.post(w1.url, json=task, headers=headers(sid)))["result"][
-            "task"
-        ]["taskId"]
+        task_id = answer_of(await http.post(w1.url, json=task, headers=legacy_headers(sid)))[
+            "result"
+        ]["task"]["taskId"]
         cancel = rpc(5, "tasks/cancel", {"taskId": task_id})
-        cancelled = answer(await http.post(w0.url, json=cancel, headers=headers(sid)))
+        cancelled = answer_of(await http.post(w0.url, json=cancel, headers=legacy_headers(sid)))
         assert cancelled["result"]["status"] == "cancelled"
-        assert (await http.delete(w0.url, headers=headers(sid))).status_code == 200
+        assert (await http.delete(w0.url, headers=legacy_headers(sid))).status_code == 200
         with trio.fail_after(LIMIT):
             while True:  # w1's copy hears of the DELETE by pub/sub
-                r = await http.post(w1.url, json=call(6, "count", n=1), headers=headers(sid))
+                r = await http.post(w1.url, json=call(6, "count", n=1), headers=legacy_headers(sid))
                 if r.status_code == 404:
                     break
                 await trio.sleep(0.05)
@@ -541,10 +463,10 @@ async def test_redis_stopped_and_restarted_under_load(
                     init = rpc(0, "initialize", {"protocolVersion": LEGACY, "capabilities": {}})
                     msg, hdrs = init, {"accept": ACCEPT}
                 else:
-                    msg, hdrs = call(n, "count", n=1), headers(sid)
+                    msg, hdrs = call(n, "count", n=1), legacy_headers(sid)
                 with trio.fail_after(LIMIT):  # nothing hangs past the store's timeout
                     r = await http.post(w.url, json=msg, headers=hdrs)
-                if r.status_code == 200 and "result" in answer(r):
+                if r.status_code == 200 and "result" in answer_of(r):
                     outcomes[phase[0]].append("ok")
                 elif r.status_code == 503 and r.headers.get("retry-after") == "1":
                     error = r.json()["error"]
@@ -580,14 +502,18 @@ async def test_redis_stopped_and_restarted_under_load(
         assert unexpected == []
         # the session opened before the gap, on every worker, GET stream included
         for i, w in enumerate(ws):
-            done = await http.post(w.url, json=call(100 + i, "count", n=1), headers=headers(sid))
-            assert answer(done)["result"]["content"][0]["text"] == "counted 1"
+            done = await http.post(
+                w.url, json=call(100 + i, "count", n=1), headers=legacy_headers(sid)
+            )
+            assert answer_of(done)["result"]["content"][0]["text"] == "counted 1"
         async with trio.open_nursery() as inner:
             get = GetStream()
             await inner.start(get.run, http, ws[2], sid)
             level = rpc(200, "logging/setLevel", {"level": "info"})
-            assert answer(await http.post(ws[1].url, json=level, headers=headers(sid)))
-            await http.post(ws[0].url, json=call(201, "note", text="after"), headers=headers(sid))
+            assert answer_of(await http.post(ws[1].url, json=level, headers=legacy_headers(sid)))
+            await http.post(
+                ws[0].url, json=call(201, "note", text="after"), headers=legacy_headers(sid)
+            )
             assert (await get.next())["params"]["data"] == "after"
             inner.cancel_scope.cancel()
         assert all(w.proc.poll() is None for w in ws)

@@ -10,14 +10,14 @@ streams, under ``fail_after`` guards; nothing asserts on time.
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 import pytest
 import trio
-from _support.http import LEGACY, legacy_headers, serving, sse_events
+from _support.http import initialize, legacy_headers, serving
+from _support.mcp_http import Events, get_headers, post, rpc
 from _support.redis import RedisServer
 
 from trio_mcp import Context, Server
@@ -69,69 +69,12 @@ async def workers(redis: RedisServer, n: int = 3) -> AsyncIterator[tuple[list[st
         yield urls, probes
 
 
-def rpc(rid: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}}
-
-
 def as_task(rid: int, tool: str) -> dict[str, Any]:
     return rpc(rid, "tools/call", {"name": tool, "arguments": {}, "task": {"ttl": 60_000}})
 
 
-def answer_of(response: Any) -> Any:
-    """The JSON-RPC answer in a JSON or SSE response body."""
-    if response.headers["content-type"].startswith("application/json"):
-        return response.json()
-    datas = [json.loads(e["data"]) for e in sse_events(response.text) if e.get("data")]
-    return [d for d in datas if "id" in d and ("result" in d or "error" in d)][-1]
-
-
-class Events:
-    """The messages of one streamed SSE response, one at a time."""
-
-    def __init__(self, response: Any) -> None:
-        self._lines = response.aiter_lines()
-
-    async def message(self) -> dict[str, Any]:
-        fields: dict[str, str] = {}
-        async for line in self._lines:
-            if not line:
-                if fields.get("data"):
-                    out: dict[str, Any] = json.loads(fields["data"])
-                    return out
-                fields = {}
-                continue
-            if not line.startswith(":"):
-                key, _, value = line.partition(":")
-                fields[key] = value[1:] if value.startswith(" ") else value
-        raise EOFError
-
-
 async def open_session(c: Any, url: str) -> str:
-    params = {
-        "protocolVersion": LEGACY,
-        "capabilities": {"elicitation": {}, "tasks": {}},
-        "clientInfo": {"name": "t", "version": "1"},
-    }
-    r = await c.post(
-        url,
-        json=rpc(0, "initialize", params),
-        headers={"accept": "application/json, text/event-stream"},
-    )
-    assert r.status_code == 200, r.text
-    sid: str = r.headers["mcp-session-id"]
-    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await c.post(url, json=note, headers=legacy_headers(sid))).status_code == 202
-    return sid
-
-
-def get_headers(sid: str) -> dict[str, str]:
-    return {"accept": "text/event-stream", "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
-
-
-async def post(c: Any, url: str, sid: str, msg: dict[str, Any]) -> Any:
-    r = await c.post(url, json=msg, headers=legacy_headers(sid))
-    assert r.status_code == 200, r.text
-    return answer_of(r)
+    return await initialize(c, url, capabilities={"elicitation": {}, "tasks": {}})
 
 
 async def test_started_on_a_polled_on_b_listed_and_cancelled_on_c_stops_on_a(

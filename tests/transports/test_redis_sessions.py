@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import trio
 from _support.http import LEGACY, initialize, legacy_headers, serving, sse_events
+from _support.mcp_http import Events, answer_of, call, get_headers, rpc, until_status
 from _support.redis import RedisServer
 
 from trio_mcp import BearerAuth, Context, Server
@@ -108,86 +109,9 @@ async def workers(
         yield urls, seen
 
 
-def rpc(rid: int, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": rid, "method": method, "params": params or {}}
-
-
-def call(rid: int, tool: str, **args: Any) -> dict[str, Any]:
-    return rpc(rid, "tools/call", {"name": tool, "arguments": args})
-
-
-def answer_of(response: Any) -> Any:
-    """The JSON-RPC answer in a JSON or SSE response body."""
-    if response.headers["content-type"].startswith("application/json"):
-        return response.json()
-    datas = [json.loads(e["data"]) for e in sse_events(response.text) if e.get("data")]
-    return [d for d in datas if "id" in d and ("result" in d or "error" in d)][-1]
-
-
-class Events:
-    """The SSE events of one streamed response, one at a time."""
-
-    def __init__(self, response: Any) -> None:
-        self._lines = response.aiter_lines()
-
-    async def next(self) -> dict[str, str]:
-        fields: dict[str, str] = {}
-        async for line in self._lines:
-            if not line:
-                if fields:
-                    return fields
-                continue
-            if line.startswith(":"):
-                continue
-            key, _, value = line.partition(":")
-            fields[key] = value[1:] if value.startswith(" ") else value
-        raise EOFError
-
-    async def message(self) -> dict[str, Any]:
-        """The next event that carries a message (priming events skipped)."""
-        while True:
-            event = await self.next()
-            if event.get("data"):
-                out: dict[str, Any] = json.loads(event["data"])
-                out["_event_id"] = event["id"]
-                return out
-
-
 async def open_session(c: Any, url: str) -> str:
     """``initialize`` with the capabilities for server-to-client requests; the session id."""
-    caps = {"elicitation": {}, "sampling": {}}
-    params = {
-        "protocolVersion": LEGACY,
-        "capabilities": caps,
-        "clientInfo": {"name": "t", "version": "1"},
-    }
-    r = await c.post(
-        url,
-        json=rpc(0, "initialize", params),
-        headers={"accept": "application/json, text/event-stream"},
-    )
-    assert r.status_code == 200, r.text
-    sid: str = r.headers["mcp-session-id"]
-    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-    assert (await c.post(url, json=note, headers=legacy_headers(sid))).status_code == 202
-    return sid
-
-
-def get_headers(sid: str, last: str | None = None) -> dict[str, str]:
-    headers = {"accept": "text/event-stream", "mcp-session-id": sid, "mcp-protocol-version": LEGACY}
-    if last is not None:
-        headers["last-event-id"] = last
-    return headers
-
-
-async def until_status(c: Any, url: str, msg: dict[str, Any], sid: str, status: int) -> Any:
-    """POST ``msg`` until its answer has ``status`` (a change another worker made arrived)."""
-    with trio.fail_after(LIMIT):
-        while True:
-            r = await c.post(url, json=msg, headers=legacy_headers(sid))
-            if r.status_code == status:
-                return r
-            await trio.sleep(0.01)
+    return await initialize(c, url, capabilities={"elicitation": {}, "sampling": {}})
 
 
 async def test_every_request_on_another_worker(redis_server: RedisServer) -> None:
@@ -242,11 +166,7 @@ async def test_get_stream_gets_what_any_worker_sends_and_resumes_anywhere(
                 b, json=rpc(1, "logging/setLevel", {"level": "info"}), headers=legacy_headers(sid)
             )
             assert r.status_code == 200
-            get = {
-                "accept": "text/event-stream",
-                "mcp-session-id": sid,
-                "mcp-protocol-version": LEGACY,
-            }
+            get = get_headers(sid)
             got: list[dict[str, Any]] = []
             async with c.stream("GET", a, headers=get) as stream:
                 assert stream.status_code == 200

@@ -15,18 +15,9 @@ from typing import Any
 import pytest
 import trio
 from _support.http import legacy_headers, serving
+from _support.mcp_http import Events, answer_of, call, get_headers, until_status
 from _support.redis import RedisServer, redis_cli
-from transports.test_redis_sessions import (
-    LIMIT,
-    Events,
-    answer_of,
-    build,
-    call,
-    get_headers,
-    open_session,
-    until_status,
-    workers,
-)
+from transports.test_redis_sessions import LIMIT, build, open_session, workers
 
 httpx = pytest.importorskip("httpx2")
 
