@@ -127,6 +127,7 @@ class IdpServer:
             (accept, never answer) or ``"hold"`` (answer once ``release`` is set).
         active: Introspection answers, by token.
         hits: Requests per path.
+        requested: Set as each request is counted (a test clears it to wait for the next).
     """
 
     def __init__(self, signer: Signer | None = None) -> None:
@@ -137,6 +138,7 @@ class IdpServer:
         self.hits: dict[str, int] = {"/jwks": 0, "/introspect": 0}
         self.auth_seen: list[str] = []
         self.release = threading.Event()
+        self.requested = threading.Event()
         self._lock = threading.Lock()
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._httpd.daemon_threads = True
@@ -154,6 +156,7 @@ class IdpServer:
             def _begin(self) -> bool:
                 with idp._lock:
                     idp.hits[self.path] = idp.hits.get(self.path, 0) + 1
+                idp.requested.set()
                 if idp.mode == "hang":
                     idp.release.wait(30)
                     return False

@@ -25,6 +25,33 @@ EXITS = "import sys\nprint('fatal: config file missing', file=sys.stderr)\nsys.e
 SILENT = "import sys\nfor _ in sys.stdin: pass\n"
 STUBBORN = "import signal, time\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\ntime.sleep(3600)\n"
 
+#: A modern server slow to start: it reads the probe only once the client, its probe timed
+#: out, sent ``initialize``; it answers the probe (so takes the modern era, as fastmcp 4
+#: does) and refuses ``initialize`` with -32022; a second ``server/discover`` is answered.
+LATE = """
+import json, sys
+held, modern = None, False
+def send(rid, **answer):
+    print(json.dumps({"jsonrpc": "2.0", "id": rid, **answer}), flush=True)
+for line in sys.stdin:
+    msg = json.loads(line)
+    method = msg.get("method")
+    if method == "server/discover" and held is None and not modern:
+        held = msg["id"]
+        continue
+    if held is not None:
+        send(held, result={"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}})
+        held, modern = None, True
+    if method == "initialize":
+        error = {"code": -32022, "message": "connection is serving 2026-07-28",
+                 "data": {"supported": ["2026-07-28"]}}
+        send(msg["id"], error=error)
+    elif method == "server/discover":
+        send(msg["id"], result={"supportedVersions": ["2026-07-28"], "capabilities": {"tools": {}}})
+    elif method == "ping":
+        send(msg["id"], result={})
+"""
+
 
 def script(tmp_path: Path, text: str) -> list[str]:
     path = tmp_path / "server.py"
@@ -67,6 +94,16 @@ async def test_a_silent_server_is_no_answer_within_the_timeout(tmp_path: Path) -
         async with Client(script(tmp_path, SILENT), timeout=0.5, probe_timeout=0.5):
             pass
     assert str(info.value) == "no answer to server/discover or initialize within 0.5 s"
+
+
+async def test_a_probe_answered_after_its_timeout_is_asked_again(tmp_path: Path) -> None:
+    """A server still starting when the probe timed out took the modern era on it, and
+    refuses ``initialize``: the client probes again (it went legacy before: -32022)."""
+    with trio.fail_after(LIMIT):
+        async with Client(script(tmp_path, LATE), timeout=20, probe_timeout=0.2) as client:
+            assert (client.era, client.protocol_version) == ("modern", "2026-07-28")
+            assert client.server_capabilities == {"tools": {}}
+            await client.ping()
 
 
 async def test_a_server_that_never_answered_gets_no_grace_after_eof(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from typing import Any
 
 import pytest
@@ -176,18 +177,50 @@ async def test_refused_client_credentials_are_401_and_not_cached(idp: IdpServer)
     assert idp.count("/introspect") == 2
 
 
-async def test_timeout_is_401_within_the_timeout(idp: IdpServer) -> None:
+async def held(idp: IdpServer) -> None:
+    """Until the endpoint holds a request: its own signal, waited for in a thread (so a
+    hang guard in real time, whatever the mock clock does)."""
+    assert await trio.to_thread.run_sync(idp.requested.wait, 20)
+    idp.requested.clear()
+
+
+async def test_timeout_is_401_within_the_timeout(
+    idp: IdpServer, clock: trio.testing.MockClock
+) -> None:
+    """The endpoint hangs: the request is answered 401 once the timeout has passed.
+
+    The timeout runs on the mock clock, stopped until the endpoint has the request: on a
+    loaded machine a real 0.3 s could run out before the endpoint's thread even read it
+    (it was then not counted)."""
     idp.mode = "hang"
     verify = introspection(idp, timeout=0.3)
+    got: list[Any] = []
+
+    async def answer(t: Any) -> None:
+        got.append(await call(t.urls[0], "tok"))
+
+    async def again() -> None:
+        with pytest.raises(VerifierUnavailable):
+            await verify("tok")
+        got.append("unavailable")
+
     with trio.fail_after(20):
         async with serving(whoami_server(), bearer(verify)) as t:
-            r = await call(t.urls[0], "tok")
+            for task in (partial(answer, t), again):
+                clock.rate = 0.0
+                before = len(got)
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(task)
+                    await held(idp)
+                    await trio.testing.wait_all_tasks_blocked()
+                    assert len(got) == before  # no answer before the timeout
+                    clock.jump(0.3)
+                    clock.rate = 1.0
+    r, unavailable = got
     assert r.status_code == 401 and r.headers["retry-after"] == "5"
     assert challenge(r)["error"] == "invalid_token"
     assert "no answer" in challenge(r)["error_description"]
-    with pytest.raises(VerifierUnavailable):
-        with trio.fail_after(20):
-            await verify("tok")
+    assert unavailable == "unavailable"
     assert idp.count("/introspect") == 2  # a failure is not cached
 
 

@@ -18,6 +18,9 @@ Era (``era=``):
   means modern with another version, or legacy if it only lists legacy ones.
   Any other error, an HTTP status without a JSON-RPC body, or no answer
   within ``probe_timeout`` means legacy: the ``initialize`` handshake follows.
+  A server that was only slow (a process still starting: the probe was read,
+  and answered, after its timeout) then refuses ``initialize`` with ``-32022``:
+  the probe is made again, with the request deadline.
 * ``"legacy"``: ``initialize`` at ``version`` (default the newest legacy one).
 * ``"modern"``: ``server/discover`` at ``version``; every request carries its ``_meta``.
   A ``-32022`` whose ``supported`` list names ``version`` is retried once.
@@ -262,6 +265,13 @@ class ClientCore:
                 if not isinstance(exc, RequestTimeout):
                     raise
                 raise RequestTimeout("server/discover or initialize", again.timeout) from None
+            except UnsupportedProtocolVersion:
+                if not isinstance(exc, RequestTimeout):
+                    raise
+                # The probe came through late (a slow start) and the server took the
+                # modern era on it: ask again, as a request, not a probe.
+                log.debug("trio_mcp.client: initialize refused after a late probe; discovering")
+                await self._discover(LATEST_MODERN, self.timeout)
 
     async def _discover(self, version: str, timeout: float | None) -> None:
         self.era, self.protocol_version = "modern", version
