@@ -49,6 +49,7 @@ from ._eventstore import EventStore
 from ._http_options import HttpOptions
 from ._http_quota import IdentityQuotas
 from ._http_session import STANDALONE, LegacySession, Stream
+from ._http_sse import Holds
 from ._redis_session import SharedSession, WriteThrough, store_errors
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class LegacySessions:
     sessions: dict[str, LegacySession] = attrs.field(factory=dict)
     #: With ``TRIO_MCP_REDIS_URL``: the sessions' records in Redis, and these are copies.
     shared: SharedSessions | None = None
+    #: The held POST streams (``json_response="auto"``), whose hold one task times.
+    holds: Holds = attrs.field(factory=Holds, init=False)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
 
     # ----------------------------------------------------------- lifecycle
@@ -80,6 +83,7 @@ class LegacySessions:
         """Host the sessions' handlers and pumps, and expire idle sessions, until cancelled."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            nursery.start_soon(self.holds.run)
             task_status.started()
             try:
                 await self._sweep()
@@ -165,9 +169,13 @@ class LegacySessions:
         opts = self.options
         args = (opts.sse_retry_ms, opts.write_timeout, opts.keepalive, opts.write_buffer_bytes)
         if self.shared is None:
-            return LegacySession(sid, self.app, session, self.store, self.requests, token, *args)
+            return LegacySession(
+                sid, self.app, session, self.store, self.requests, token, *args, holds=self.holds
+            )
         app, store, requests = WriteThrough(self.app), self.shared.spill, self.requests
-        return SharedSession(sid, app, session, store, requests, token, *args, shared=self.shared)
+        return SharedSession(
+            sid, app, session, store, requests, token, *args, holds=self.holds, shared=self.shared
+        )
 
     def _add(self, legacy: LegacySession) -> None:
         self.sessions[legacy.id] = legacy

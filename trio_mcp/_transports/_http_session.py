@@ -54,7 +54,7 @@ from .._runtime import (
 from .._wire import Id, encode
 from ._asgi import Receive, Responder, sse_event
 from ._eventstore import EventStore
-from ._http_sse import Stream, write_response
+from ._http_sse import Holds, Stream, write_response
 
 __all__ = ["LegacySession", "Stream"]
 
@@ -83,6 +83,8 @@ class LegacySession(Outbound):
     write_timeout: float
     keepalive: float | None
     buffer_bytes: int
+    #: The transport's timer of held POST streams (:class:`~._http_sse.Holds`).
+    holds: Holds = attrs.field(kw_only=True)
     last_active: float = attrs.field(factory=trio.current_time)
     #: Requests started and not yet answered (the per-session cap counts these).
     in_flight: int = 0
