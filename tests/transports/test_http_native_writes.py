@@ -123,3 +123,36 @@ async def test_several_silent_posts_each_begin_as_sse_after_the_hold(
                     nursery.start_soon(post, n)
             assert sorted(began) == [1, 2, 3]
             assert not t._legacy.holds._held  # nothing left held
+
+
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+async def test_a_session_deleted_under_a_held_post_ends_its_response_cleanly(
+    http_server: str,
+) -> None:
+    """DELETE while a POST waits for its answer: that POST gets an (empty) SSE response, not 500."""
+    server, _ = build()
+    with trio.fail_after(10):
+        async with (
+            serving(server, http_server=http_server) as t,
+            httpx.AsyncClient() as c,
+            trio.open_nursery() as nursery,
+        ):
+            url = t.urls[0]
+            sid = await initialize(c, url)
+            got: list[Any] = []
+
+            async def post() -> None:
+                r = await c.post(
+                    url, json=legacy_call(1, "slow", {"n": 1}), headers=legacy_headers(sid)
+                )
+                got.append(r)
+
+            nursery.start_soon(post)
+            while not t.sessions[sid]._attached:
+                await trio.sleep(0.01)
+            assert (await c.delete(url, headers=legacy_headers(sid))).status_code == 200
+            while not got:
+                await trio.sleep(0.01)
+            (r,) = got
+            assert r.status_code == 200 and r.headers["content-type"] == "text/event-stream"
+            assert sse_events(r.text) == []

@@ -252,9 +252,10 @@ async def _begin(
         with contextlib.suppress(trio.EndOfChannel):
             batch = live.take_nowait()
         if batch is None:  # closed with nothing in it
-            if stream.held:
+            if stream.held and not session.closed:
                 raise ClientGone()  # the client left (on_disconnect detached it)
-            await session.prime(stream)  # closed by the handler: the priming event to resume from
+            # closed by the handler: the priming event to resume from (none: session ended)
+            await session.prime(stream)
     finally:
         if stream.held and stream.live is live:
             stream.detach()  # the client left first: nothing was sent, nothing to resume
