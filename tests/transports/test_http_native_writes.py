@@ -27,7 +27,7 @@ EVENTS, SIZE = 400, 50_000  # 20 MB of progress: more than loopback's socket buf
 
 def build() -> tuple[Server, dict[str, Any]]:
     server = Server("native-writes", "1.0")
-    seen: dict[str, Any] = {"flooded": trio.Event(), "gate": trio.Event()}
+    seen: dict[str, Any] = {"flooded": trio.Event(), "gate": trio.Event(), "slow": trio.Event()}
 
     @server.tool()
     async def flood(ctx: Context) -> str:
@@ -42,6 +42,7 @@ def build() -> tuple[Server, dict[str, Any]]:
 
     @server.tool()
     async def slow(n: int) -> str:
+        seen["slow"].set()
         await seen["gate"].wait()
         return f"slow {n}"
 
@@ -130,7 +131,7 @@ async def test_a_session_deleted_under_a_held_post_ends_its_response_cleanly(
     http_server: str,
 ) -> None:
     """DELETE while a POST waits for its answer: that POST gets an (empty) SSE response, not 500."""
-    server, _ = build()
+    server, seen = build()
     with trio.fail_after(10):
         async with (
             serving(server, http_server=http_server) as t,
@@ -148,8 +149,7 @@ async def test_a_session_deleted_under_a_held_post_ends_its_response_cleanly(
                 got.append(r)
 
             nursery.start_soon(post)
-            while not t.sessions[sid]._attached:
-                await trio.sleep(0.01)
+            await seen["slow"].wait()
             assert (await c.delete(url, headers=legacy_headers(sid))).status_code == 200
             while not got:
                 await trio.sleep(0.01)

@@ -36,7 +36,7 @@ from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 if TYPE_CHECKING:
     from ._http_session import LegacySession
 
-__all__ = ["JSON_HOLD", "Holds", "Stream", "write_response"]
+__all__ = ["JSON_HOLD", "Holds", "Leaving", "Stream", "write_response"]
 
 log = logging.getLogger("trio_mcp")
 
@@ -70,6 +70,9 @@ class Stream:
     prime_id: str | None = None
     #: The answer went to ``final_live`` as plain JSON (not an SSE event).
     json: bool = False
+    #: Called once when a held stream begins (a POST whose handler runs in its own
+    #: task starts its SSE writer then: :meth:`LegacySession.run_held`).
+    on_begin: Callable[[], None] | None = None
 
     @property
     def lock(self) -> trio.Lock:
@@ -81,6 +84,13 @@ class Stream:
     @property
     def locked(self) -> bool:
         return self._lock is not None and self._lock.locked()
+
+    def begin(self) -> None:
+        """Stop holding: the stream is SSE from now on (its writer starts if not yet running)."""
+        self.held = False
+        callback, self.on_begin = self.on_begin, None
+        if callback is not None:
+            callback()
 
     def detach(self) -> None:
         if self.live is not None:
@@ -155,20 +165,23 @@ async def write_response(
     session._attached += 1
     session.last_active = trio.current_time()
     complete = ended = False
+    left = Leaving(stream, live)
     try:
-        if responder.on_disconnect(_leaving(stream, live)):
-            ended, complete = await _write_all(session, responder, stream, live, replay, headers)
+        if responder.on_disconnect(left):
+            ended, complete = await _write_all(
+                session, responder, left, stream, live, replay, headers
+            )
         else:
             gone = trio.CancelScope()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_watch_disconnect, receive, gone)
                 with gone:
                     ended, complete = await _write_all(
-                        session, responder, stream, live, replay, headers, end=False
+                        session, responder, left, stream, live, replay, headers, end=False
                     )
                 nursery.cancel_scope.cancel()
             if gone.cancelled_caught:
-                _leaving(stream, live)()
+                left()
         if ended and not responder.finished:
             # Outside the watcher's scope: ending the response may run the
             # server's own close of the connection in this task (Hypercorn does,
@@ -185,21 +198,26 @@ async def write_response(
     return complete
 
 
-def _leaving(stream: Stream | None, live: OutQueue | None) -> Callable[[], None]:
-    """What to do when the client of this response leaves: detach its live queue."""
+@attrs.define(eq=False)
+class Leaving:
+    """Called when the client of one response leaves: detach its live queue (and remember)."""
 
-    def left() -> None:
-        if stream is not None and stream.live is live:
-            stream.detach()  # it resumes from the store
-        elif live is not None:
-            live.close()
+    stream: Stream | None
+    live: OutQueue | None
+    happened: bool = False
 
-    return left
+    def __call__(self) -> None:
+        self.happened = True
+        if self.stream is not None and self.stream.live is self.live:
+            self.stream.detach()  # it resumes from the store
+        elif self.live is not None:
+            self.live.close()
 
 
 async def _write_all(
     session: LegacySession,
     responder: Responder,
+    left: Leaving,
     stream: Stream | None,
     live: OutQueue | None,
     replay: list[tuple[str, bytes]],
@@ -209,8 +227,8 @@ async def _write_all(
 ) -> tuple[bool, bool]:
     """:func:`write_response`'s response: ``(ended, complete)``."""
     try:
-        if stream is not None and live is not None and stream.held:
-            if await _begin(session, responder, stream, live, headers):
+        if stream is not None and live is not None and (stream.held or stream.unprimed):
+            if await _begin(session, responder, left, stream, live, headers):
                 return True, False  # answered with JSON: nothing stored, nothing to forget
         else:
             await responder.start(200, SSE_HEADERS + headers)
@@ -221,13 +239,14 @@ async def _write_all(
         # The last event was written: the client has it.
         return True, stream.final_live is live if stream is not None else True
     except ClientGone:
-        _leaving(stream, live)()
+        left()
     return False, False
 
 
 async def _begin(
     session: LegacySession,
     responder: Responder,
+    left: Leaving,
     stream: Stream,
     live: OutQueue,
     headers: list[tuple[bytes, bytes]],
@@ -252,8 +271,8 @@ async def _begin(
         with contextlib.suppress(trio.EndOfChannel):
             batch = live.take_nowait()
         if batch is None:  # closed with nothing in it
-            if stream.held and not session.closed:
-                raise ClientGone()  # the client left (on_disconnect detached it)
+            if left.happened:
+                raise ClientGone()  # on_disconnect detached it
             # closed by the handler: the priming event to resume from (none: session ended)
             await session.prime(stream)
     finally:
