@@ -49,6 +49,7 @@ from ._eventstore import EventStore
 from ._http_options import HttpOptions
 from ._http_quota import IdentityQuotas
 from ._http_session import STANDALONE, LegacySession, Stream
+from ._http_sse import Holds
 from ._redis_session import SharedSession, WriteThrough, store_errors
 
 if TYPE_CHECKING:
@@ -72,6 +73,8 @@ class LegacySessions:
     sessions: dict[str, LegacySession] = attrs.field(factory=dict)
     #: With ``TRIO_MCP_REDIS_URL``: the sessions' records in Redis, and these are copies.
     shared: SharedSessions | None = None
+    #: The held POST streams (``json_response="auto"``), whose hold one task times.
+    holds: Holds = attrs.field(factory=Holds, init=False)
     _nursery: trio.Nursery | None = attrs.field(default=None, init=False)
 
     # ----------------------------------------------------------- lifecycle
@@ -80,6 +83,7 @@ class LegacySessions:
         """Host the sessions' handlers and pumps, and expire idle sessions, until cancelled."""
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
+            nursery.start_soon(self.holds.run)
             task_status.started()
             try:
                 await self._sweep()
@@ -165,9 +169,13 @@ class LegacySessions:
         opts = self.options
         args = (opts.sse_retry_ms, opts.write_timeout, opts.keepalive, opts.write_buffer_bytes)
         if self.shared is None:
-            return LegacySession(sid, self.app, session, self.store, self.requests, token, *args)
+            return LegacySession(
+                sid, self.app, session, self.store, self.requests, token, *args, holds=self.holds
+            )
         app, store, requests = WriteThrough(self.app), self.shared.spill, self.requests
-        return SharedSession(sid, app, session, store, requests, token, *args, shared=self.shared)
+        return SharedSession(
+            sid, app, session, store, requests, token, *args, holds=self.holds, shared=self.shared
+        )
 
     def _add(self, legacy: LegacySession) -> None:
         self.sessions[legacy.id] = legacy
@@ -268,13 +276,20 @@ class LegacySessions:
         sink.hold = (
             self.options.json_response == "auto" and type(msg) is dict and _takes_json(scope)
         )
+        sink.inline = sink.hold and responder.keeps_task
         await dispatch(session.session.receive_message(msg), sink)
         if isinstance(session, SharedSession) and (session.routes or session.changed()):
             assert self.shared is not None
             with store_errors(_first_id(msg)):
                 await self.shared.flush(session)
                 await session.sync()  # logging/setLevel: written before it is answered
-        if sink.stream is not None:
+        if sink.held is not None:
+            assert sink.stream is not None
+            ended = partial(self.quotas.end, session.subject)
+            await session.run_held(
+                responder, receive, sink.held, sink.stream, http, ended=ended, nursery=self._nursery
+            )
+        elif sink.stream is not None:
             await session.write(responder, receive, sink.stream, sink.live, [], [])
         elif sink.answer is not None:
             answer = sink.answer
@@ -345,6 +360,10 @@ class _Post:
     answer: Outgoing | None = None
     #: Hold the stream: the answer goes as JSON if it comes first.
     hold: bool = False
+    #: Run a held request in the POST's own task (:meth:`LegacySession.run_held`).
+    inline: bool = False
+    #: That request, once received.
+    held: IncomingRequest | None = None
 
     async def on_request(self, request: IncomingRequest) -> None:
         session = self.session
@@ -360,6 +379,9 @@ class _Post:
         self.quotas.begin(session.subject)
         session.in_flight += 1
         self.stream.pending += 1
+        if self.inline:
+            self.held = request  # run by the POST itself, once received
+            return
         self.nursery.start_soon(
             partial(session.run_request, ended=partial(self.quotas.end, session.subject)),
             request,

@@ -52,9 +52,9 @@ from .._runtime import (
     run_handler,
 )
 from .._wire import Id, encode
-from ._asgi import Receive, Responder, sse_event
+from ._asgi import SSE_HEADERS, Receive, Responder, sse_event
 from ._eventstore import EventStore
-from ._http_sse import Stream, write_response
+from ._http_sse import Holds, Leaving, Stream, write_response
 
 __all__ = ["LegacySession", "Stream"]
 
@@ -83,6 +83,8 @@ class LegacySession(Outbound):
     write_timeout: float
     keepalive: float | None
     buffer_bytes: int
+    #: The transport's timer of held POST streams (:class:`~._http_sse.Holds`).
+    holds: Holds = attrs.field(kw_only=True)
     last_active: float = attrs.field(factory=trio.current_time)
     #: Requests started and not yet answered (the per-session cap counts these).
     in_flight: int = 0
@@ -147,7 +149,7 @@ class LegacySession(Outbound):
         stream = self._stream_of.get(rid)
         if stream is None or stream.live is None:
             return False
-        stream.held = False  # primed by the writer, or by the next event, whichever comes first
+        stream.begin()  # primed by the writer, or by the next event, whichever comes first
         stream.detach()
         return True
 
@@ -177,7 +179,7 @@ class LegacySession(Outbound):
                     return
                 if stream.live is None:
                     return  # the client left before anything was sent: nothing can resume it
-                stream.held = False
+                stream.begin()
             if stream.unprimed:
                 await self._prime(stream)
             eid = await self.store.store_event(self.id, stream.sid, data)
@@ -188,7 +190,7 @@ class LegacySession(Outbound):
     async def prime(self, stream: Stream) -> None:
         """Begin ``stream`` now: store its priming event and send it (if not done yet)."""
         async with stream.lock:
-            stream.held = False
+            stream.begin()
             if stream.unprimed and not stream.done and not self.closed:
                 await self._prime(stream)
 
@@ -276,6 +278,68 @@ class LegacySession(Outbound):
             await self.emit(stream, data, final=stream.pending == 0)
         elif stream.pending == 0:
             await self.end_stream(stream)
+
+    async def run_held(
+        self,
+        responder: Responder,
+        receive: Receive,
+        req: IncomingRequest,
+        stream: Stream,
+        http: HttpRequestInfo | None,
+        *,
+        ended: Callable[[], None],
+        nursery: trio.Nursery,
+    ) -> None:
+        """Run a held POST's one request in this task: its answer as JSON, else its SSE stream.
+
+        Only where the server runs this task to its end whatever the client
+        does (:attr:`Responder.keeps_task`: a disconnect is no cancellation in
+        this era). The handler then needs no task of its own, as a modern one.
+        Should the stream begin (a message before the answer, :data:`JSON_HOLD`
+        passing, ``close_sse_stream``), a task in ``nursery`` writes its SSE
+        response (:func:`write_response`), and this one waits for that task
+        after the handler.
+        """
+        live = stream.live
+        assert live is not None
+        writing: trio.Event | None = None
+
+        async def write(done: trio.Event) -> None:
+            try:
+                await self.write(responder, receive, stream, live, [], [])
+            finally:
+                done.set()
+
+        def begin() -> None:
+            nonlocal writing
+            writing = trio.Event()
+            nursery.start_soon(write, writing)
+
+        left = Leaving(stream, live)
+        responder.on_disconnect(left)
+        stream.on_begin = begin
+        self.holds.add(self, stream)
+        try:
+            await self.run_request(req, stream, http, ended=ended)
+        finally:
+            self.holds.drop(stream)
+            stream.on_begin = None
+        if writing is not None:
+            await writing.wait()
+            return
+        if left.happened:
+            return  # nothing was sent, nothing can resume it
+        if stream.json:
+            batch = live.take_nowait()
+            try:
+                await responder.full(200, batch[0])
+            finally:
+                live.written(len(batch[0]))
+                live.close_writer()
+            return
+        # No answer (cancelled by the client, or the session ended): an empty stream.
+        await responder.start(200, SSE_HEADERS)
+        await responder.body(b"", more=False)
 
     async def pump_outbox(self) -> None:
         """Move unrelated messages onto the standalone stream (one task per session)."""

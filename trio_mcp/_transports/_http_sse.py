@@ -10,13 +10,21 @@ response sends nothing until its request's first message. If that is the
 answer, it goes as plain ``application/json`` (it was not stored: there is no
 event to resume from); anything else (progress, a log record, a request to the
 client, ``close_sse_stream``), or :data:`JSON_HOLD` seconds of silence, begins
-the SSE stream as usual: the priming event first.
+the SSE stream as usual: the priming event first. The hold is timed by one task
+per transport (:class:`Holds`), not by a cancel scope per POST.
+
+The native server reports a client that leaves (:meth:`Responder.on_disconnect`):
+the response's live queue is then detached, which ends the writer's wait, and a
+write in progress fails at once. Under ASGI a task watches ``receive()`` for
+``http.disconnect`` and cancels the writer.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
@@ -28,7 +36,9 @@ from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 if TYPE_CHECKING:
     from ._http_session import LegacySession
 
-__all__ = ["JSON_HOLD", "Stream", "write_response"]
+__all__ = ["JSON_HOLD", "Holds", "Leaving", "Stream", "write_response"]
+
+log = logging.getLogger("trio_mcp")
 
 #: Seconds a held POST stream waits for its answer before it begins as SSE (with
 #: its priming event): what a connection lost before the answer can lose.
@@ -60,6 +70,9 @@ class Stream:
     prime_id: str | None = None
     #: The answer went to ``final_live`` as plain JSON (not an SSE event).
     json: bool = False
+    #: Called once when a held stream begins (a POST whose handler runs in its own
+    #: task starts its SSE writer then: :meth:`LegacySession.run_held`).
+    on_begin: Callable[[], None] | None = None
 
     @property
     def lock(self) -> trio.Lock:
@@ -72,6 +85,13 @@ class Stream:
     def locked(self) -> bool:
         return self._lock is not None and self._lock.locked()
 
+    def begin(self) -> None:
+        """Stop holding: the stream is SSE from now on (its writer starts if not yet running)."""
+        self.held = False
+        callback, self.on_begin = self.on_begin, None
+        if callback is not None:
+            callback()
+
     def detach(self) -> None:
         if self.live is not None:
             self.live.close()
@@ -81,6 +101,48 @@ class Stream:
         self.detach()  # a newer connection replaces an older one
         self.live = OutQueue(self.buffer_bytes)
         return self.live
+
+
+@attrs.define(eq=False)
+class Holds:
+    """The held POST streams of a transport, oldest first, and the task that ends their hold.
+
+    A held stream that gets no message within :data:`JSON_HOLD` seconds
+    begins as SSE: :meth:`run` primes it, and its writer, woken by the
+    priming event, sends it. One task and a dict entry per POST, instead of
+    a cancel scope with a deadline per POST (the hot path of a legacy POST).
+    """
+
+    _held: dict[Stream, tuple[float, LegacySession]] = attrs.field(factory=dict, init=False)
+    _wake: trio.Event = attrs.field(factory=trio.Event, init=False)
+
+    def add(self, session: LegacySession, stream: Stream) -> None:
+        """``stream``'s writer waits for its first message from now on."""
+        if not self._held:
+            self._wake.set()
+        self._held[stream] = (trio.current_time() + JSON_HOLD, session)
+
+    def drop(self, stream: Stream) -> None:
+        """``stream``'s writer stopped waiting (a message came, or it left)."""
+        self._held.pop(stream, None)
+
+    async def run(self) -> None:
+        """Prime each stream still held :data:`JSON_HOLD` seconds after :meth:`add`, until cancelled."""
+        while True:
+            if not self._held:
+                self._wake = trio.Event()
+                await self._wake.wait()
+                continue
+            stream, (due, session) = next(iter(self._held.items()))
+            if trio.current_time() < due:
+                await trio.sleep_until(due)
+                continue
+            del self._held[stream]
+            try:
+                await session.prime(stream)  # its writer begins the SSE stream with it
+            except Exception:  # the event store failed: that stream's writer finds out
+                log.exception("trio_mcp: beginning a held SSE stream failed")
+                stream.detach()
 
 
 async def write_response(
@@ -95,30 +157,31 @@ async def write_response(
     """Write one SSE response: ``replay``, then whatever arrives ``live``, until done.
 
     Returns when the stream's final event was written, the live queue was
-    closed (detached, session closed, shutdown), or the client left: True
-    if the client got the end of the stream here (the final event of a
-    live ``stream``, whose stored events are then forgotten; or, with no
-    ``stream``, the whole ``replay``).
+    closed (detached, session closed, shutdown, the client left), or a write
+    failed: True if the client got the end of the stream here (the final
+    event of a live ``stream``, whose stored events are then forgotten; or,
+    with no ``stream``, the whole ``replay``).
     """
     session._attached += 1
     session.last_active = trio.current_time()
     complete = ended = False
-    gone = trio.CancelScope()
+    left = Leaving(stream, live)
     try:
-        # The native server cancels ``gone`` when the client leaves (and the
-        # last event may end the response); under ASGI a task watches
-        # receive() for http.disconnect.
-        if responder.on_disconnect(gone.cancel):
+        if responder.on_disconnect(left):
             ended, complete = await _write_all(
-                session, responder, gone, stream, live, replay, headers, end=True
+                session, responder, left, stream, live, replay, headers
             )
         else:
+            gone = trio.CancelScope()
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_watch_disconnect, receive, gone)
-                ended, complete = await _write_all(
-                    session, responder, gone, stream, live, replay, headers, end=False
-                )
+                with gone:
+                    ended, complete = await _write_all(
+                        session, responder, left, stream, live, replay, headers, end=False
+                    )
                 nursery.cancel_scope.cancel()
+            if gone.cancelled_caught:
+                left()
         if ended and not responder.finished:
             # Outside the watcher's scope: ending the response may run the
             # server's own close of the connection in this task (Hypercorn does,
@@ -135,60 +198,83 @@ async def write_response(
     return complete
 
 
+@attrs.define(eq=False)
+class Leaving:
+    """Called when the client of one response leaves: detach its live queue (and remember)."""
+
+    stream: Stream | None
+    live: OutQueue | None
+    happened: bool = False
+
+    def __call__(self) -> None:
+        self.happened = True
+        if self.stream is not None and self.stream.live is self.live:
+            self.stream.detach()  # it resumes from the store
+        elif self.live is not None:
+            self.live.close()
+
+
 async def _write_all(
     session: LegacySession,
     responder: Responder,
-    gone: trio.CancelScope,
+    left: Leaving,
     stream: Stream | None,
     live: OutQueue | None,
     replay: list[tuple[str, bytes]],
     headers: list[tuple[bytes, bytes]],
     *,
-    end: bool,
+    end: bool = True,
 ) -> tuple[bool, bool]:
-    """:func:`write_response`'s response, under ``gone``: ``(ended, complete)``."""
-    with gone:
-        try:
-            if stream is not None and live is not None and stream.held:
-                if await _begin(session, responder, stream, live, headers):
-                    return True, False  # answered with JSON: nothing stored, nothing to forget
-            else:
-                await responder.start(200, SSE_HEADERS + headers)
-            for eid, data in replay:
-                await responder.body(sse_event(data, eid), more=True)
-            if live is not None:
-                await _write_live(session, responder, live, end=end)
-            # The last event was written: the client has it.
-            return True, stream.final_live is live if stream is not None else True
-        except ClientGone:
-            if stream is not None and stream.live is live:
-                stream.detach()
+    """:func:`write_response`'s response: ``(ended, complete)``."""
+    try:
+        if stream is not None and live is not None and (stream.held or stream.unprimed):
+            if await _begin(session, responder, left, stream, live, headers):
+                return True, False  # answered with JSON: nothing stored, nothing to forget
+        else:
+            await responder.start(200, SSE_HEADERS + headers)
+        for eid, data in replay:
+            await responder.body(sse_event(data, eid), more=True)
+        if live is not None:
+            await _write_live(session, responder, live, end=end)
+        # The last event was written: the client has it.
+        return True, stream.final_live is live if stream is not None else True
+    except ClientGone:
+        left()
     return False, False
 
 
 async def _begin(
     session: LegacySession,
     responder: Responder,
+    left: Leaving,
     stream: Stream,
     live: OutQueue,
     headers: list[tuple[bytes, bytes]],
 ) -> bool:
     """A held stream's response: True when its answer went as JSON, else the SSE stream began.
 
-    Waits up to :data:`JSON_HOLD` seconds for the first message; with none
-    (or when the handler closed the stream), the stream begins itself.
+    Waits for the first message: :class:`Holds` primes the stream after
+    :data:`JSON_HOLD` seconds of silence, and the priming event is then the
+    first message. A stream the handler closed first begins at once.
+
+    Raises:
+        ClientGone: the client left before anything was sent (nothing to resume).
     """
     batch: list[bytes] | None = None
     try:
-        with trio.move_on_after(JSON_HOLD):
-            await live.wait_ready()  # one wait, no further checkpoint: the answer goes at once
-        if live.ready:
-            with contextlib.suppress(trio.EndOfChannel):
-                batch = live.take_nowait()
-        if batch is None:
-            await session.prime(stream)  # unless the answer came meanwhile
-            if stream.json:
-                batch = live.take_nowait()
+        if not live.ready:
+            session.holds.add(session, stream)
+            try:
+                await live.wait_ready()  # one wait, no further checkpoint: the answer goes at once
+            finally:
+                session.holds.drop(stream)
+        with contextlib.suppress(trio.EndOfChannel):
+            batch = live.take_nowait()
+        if batch is None:  # closed with nothing in it
+            if left.happened:
+                raise ClientGone()  # on_disconnect detached it
+            # closed by the handler: the priming event to resume from (none: session ended)
+            await session.prime(stream)
     finally:
         if stream.held and stream.live is live:
             stream.detach()  # the client left first: nothing was sent, nothing to resume

@@ -88,6 +88,8 @@ class Connection(RequestParsing):
         # case: all of it fits in the kernel's buffer). -1: TLS, or closed.
         self._fd = stream.socket.fileno() if type(stream) is trio.SocketStream else -1
         self._sending = False
+        #: The scope of a write waiting for the socket: cancelled when the client is gone.
+        self._send_scope: trio.CancelScope | None = None
         self._room: trio.Event | None = None
         self._unread = False  # stopped reading mid-request: linger before closing
         # the message being parsed
@@ -134,6 +136,8 @@ class Connection(RequestParsing):
     def _lost(self) -> None:
         self.gone.set()
         self.close()
+        if self._send_scope is not None:
+            self._send_scope.cancel()  # a write waiting for a client that left fails now
         ex = self.current
         if ex is not None and ex.on_gone is not None:
             callback, ex.on_gone = ex.on_gone, None
@@ -167,6 +171,7 @@ class Connection(RequestParsing):
         self._sending = True
         try:
             with trio.move_on_after(within) as cs:
+                self._send_scope = cs
                 try:
                     await self.stream.send_all(view)
                 except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as exc:
@@ -174,6 +179,7 @@ class Connection(RequestParsing):
                     raise ClientGone() from exc
         finally:
             self._sending = False
+            self._send_scope = None
         if cs.cancelled_caught:
             self._lost()
             raise ClientGone()
