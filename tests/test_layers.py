@@ -327,3 +327,17 @@ def test_package_imports_form_a_dag() -> None:
     for node in sorted(graph):
         if node not in state:
             visit(node)
+
+
+#: A module that grows past this is split by what it holds (docs/architecture.md names each).
+MAX_MODULE_LINES = 450
+
+
+def test_every_module_reads_in_one_sitting() -> None:
+    root = Path(trio_mcp.__file__).parent
+    long = {
+        str(path.relative_to(root)): n
+        for path in sorted(root.rglob("*.py"))
+        if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+    assert long == {}, f"modules over {MAX_MODULE_LINES} lines: {long}"

@@ -8,7 +8,7 @@ OAuth is (``_oauth.py``).
 """
 
 from ._client import Client, ToolTask
-from ._core import DEFAULT, ClientCore, transport_for, unwrap_group
+from ._core import DEFAULT, ClientCore, transport_for
 from ._errors import (
     AuthorizationError,
     ClientError,
@@ -17,6 +17,7 @@ from ._errors import (
     InvalidAnswer,
     RequestTimeout,
     ServerMisbehaved,
+    unwrap_group,
 )
 from ._handlers import Root, check_elicitation
 from ._process import Subprocess

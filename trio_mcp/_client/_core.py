@@ -49,14 +49,14 @@ from .._protocol._versions import (
     META_SERVER_INFO,
     MODERN_VERSIONS,
 )
-from ._errors import ClientError, HttpError, RequestTimeout, ServerMisbehaved
+from ._errors import ClientError, HttpError, RequestTimeout, ServerMisbehaved, unwrap_group
 from ._handlers import ElicitationHandler, Handlers, RootsHandler, RootsLike, SamplingHandler
 from ._process import Subprocess
 from ._session import Session
 from ._transport import ByteStream, InMemory, Transport
 from ._types import Implementation, LogMessage, parse
 
-__all__ = ["DEFAULT", "ClientCore", "transport_for", "unwrap_group"]
+__all__ = ["DEFAULT", "ClientCore", "transport_for"]
 
 log = logging.getLogger("trio_mcp.client")
 
@@ -95,28 +95,6 @@ def transport_for(target: Any, **options: Any) -> Transport:
     raise TypeError(
         f"cannot connect to {target!r}: expected a Server, a command, a URL or a stream"
     )
-
-
-def unwrap_group(exc: BaseException) -> BaseException:
-    """The single exception inside (nested) groups, else ``exc`` itself.
-
-    A group of several ``Cancelled`` is one cancellation: its first is returned.
-    """
-    if not isinstance(exc, BaseExceptionGroup):
-        return exc
-    leaves: list[BaseException] = []
-
-    def walk(e: BaseException) -> None:
-        if isinstance(e, BaseExceptionGroup):
-            for inner in e.exceptions:
-                walk(inner)
-        else:
-            leaves.append(e)
-
-    walk(exc)
-    if len(leaves) == 1 or (leaves and all(isinstance(e, trio.Cancelled) for e in leaves)):
-        return leaves[0]
-    return exc
 
 
 class ClientCore:

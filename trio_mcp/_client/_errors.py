@@ -27,6 +27,8 @@ print ``str(exc)`` as it is.
 
 from __future__ import annotations
 
+import trio
+
 __all__ = [
     "AuthorizationError",
     "ClientError",
@@ -35,6 +37,7 @@ __all__ = [
     "InvalidAnswer",
     "RequestTimeout",
     "ServerMisbehaved",
+    "unwrap_group",
 ]
 
 
@@ -112,3 +115,25 @@ class AuthorizationError(ClientError):
     def __init__(self, message: str, error: str | None = None) -> None:
         super().__init__(message)
         self.error = error
+
+
+def unwrap_group(exc: BaseException) -> BaseException:
+    """The single exception inside (nested) groups, else ``exc`` itself.
+
+    A group of several ``Cancelled`` is one cancellation: its first is returned.
+    """
+    if not isinstance(exc, BaseExceptionGroup):
+        return exc
+    leaves: list[BaseException] = []
+
+    def walk(e: BaseException) -> None:
+        if isinstance(e, BaseExceptionGroup):
+            for inner in e.exceptions:
+                walk(inner)
+        else:
+            leaves.append(e)
+
+    walk(exc)
+    if len(leaves) == 1 or (leaves and all(isinstance(e, trio.Cancelled) for e in leaves)):
+        return leaves[0]
+    return exc
