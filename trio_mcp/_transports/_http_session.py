@@ -54,7 +54,7 @@ from .._runtime import (
 from .._wire import Id, encode
 from ._asgi import SSE_HEADERS, Receive, Responder, sse_event
 from ._eventstore import EventStore
-from ._http_sse import Holds, Leaving, Stream, write_response
+from ._http_sse import Holds, Leaving, Stream, write_json, write_response
 
 __all__ = ["LegacySession", "Stream"]
 
@@ -330,12 +330,7 @@ class LegacySession(Outbound):
         if left.happened:
             return  # nothing was sent, nothing can resume it
         if stream.json:
-            batch = live.take_nowait()
-            try:
-                await responder.full(200, batch[0])
-            finally:
-                live.written(len(batch[0]))
-                live.close_writer()
+            await write_json(responder, live, live.take_nowait()[0])
             return
         # No answer (cancelled by the client, or the session ended): an empty stream.
         await responder.start(200, SSE_HEADERS)

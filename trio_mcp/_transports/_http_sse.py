@@ -36,7 +36,7 @@ from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 if TYPE_CHECKING:
     from ._http_session import LegacySession
 
-__all__ = ["JSON_HOLD", "Holds", "Leaving", "Stream", "write_response"]
+__all__ = ["JSON_HOLD", "Holds", "Leaving", "Stream", "write_json", "write_response"]
 
 log = logging.getLogger("trio_mcp")
 
@@ -280,11 +280,7 @@ async def _begin(
             stream.detach()  # the client left first: nothing was sent, nothing to resume
     if stream.json:
         assert batch is not None
-        try:
-            await responder.full(200, batch[0])
-        finally:
-            live.written(len(batch[0]))
-            live.close_writer()
+        await write_json(responder, live, batch[0])
         return True
     await responder.start(200, SSE_HEADERS + headers)
     if batch:
@@ -297,6 +293,15 @@ async def _begin(
         # all this response carries (the client resumes from it).
         await responder.body(sse_event(b"", stream.prime_id, session.retry_ms), more=True)
     return False
+
+
+async def write_json(responder: Responder, live: OutQueue, answer: bytes) -> None:
+    """A held stream's answer, taken from ``live``, as the whole ``application/json`` response."""
+    try:
+        await responder.full(200, answer)
+    finally:
+        live.written(len(answer))
+        live.close_writer()
 
 
 async def _write_live(
