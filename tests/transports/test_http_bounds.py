@@ -136,6 +136,8 @@ async def test_a_cancelled_request_ends_its_stream_and_the_session_expires() -> 
 
                 async def call() -> None:
                     r = await c.post(url, json=body, headers=legacy_headers(sid))
+                    assert r.status_code == 200  # an (empty) stream, not an error
+                    assert r.headers["content-type"] == "text/event-stream"
                     events.extend(sse_events(r.text))
 
                 nursery.start_soon(call)
