@@ -18,7 +18,7 @@ from _support.http import LEGACY, initialize, legacy_call, legacy_headers, servi
 
 from trio_mcp import Context, Server
 from trio_mcp._transports import _http_sse
-from trio_mcp.lowlevel import HttpTransport
+from trio_mcp.lowlevel import HttpTransport, InMemoryEventStore
 
 httpx = pytest.importorskip("httpx2")
 
@@ -27,7 +27,7 @@ EVENTS, SIZE = 400, 50_000  # 20 MB of progress: more than loopback's socket buf
 
 def build() -> tuple[Server, dict[str, Any]]:
     server = Server("native-writes", "1.0")
-    seen: dict[str, Any] = {"flooded": trio.Event(), "gate": trio.Event(), "slow": trio.Event()}
+    seen: dict[str, Any] = {"flooded": trio.Event(), "gate": trio.Event()}
 
     @server.tool()
     async def flood(ctx: Context) -> str:
@@ -42,7 +42,6 @@ def build() -> tuple[Server, dict[str, Any]]:
 
     @server.tool()
     async def slow(n: int) -> str:
-        seen["slow"].set()
         await seen["gate"].wait()
         return f"slow {n}"
 
@@ -131,7 +130,7 @@ async def test_a_session_deleted_under_a_held_post_ends_its_response_cleanly(
     http_server: str,
 ) -> None:
     """DELETE while a POST waits for its answer: that POST gets an (empty) SSE response, not 500."""
-    server, seen = build()
+    server, _ = build()
     with trio.fail_after(10):
         async with (
             serving(server, http_server=http_server) as t,
@@ -149,10 +148,48 @@ async def test_a_session_deleted_under_a_held_post_ends_its_response_cleanly(
                 got.append(r)
 
             nursery.start_soon(post)
-            await seen["slow"].wait()
+            while not t.sessions[sid]._attached:
+                await trio.sleep(0.01)
             assert (await c.delete(url, headers=legacy_headers(sid))).status_code == 200
             while not got:
                 await trio.sleep(0.01)
             (r,) = got
             assert r.status_code == 200 and r.headers["content-type"] == "text/event-stream"
             assert sse_events(r.text) == []
+
+
+class FailingStore(InMemoryEventStore):
+    """Refuses to store any event that holds ``refuse`` (a store whose backend failed)."""
+
+    refuse = b"store me not"
+
+    async def store_event(self, session_id: str, stream_id: str, data: bytes) -> str:
+        if self.refuse in data:
+            raise RuntimeError("the event store's backend is down")
+        return await InMemoryEventStore.store_event(self, session_id, stream_id, data)
+
+
+@pytest.mark.parametrize("http_server", ["native", "hypercorn"])
+async def test_an_event_store_that_fails_costs_the_event_s_id_not_the_answer_or_the_server(
+    http_server: str,
+) -> None:
+    """The answer cannot be stored: it is still sent (without an id), and the server goes on."""
+    server, _ = build()
+
+    @server.tool()
+    async def refused() -> str:
+        return FailingStore.refuse.decode()
+
+    options = {"http_server": http_server, "json_response": "never", "event_store": FailingStore()}
+    with trio.fail_after(10):
+        async with serving(server, **options) as t, httpx.AsyncClient() as c:
+            url = t.urls[0]
+            sid = await initialize(c, url)
+            r = await c.post(url, json=legacy_call(1, "refused", {}), headers=legacy_headers(sid))
+            assert r.status_code == 200
+            priming, answer = sse_events(r.text)
+            assert priming["id"] and "id" not in answer  # stored, then not
+            assert json.loads(answer["data"])["result"]["content"][0]["text"] == "store me not"
+            r = await c.post(url, json=legacy_call(2, "echo", {}), headers=legacy_headers(sid))
+            (answer,) = [e for e in sse_events(r.text) if e.get("data")]
+            assert json.loads(answer["data"])["result"]["content"][0]["text"] == "still here"

@@ -8,7 +8,7 @@ is dropped) and turns a vanished client into ``ClientGone``.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
-from typing import Any, ClassVar
+from typing import Any
 
 import attrs
 import orjson
@@ -165,9 +165,6 @@ class Responder:
     timeout: float
     started: bool = attrs.field(default=False, init=False)
     finished: bool = attrs.field(default=False, init=False)
-    #: The server runs the request's task to its end whatever the client does
-    #: (never cancels it on a disconnect): a legacy handler may run in it.
-    keeps_task: ClassVar[bool] = False
 
     async def start(self, status: int, headers: Iterable[tuple[bytes, bytes]]) -> None:
         """Send the status line and headers (no ``content-length``: the body is streamed)."""

@@ -276,20 +276,13 @@ class LegacySessions:
         sink.hold = (
             self.options.json_response == "auto" and type(msg) is dict and _takes_json(scope)
         )
-        sink.inline = sink.hold and responder.keeps_task
         await dispatch(session.session.receive_message(msg), sink)
         if isinstance(session, SharedSession) and (session.routes or session.changed()):
             assert self.shared is not None
             with store_errors(_first_id(msg)):
                 await self.shared.flush(session)
                 await session.sync()  # logging/setLevel: written before it is answered
-        if sink.held is not None:
-            assert sink.stream is not None
-            ended = partial(self.quotas.end, session.subject)
-            await session.run_held(
-                responder, receive, sink.held, sink.stream, http, ended=ended, nursery=self._nursery
-            )
-        elif sink.stream is not None:
+        if sink.stream is not None:
             await session.write(responder, receive, sink.stream, sink.live, [], [])
         elif sink.answer is not None:
             answer = sink.answer
@@ -360,10 +353,6 @@ class _Post:
     answer: Outgoing | None = None
     #: Hold the stream: the answer goes as JSON if it comes first.
     hold: bool = False
-    #: Run a held request in the POST's own task (:meth:`LegacySession.run_held`).
-    inline: bool = False
-    #: That request, once received.
-    held: IncomingRequest | None = None
 
     async def on_request(self, request: IncomingRequest) -> None:
         session = self.session
@@ -379,9 +368,6 @@ class _Post:
         self.quotas.begin(session.subject)
         session.in_flight += 1
         self.stream.pending += 1
-        if self.inline:
-            self.held = request  # run by the POST itself, once received
-            return
         self.nursery.start_soon(
             partial(session.run_request, ended=partial(self.quotas.end, session.subject)),
             request,

@@ -52,9 +52,9 @@ from .._runtime import (
     run_handler,
 )
 from .._wire import Id, encode
-from ._asgi import SSE_HEADERS, Receive, Responder, sse_event
+from ._asgi import Receive, Responder, sse_event
 from ._eventstore import EventStore
-from ._http_sse import Holds, Leaving, Stream, write_json, write_response
+from ._http_sse import Holds, Stream, write_response
 
 __all__ = ["LegacySession", "Stream"]
 
@@ -149,7 +149,7 @@ class LegacySession(Outbound):
         stream = self._stream_of.get(rid)
         if stream is None or stream.live is None:
             return False
-        stream.begin()  # primed by the writer, or by the next event, whichever comes first
+        stream.held = False  # primed by the writer, or by the next event, whichever comes first
         stream.detach()
         return True
 
@@ -179,10 +179,10 @@ class LegacySession(Outbound):
                     return
                 if stream.live is None:
                     return  # the client left before anything was sent: nothing can resume it
-                stream.begin()
+                stream.held = False
             if stream.unprimed:
                 await self._prime(stream)
-            eid = await self.store.store_event(self.id, stream.sid, data)
+            eid = await self._store(stream, data)
             self._send(stream, sse_event(data, eid, None if data else self.retry_ms), final)
             if final:
                 self._finish(stream)
@@ -190,15 +190,29 @@ class LegacySession(Outbound):
     async def prime(self, stream: Stream) -> None:
         """Begin ``stream`` now: store its priming event and send it (if not done yet)."""
         async with stream.lock:
-            stream.begin()
+            stream.held = False
             if stream.unprimed and not stream.done and not self.closed:
                 await self._prime(stream)
 
     async def _prime(self, stream: Stream) -> None:
         """Under ``stream.lock``: store the priming event (an id to resume from) and send it."""
         stream.unprimed = False
-        eid = stream.prime_id = await self.store.store_event(self.id, stream.sid, b"")
-        self._send(stream, sse_event(b"", eid, self.retry_ms))
+        eid = stream.prime_id = await self._store(stream, b"")
+        if eid is not None:
+            self._send(stream, sse_event(b"", eid, self.retry_ms))
+
+    async def _store(self, stream: Stream, data: bytes) -> str | None:
+        """Store one event: its id, or ``None`` if the store failed (the event goes live only).
+
+        A failing :class:`EventStore` (a backend that is down) costs the
+        events it could not keep, never the server: they are still sent to a
+        live response, without an id, so a client reading gets every answer.
+        """
+        try:
+            return await self.store.store_event(self.id, stream.sid, data)
+        except Exception:
+            log.exception("trio_mcp: the event store failed: the event is sent without an id")
+            return None
 
     def _send(self, stream: Stream, event: bytes, final: bool = False) -> None:
         live = stream.live
@@ -278,63 +292,6 @@ class LegacySession(Outbound):
             await self.emit(stream, data, final=stream.pending == 0)
         elif stream.pending == 0:
             await self.end_stream(stream)
-
-    async def run_held(
-        self,
-        responder: Responder,
-        receive: Receive,
-        req: IncomingRequest,
-        stream: Stream,
-        http: HttpRequestInfo | None,
-        *,
-        ended: Callable[[], None],
-        nursery: trio.Nursery,
-    ) -> None:
-        """Run a held POST's one request in this task: its answer as JSON, else its SSE stream.
-
-        Only where the server runs this task to its end whatever the client
-        does (:attr:`Responder.keeps_task`: a disconnect is no cancellation in
-        this era). The handler then needs no task of its own, as a modern one.
-        Should the stream begin (a message before the answer, :data:`JSON_HOLD`
-        passing, ``close_sse_stream``), a task in ``nursery`` writes its SSE
-        response (:func:`write_response`), and this one waits for that task
-        after the handler.
-        """
-        live = stream.live
-        assert live is not None
-        writing: trio.Event | None = None
-
-        async def write(done: trio.Event) -> None:
-            try:
-                await self.write(responder, receive, stream, live, [], [])
-            finally:
-                done.set()
-
-        def begin() -> None:
-            nonlocal writing
-            writing = trio.Event()
-            nursery.start_soon(write, writing)
-
-        left = Leaving(stream, live)
-        responder.on_disconnect(left)
-        stream.on_begin = begin
-        self.holds.add(self, stream)
-        try:
-            await self.run_request(req, stream, http, ended=ended)
-        finally:
-            self.holds.drop(stream)
-            stream.on_begin = None
-        if writing is not None:
-            await writing.wait()
-            return
-        if left.happened:
-            return  # nothing was sent, nothing can resume it
-        if stream.json:
-            await write_json(responder, live, live.take_nowait()[0])
-            return
-        # No answer (cancelled by the client, or the session ended): an empty stream.
-        await responder.start(200, SSE_HEADERS)
-        await responder.body(b"", more=False)
 
     async def pump_outbox(self) -> None:
         """Move unrelated messages onto the standalone stream (one task per session)."""

@@ -24,7 +24,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import attrs
@@ -70,9 +69,6 @@ class Stream:
     prime_id: str | None = None
     #: The answer went to ``final_live`` as plain JSON (not an SSE event).
     json: bool = False
-    #: Called once when a held stream begins (a POST whose handler runs in its own
-    #: task starts its SSE writer then: :meth:`LegacySession.run_held`).
-    on_begin: Callable[[], None] | None = None
 
     @property
     def lock(self) -> trio.Lock:
@@ -84,13 +80,6 @@ class Stream:
     @property
     def locked(self) -> bool:
         return self._lock is not None and self._lock.locked()
-
-    def begin(self) -> None:
-        """Stop holding: the stream is SSE from now on (its writer starts if not yet running)."""
-        self.held = False
-        callback, self.on_begin = self.on_begin, None
-        if callback is not None:
-            callback()
 
     def detach(self) -> None:
         if self.live is not None:
@@ -120,7 +109,7 @@ class Holds:
         """``stream``'s writer waits for its first message from now on."""
         if not self._held:
             self._wake.set()
-        self._held[stream] = (trio.current_time() + JSON_HOLD, session)
+        self._held.setdefault(stream, (trio.current_time() + JSON_HOLD, session))
 
     def drop(self, stream: Stream) -> None:
         """``stream``'s writer stopped waiting (a message came, or it left)."""
@@ -227,7 +216,7 @@ async def _write_all(
 ) -> tuple[bool, bool]:
     """:func:`write_response`'s response: ``(ended, complete)``."""
     try:
-        if stream is not None and live is not None and (stream.held or stream.unprimed):
+        if stream is not None and live is not None and stream.held:
             if await _begin(session, responder, left, stream, live, headers):
                 return True, False  # answered with JSON: nothing stored, nothing to forget
         else:
@@ -272,8 +261,9 @@ async def _begin(
             batch = live.take_nowait()
         if batch is None:  # closed with nothing in it
             if left.happened:
-                raise ClientGone()  # on_disconnect detached it
-            # closed by the handler: the priming event to resume from (none: session ended)
+                raise ClientGone()  # on_disconnect detached it: nothing was sent
+            # closed by the handler (the priming event to resume from), or ended
+            # (cancelled by the client, session closed: an empty stream)
             await session.prime(stream)
     finally:
         if stream.held and stream.live is live:

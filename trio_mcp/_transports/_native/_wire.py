@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Iterable
 from email.utils import formatdate
 from http import HTTPStatus
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 import attrs
 
@@ -66,8 +66,6 @@ class NativeResponder(Responder):
 
     _ex: Exchange
     _framing: Framing = attrs.field(default=Framing.LENGTH, init=False)
-    #: A request's task ends only when its handling does (``Connection._run``).
-    keeps_task: ClassVar[bool] = True
 
     def _head(
         self, status: int, headers: Iterable[tuple[bytes, bytes]], length: int | None
