@@ -1,7 +1,8 @@
 """The native HTTP/1.1 server: listeners, connections, graceful shutdown.
 
 :func:`serve_native` serves an :class:`~.._http.HttpTransport` straight from
-Trio sockets: ``trio.serve_listeners`` accepts, each connection gets a
+Trio sockets: one task per listening socket accepts (all the connections
+waiting, each time it wakes: :func:`accept_all`), each connection gets a
 :class:`~._connection.Connection` (its own nursery) and each request its own
 task, which calls :meth:`HttpTransport.handle` with the request head, its
 body and a :class:`~._wire.NativeResponder`. No ASGI server is in between, so
@@ -21,7 +22,6 @@ import errno
 import logging
 import socket
 import ssl
-from functools import partial
 from typing import Any
 
 import attrs
@@ -75,7 +75,7 @@ class NativeServer:
         self._none_left = trio.Event()
 
     async def connection(self, stream: trio.abc.Stream) -> None:
-        """Serve one accepted connection (``trio.serve_listeners``' handler)."""
+        """Serve one accepted connection (:func:`accept_all` starts it)."""
         sock = stream.transport_stream.socket if isinstance(stream, trio.SSLStream) else None
         sock = sock or getattr(stream, "socket", None)
         client = local = None
@@ -187,33 +187,21 @@ async def serve_native(
     """
     limits = limits or ServerLimits()
     socks = bind_sockets(host, port, reuse_port=reuse_port, backlog=limits.backlog)
-    listeners: list[trio.abc.Listener[Any]] = [
-        trio.SocketListener(trio.socket.from_stdlib_socket(s)) for s in socks
-    ]
-    scheme = "http"
-    if ssl_context is not None:
-        scheme = "https"
-        listeners = [trio.SSLListener(lst, ssl_context, https_compatible=True) for lst in listeners]
+    scheme = "https" if ssl_context is not None else "http"
     server = NativeServer(transport, limits, scheme)
     try:
         async with transport.running(), trio.open_nursery() as connections:
             async with trio.open_nursery() as accepting:
-                accepting.start_soon(
-                    partial(
-                        trio.serve_listeners,
-                        server.connection,
-                        listeners,
-                        handler_nursery=connections,
-                    )
-                )
+                for sock in socks:
+                    accepting.start_soon(accept_all, sock, server, connections, ssl_context)
                 transport.urls = [_url(scheme, s) + (transport.options.path or "") for s in socks]
                 log.info("trio_mcp: serving MCP over HTTP at %s", ", ".join(transport.urls))
                 task_status.started(transport)
                 await transport._stop.wait()
                 accepting.cancel_scope.cancel()
-            with trio.CancelScope(shield=True):
-                for listener in listeners:
-                    await trio.aclose_forcefully(listener)
+            for sock in socks:  # no task waits on them any more
+                trio.lowlevel.notify_closing(sock)
+                sock.close()
             # not shielded: a second signal (run_http cancels) ends the drain at once
             server.drain()
             await transport.shutdown()
@@ -223,6 +211,49 @@ async def serve_native(
     finally:
         for sock in socks:
             sock.close()
+
+
+#: ``accept()`` errors that mean the process is out of a resource: wait, then go on
+#: (as ``trio.serve_listeners`` does); any other error is one connection's (gone).
+_CAPACITY = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOMEM, errno.ENOBUFS})
+#: Connections accepted in one go before the other tasks get a turn.
+_BURST = 128
+
+
+async def accept_all(
+    sock: socket.socket,
+    server: NativeServer,
+    nursery: trio.Nursery,
+    ssl_context: ssl.SSLContext | None = None,
+) -> None:
+    """Accept the connections of listening ``sock`` into ``nursery``, until cancelled.
+
+    Each wake-up takes every connection waiting (up to :data:`_BURST`), not
+    one per scheduling round as ``trio.serve_listeners`` does: under load a
+    round is long, and a burst of new connections (a load balancer's pool
+    opening, a client reconnecting) would wait one round each, their first
+    requests with them.
+    """
+    sock.setblocking(False)
+    while True:
+        await trio.lowlevel.wait_readable(sock)
+        for _ in range(_BURST):
+            try:
+                raw, _ = sock.accept()
+            except BlockingIOError:
+                break
+            except OSError as exc:
+                if exc.errno in _CAPACITY:
+                    log.error("trio_mcp: cannot accept a connection (%s): retrying in 0.1 s", exc)
+                    await trio.sleep(0.1)
+                break
+            stream: trio.abc.Stream = trio.SocketStream(trio.socket.from_stdlib_socket(raw))
+            if ssl_context is not None:
+                stream = trio.SSLStream(
+                    stream, ssl_context, server_side=True, https_compatible=True
+                )
+            nursery.start_soon(server.connection, stream)
+        await trio.lowlevel.checkpoint()
 
 
 def _url(scheme: str, sock: socket.socket) -> str:
