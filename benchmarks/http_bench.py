@@ -429,7 +429,7 @@ def plot(
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(
-        f"trio_mcp over HTTP against the official SDK · {meta['when']} · commit {meta['commit']}"
+        f"trio_mcp over HTTP against the official SDK\n{meta['when']} · commit {meta['commit']}"
         f" · {meta['reps']} reps, load {meta['load_start']}",
         fontsize=9,
     )
