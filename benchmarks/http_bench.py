@@ -267,12 +267,7 @@ def measure(
                 rows.append(got)
             return rows
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
 
 
 # --------------------------------------------------------------------------- report
@@ -451,6 +446,26 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), Linux {platform.release()}, Python {platform.python_version()}"
 
 
+def stop(proc: subprocess.Popen[Any]) -> None:
+    """End a peer's server: SIGTERM (it drains), SIGKILL after 15 s."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def logs_dir(tool: str, peers: list[str]) -> Path | None:
+    """``benchmarks/results/logs`` (made), or ``None`` (said why) if the baseline is not measured."""
+    if BASELINE not in peers:
+        print(f"{tool}: the baseline peer {BASELINE!r} must be measured", file=sys.stderr)
+        return None
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    return logs
+
+
 def interleaved(
     peers: list[str],
     reps: int,
@@ -511,12 +526,9 @@ def main(argv: list[str] | None = None) -> int:
     if any(w not in WORKLOADS for w in workloads):
         print(f"http_bench: workloads are {', '.join(WORKLOADS)}", file=sys.stderr)
         return 2
-    if BASELINE not in peers:
-        print(f"http_bench: the baseline peer {BASELINE!r} must be measured", file=sys.stderr)
+    logs = logs_dir("http_bench", peers)
+    if logs is None:
         return 2
-    RESULTS.mkdir(exist_ok=True)
-    logs = RESULTS / "logs"
-    logs.mkdir(exist_ok=True)
     commit = subprocess.run(
         ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
     ).stdout.strip()

@@ -27,7 +27,6 @@ import http.client
 import json
 import os
 import selectors
-import signal
 import socket
 import statistics
 import subprocess
@@ -46,7 +45,9 @@ from .http_bench import (
     free_port,
     interleaved,
     load,
+    logs_dir,
     rep_ratios,
+    stop,
     wait_listening,
 )
 from .http_sessions import HEADERS, INIT, INITED
@@ -166,12 +167,7 @@ def measure(peer: str, n: int, rounds: int, logs: Path) -> dict[str, Any]:
         finally:
             for s in socks:
                 s.close()
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
     return {
         "peer": peer,
         "sessions": n,
@@ -190,12 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args(argv)
     peers = args.peers.split(",")
-    if BASELINE not in peers:
-        print(f"http_fanout: the baseline peer {BASELINE!r} must be measured", file=sys.stderr)
+    logs = logs_dir("http_fanout", peers)
+    if logs is None:
         return 2
-    RESULTS.mkdir(exist_ok=True)
-    logs = RESULTS / "logs"
-    logs.mkdir(exist_ok=True)
     load_start = load()
     runs = interleaved(
         peers,

@@ -23,7 +23,6 @@ import datetime as dt
 import http.client
 import json
 import os
-import signal
 import statistics
 import subprocess
 import sys
@@ -32,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 from .http_bench import (
-    BASELINE,
     MODAL,
     PEERS,
     RESULTS,
@@ -40,7 +38,9 @@ from .http_bench import (
     free_port,
     interleaved,
     load,
+    logs_dir,
     rep_ratios,
+    stop,
     wait_listening,
 )
 
@@ -120,12 +120,7 @@ def measure(peer: str, n: int, logs: Path) -> dict[str, Any]:
             time.sleep(0.5)
             after = rss_kb(proc.pid)
         finally:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop(proc)
     return {
         "peer": peer,
         "sessions": n,
@@ -143,12 +138,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reps", type=int, default=3)
     args = ap.parse_args(argv)
     peers = args.peers.split(",")
-    if BASELINE not in peers:
-        print(f"http_sessions: the baseline peer {BASELINE!r} must be measured", file=sys.stderr)
+    logs = logs_dir("http_sessions", peers)
+    if logs is None:
         return 2
-    RESULTS.mkdir(exist_ok=True)
-    logs = RESULTS / "logs"
-    logs.mkdir(exist_ok=True)
     load_start = load()
     runs = interleaved(
         peers,
