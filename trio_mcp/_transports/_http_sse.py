@@ -22,7 +22,6 @@ write in progress fails at once. Under ASGI a task watches ``receive()`` for
 from __future__ import annotations
 
 import contextlib
-import logging
 import math
 from typing import TYPE_CHECKING
 
@@ -35,9 +34,7 @@ from ._asgi import SSE_HEADERS, ClientGone, Receive, Responder, sse_event
 if TYPE_CHECKING:
     from ._http_session import LegacySession
 
-__all__ = ["JSON_HOLD", "Holds", "Leaving", "Stream", "write_json", "write_response"]
-
-log = logging.getLogger("trio_mcp")
+__all__ = ["JSON_HOLD", "Holds", "Stream", "write_response"]
 
 #: Seconds a held POST stream waits for its answer before it begins as SSE (with
 #: its priming event): what a connection lost before the answer can lose.
@@ -127,11 +124,7 @@ class Holds:
                 await trio.sleep_until(due)
                 continue
             del self._held[stream]
-            try:
-                await session.prime(stream)  # its writer begins the SSE stream with it
-            except Exception:  # the event store failed: that stream's writer finds out
-                log.exception("trio_mcp: beginning a held SSE stream failed")
-                stream.detach()
+            await session.prime(stream)  # its writer begins the SSE stream with it
 
 
 async def write_response(
@@ -270,7 +263,11 @@ async def _begin(
             stream.detach()  # the client left first: nothing was sent, nothing to resume
     if stream.json:
         assert batch is not None
-        await write_json(responder, live, batch[0])
+        try:
+            await responder.full(200, batch[0])
+        finally:
+            live.written(len(batch[0]))
+            live.close_writer()
         return True
     await responder.start(200, SSE_HEADERS + headers)
     if batch:
@@ -283,15 +280,6 @@ async def _begin(
         # all this response carries (the client resumes from it).
         await responder.body(sse_event(b"", stream.prime_id, session.retry_ms), more=True)
     return False
-
-
-async def write_json(responder: Responder, live: OutQueue, answer: bytes) -> None:
-    """A held stream's answer, taken from ``live``, as the whole ``application/json`` response."""
-    try:
-        await responder.full(200, answer)
-    finally:
-        live.written(len(answer))
-        live.close_writer()
 
 
 async def _write_live(
