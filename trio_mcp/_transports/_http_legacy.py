@@ -50,7 +50,7 @@ from ._http_options import HttpOptions
 from ._http_quota import IdentityQuotas
 from ._http_session import STANDALONE, LegacySession, Stream
 from ._http_sse import Holds
-from ._redis_session import SharedSession, WriteThrough, store_errors
+from ._redis_session import SharedSession, WriteThrough, gone, store_errors
 
 if TYPE_CHECKING:
     from ._redis_sessions import SharedSessions
@@ -203,7 +203,7 @@ class LegacySessions:
             session = await self._shared(self.shared, sid, session, subject, token, rid)
         elif session is None or session.closed or session.subject != subject:
             # Another identity's session looks exactly like an unknown one.
-            raise _not_found()
+            raise gone()
         version = header(scope, b"mcp-protocol-version")
         if version is not None and version not in LEGACY_VERSIONS:
             raise HttpError(400, f"Bad Request: unsupported MCP-Protocol-Version {version!r}")
@@ -222,7 +222,7 @@ class LegacySessions:
         """The copy of shared session ``sid`` here: checked, or built from its record."""
         if session is not None and not session.closed:
             if session.subject != subject:
-                raise _not_found()
+                raise gone()
             assert isinstance(session, SharedSession)
             if not session.stale and trio.current_time() < session.valid_until:
                 return session  # the hot path: no round trip, nothing more
@@ -230,11 +230,11 @@ class LegacySessions:
                 if await shared.check(session):
                     return session
             await self.end(session)  # deleted or expired elsewhere
-            raise _not_found()
+            raise gone()
         with store_errors(rid):
             found = await shared.load(sid)
         if found is None or found[1] != subject:
-            raise _not_found()
+            raise gone()
         session = self.sessions.get(sid)
         if session is not None and not session.closed:
             return session  # another request built it meanwhile
@@ -245,7 +245,7 @@ class LegacySessions:
                 self.app.new_session().info, shared.worker, found[0], sid
             )
         except (KeyError, TypeError, ValueError):
-            raise _not_found() from None
+            raise gone() from None
         legacy = self._local(sid, protocol, token)
         assert isinstance(legacy, SharedSession)
         shared.adopted(legacy)
@@ -386,10 +386,6 @@ class _Post:
 
     async def on_notified(self, note: Notified) -> None:
         await self.app.notified(note.method, note.params, self.session)
-
-
-def _not_found() -> HttpError:
-    return HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
 
 
 def _first_id(msg: Any) -> Any:

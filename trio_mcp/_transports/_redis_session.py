@@ -118,7 +118,7 @@ def _name(value: Any) -> str | None:
 
 
 def gone() -> HttpError:
-    """The 404 of a session whose record is gone (deleted or expired on another worker)."""
+    """The 404 of an unknown session: ended, expired, another identity's, or its record gone."""
     return HttpError(404, "Not Found: no such session (expired or terminated)", -32001)
 
 
